@@ -1,0 +1,327 @@
+"""The `target` dialect: where code runs. The CPU description and the kernel ABI.
+
+`#target.cpu<...>` says which machine code to make (triple, CPU, features, vector width,
+cores). `target.kernel` is a compiled kernel with a fixed ABI: one bare pointer per buffer
+argument (C-contiguous, row-major), no return value. `target.entry` is the whole model as one
+function over a table of buffer pointers (`void entry(void **table)`); `target.buffer` names a
+slot of that table and `target.launch` calls a kernel.
+
+    builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", "skylake-avx512", "", 512, 2>} {
+      target.kernel @relu_0(%x: memref<1x512xf32>, %y: memref<1x512xf32>) {
+        ...
+        target.return
+      }
+      target.entry @main {
+        %0 = target.buffer 0 input "x" : memref<1x512xf32>
+        %1 = target.buffer 1 output "y" : memref<1x512xf32>
+        target.launch @relu_0(%0, %1) : memref<1x512xf32>, memref<1x512xf32>
+        target.return
+      }
+    }
+"""
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    FunctionType,
+    IntAttr,
+    MemRefType,
+    StringAttr,
+    SymbolRefAttr,
+)
+from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, Region, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    IsolatedFromAbove,
+    IsTerminator,
+    SymbolOpInterface,
+    SymbolTable,
+)
+from xdsl.utils.exceptions import VerifyException
+
+CPU_ATTR = "target.cpu"
+"""Module attribute holding the #target.cpu the module is compiled for."""
+
+BUFFER_KINDS = ("input", "output", "param", "intermediate")
+
+
+@irdl_attr_definition
+class CpuTargetAttr(ParametrizedAttribute):
+    """A CPU to compile for: LLVM triple, CPU name, feature string, SIMD width in bits and the
+    number of cores to run on. Made from a target string by `ziggurat.lowering.targets`.
+
+        #target.cpu<"x86_64-unknown-linux-gnu", "skylake-avx512", "+avx512f", 512, 2>
+    """
+
+    name = "target.cpu"
+    triple: StringAttr
+    cpu: StringAttr
+    features: StringAttr
+    vector_bits: IntAttr
+    cores: IntAttr
+
+    def __init__(self, triple: str, cpu: str, features: str, vector_bits: int, cores: int):
+        super().__init__(
+            StringAttr(triple), StringAttr(cpu), StringAttr(features),
+            IntAttr(vector_bits), IntAttr(cores),
+        )
+
+    @property
+    def arch(self) -> str:
+        return self.triple.data.split("-", 1)[0]
+
+    def vector_lanes(self, element_bits: int = 32) -> int:
+        return max(1, self.vector_bits.data // element_bits)
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            triple = parser.parse_str_literal()
+            parser.parse_punctuation(",")
+            cpu = parser.parse_str_literal()
+            parser.parse_punctuation(",")
+            features = parser.parse_str_literal()
+            parser.parse_punctuation(",")
+            vector_bits = parser.parse_integer(allow_negative=False)
+            parser.parse_punctuation(",")
+            cores = parser.parse_integer(allow_negative=False)
+        return (
+            StringAttr(triple), StringAttr(cpu), StringAttr(features),
+            IntAttr(vector_bits), IntAttr(cores),
+        )
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(
+            f'<"{self.triple.data}", "{self.cpu.data}", "{self.features.data}", '
+            f"{self.vector_bits.data}, {self.cores.data}>"
+        )
+
+    def verify(self) -> None:
+        if self.vector_bits.data not in (32, 64, 128, 256, 512):
+            raise VerifyException(
+                f"#target.cpu vector width must be 32 to 512 bits, got {self.vector_bits.data}."
+            )
+        if self.cores.data < 1:
+            raise VerifyException("#target.cpu needs at least one core.")
+
+
+@irdl_op_definition
+class ReturnOp(IRDLOperation):
+    """Ends a target.kernel or target.entry."""
+
+    name = "target.return"
+    traits = traits_def(IsTerminator())
+    assembly_format = "attr-dict"
+
+
+@irdl_op_definition
+class KernelOp(IRDLOperation):
+    """A kernel with the bare-pointer ABI: `void name(void *arg0, void *arg1, ...)`, each
+    pointer the start of a C-contiguous buffer of its memref type. Inputs come first, the
+    buffers it writes last (destination-passing style).
+
+        target.kernel @relu_0(%x: memref<8xf32>, %y: memref<8xf32>) { ... target.return }
+    """
+
+    name = "target.kernel"
+    sym_name = prop_def(StringAttr)
+    function_type = prop_def(FunctionType)
+    body = region_def("single_block")
+    traits = traits_def(SymbolOpInterface(), IsolatedFromAbove())
+
+    def __init__(self, name: str, arg_types: Sequence[MemRefType], body: Region):
+        super().__init__(
+            regions=[body],
+            properties={
+                "sym_name": StringAttr(name),
+                "function_type": FunctionType.from_lists(list(arg_types), []),
+            },
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> "KernelOp":
+        name = parser.parse_symbol_name().data
+        args = parser.parse_comma_separated_list(
+            Parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=True)
+        )
+        body = parser.parse_region(args)
+        op = cls(name, [arg.type for arg in args], body)  # pyright: ignore[reportArgumentType]
+        op.attributes |= parser.parse_optional_attr_dict_with_keyword() or {}
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_symbol_name(self.sym_name.data)
+        printer.print_string("(")
+        printer.print_list(self.body.block.args, printer.print_block_argument)
+        printer.print_string(") ")
+        printer.print_region(self.body, print_entry_block_args=False)
+        if self.attributes:
+            printer.print_op_attributes(self.attributes, print_keyword=True)
+
+    def verify_(self) -> None:
+        args = self.body.block.args
+        if tuple(a.type for a in args) != tuple(self.function_type.inputs.data):
+            raise VerifyException("target.kernel arguments must match its function type.")
+        for arg in args:
+            if not isinstance(arg.type, MemRefType):
+                raise VerifyException(
+                    f"target.kernel arguments must be buffers (memref), got {arg.type}."
+                )
+        if not isinstance(self.body.block.last_op, ReturnOp):
+            raise VerifyException("target.kernel body must end with target.return.")
+
+
+@irdl_op_definition
+class EntryOp(IRDLOperation):
+    """The whole model as one function: `void name(void **table)`, where table[i] points to
+    the buffer that `target.buffer i` names. Holds buffers and launches only.
+
+        target.entry @main { ... target.return }
+    """
+
+    name = "target.entry"
+    sym_name = prop_def(StringAttr)
+    body = region_def("single_block")
+    traits = traits_def(SymbolOpInterface(), IsolatedFromAbove())
+
+    def __init__(self, name: str, body: Region):
+        super().__init__(regions=[body], properties={"sym_name": StringAttr(name)})
+
+    @classmethod
+    def parse(cls, parser: Parser) -> "EntryOp":
+        name = parser.parse_symbol_name().data
+        op = cls(name, parser.parse_region())
+        op.attributes |= parser.parse_optional_attr_dict_with_keyword() or {}
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_symbol_name(self.sym_name.data)
+        printer.print_string(" ")
+        printer.print_region(self.body)
+        if self.attributes:
+            printer.print_op_attributes(self.attributes, print_keyword=True)
+
+    def verify_(self) -> None:
+        seen: dict[int, BufferOp] = {}
+        for op in self.body.block.ops:
+            if isinstance(op, BufferOp):
+                index = op.index.data
+                if index in seen:
+                    raise VerifyException(f"target.entry declares buffer {index} twice.")
+                seen[index] = op
+            elif not isinstance(op, LaunchOp | ReturnOp):
+                raise VerifyException(
+                    f"target.entry may hold only target.buffer and target.launch, got {op.name}."
+                )
+        if sorted(seen) != list(range(len(seen))):
+            raise VerifyException("target.entry buffer indices must be 0, 1, ..., n-1.")
+
+    @property
+    def buffers(self) -> list["BufferOp"]:
+        return sorted(
+            (op for op in self.body.block.ops if isinstance(op, BufferOp)),
+            key=lambda op: op.index.data,
+        )
+
+    @property
+    def launches(self) -> list["LaunchOp"]:
+        return [op for op in self.body.block.ops if isinstance(op, LaunchOp)]
+
+
+@irdl_op_definition
+class BufferOp(IRDLOperation):
+    """Slot `index` of the entry's buffer table: a model input or output, a param or an
+    intermediate, with the model's own name for it.
+
+        %0 = target.buffer 0 input "x" : memref<1x784xf32>
+    """
+
+    name = "target.buffer"
+    index = prop_def(IntAttr)
+    kind = prop_def(StringAttr)
+    buffer_name = prop_def(StringAttr, prop_name="name")
+    result = result_def(MemRefType)
+
+    def __init__(self, index: int, kind: str, name: str, buffer_type: MemRefType):
+        super().__init__(
+            properties={"index": IntAttr(index), "kind": StringAttr(kind), "name": StringAttr(name)},
+            result_types=[buffer_type],
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> "BufferOp":
+        index = parser.parse_integer(allow_negative=False)
+        kind = parser.parse_identifier()
+        name = parser.parse_str_literal()
+        parser.parse_punctuation(":")
+        buffer_type = parser.parse_type()
+        if not isinstance(buffer_type, MemRefType):
+            parser.raise_error("target.buffer must have a memref type")
+        op = cls(index, kind, name, buffer_type)  # pyright: ignore[reportArgumentType]
+        op.attributes |= parser.parse_optional_attr_dict()
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.index.data} {self.kind.data} ")
+        printer.print_string_literal(self.buffer_name.data)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+        printer.print_op_attributes(self.attributes)
+
+    def verify_(self) -> None:
+        if self.kind.data not in BUFFER_KINDS:
+            raise VerifyException(
+                f"target.buffer kind must be one of {', '.join(BUFFER_KINDS)}, "
+                f"got '{self.kind.data}'."
+            )
+
+
+@irdl_op_definition
+class LaunchOp(IRDLOperation):
+    """Runs a kernel on buffers.
+
+        target.launch @relu_0(%0, %1) : memref<8xf32>, memref<8xf32>
+    """
+
+    name = "target.launch"
+    callee = prop_def(SymbolRefAttr)
+    args = var_operand_def(MemRefType)
+    assembly_format = "$callee `(` $args `)` attr-dict `:` type($args)"
+
+    def __init__(self, callee: str, args: Sequence[SSAValue]):
+        super().__init__(operands=[args], properties={"callee": SymbolRefAttr(callee)})
+
+    def verify_(self) -> None:
+        kernel = SymbolTable.lookup_symbol(self, self.callee)
+        if not isinstance(kernel, KernelOp):
+            raise VerifyException(
+                f"target.launch callee @{self.callee.string_value()} is not a target.kernel."
+            )
+        expected = tuple(kernel.function_type.inputs.data)
+        actual = tuple(arg.type for arg in self.args)
+        if expected != actual:
+            raise VerifyException(
+                f"target.launch of @{self.callee.string_value()} passes "
+                f"({', '.join(map(str, actual))}) but the kernel takes "
+                f"({', '.join(map(str, expected))})."
+            )
+
+
+Target = Dialect(
+    "target",
+    [KernelOp, EntryOp, BufferOp, LaunchOp, ReturnOp],
+    [CpuTargetAttr],
+)
