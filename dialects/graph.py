@@ -80,7 +80,7 @@ def _check_type(op: IRDLOperation, expected: Sequence[int], actual: TensorType) 
 class WeightOp(IRDLOperation):
     """A named tensor from the params store, bound at build time.
 
-        %w = graph.weight "conv1.weight" : tensor<64x3x7x7xf32>
+    %w = graph.weight "conv1.weight" : tensor<64x3x7x7xf32>
     """
 
     name = "graph.weight"
@@ -101,7 +101,7 @@ class WeightOp(IRDLOperation):
 class ConstantOp(IRDLOperation):
     """A small constant tensor written inline (scalars, shape vectors).
 
-        %c = graph.constant dense<1.000000e+00> : tensor<f32>
+    %c = graph.constant dense<1.000000e+00> : tensor<f32>
     """
 
     name = "graph.constant"
@@ -148,7 +148,7 @@ class UnaryElementwiseOp(IRDLOperation):
 class ReluOp(UnaryElementwiseOp):
     """max(x, 0) elementwise.
 
-        %1 = graph.relu %0 : tensor<1x512xf32>
+    %1 = graph.relu %0 : tensor<1x512xf32>
     """
 
     name = "graph.relu"
@@ -165,9 +165,7 @@ class BinaryElementwiseOp(IRDLOperation):
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
         shape = shapes.broadcast_shapes(tensor_shape(lhs), tensor_shape(rhs))
-        super().__init__(
-            operands=[lhs, rhs], result_types=[tensor_of(shape, _element_type(lhs))]
-        )
+        super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, _element_type(lhs))])
 
     def verify_(self) -> None:
         if _element_type(self.lhs) != _element_type(self.rhs):
@@ -187,7 +185,7 @@ class BinaryElementwiseOp(IRDLOperation):
 class AddOp(BinaryElementwiseOp):
     """lhs + rhs with numpy broadcasting.
 
-        %2 = graph.add %1, %b : (tensor<1x512xf32>, tensor<512xf32>) -> tensor<1x512xf32>
+    %2 = graph.add %1, %b : (tensor<1x512xf32>, tensor<512xf32>) -> tensor<1x512xf32>
     """
 
     name = "graph.add"
@@ -197,7 +195,7 @@ class AddOp(BinaryElementwiseOp):
 class MulOp(BinaryElementwiseOp):
     """lhs * rhs with numpy broadcasting.
 
-        %2 = graph.mul %1, %s : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+    %2 = graph.mul %1, %s : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
     """
 
     name = "graph.mul"
@@ -268,7 +266,7 @@ class MatmulOp(IRDLOperation):
 class SoftmaxOp(IRDLOperation):
     """exp(x - max) / sum(exp(x - max)) along one axis.
 
-        %1 = graph.softmax %0 {axis = 1 : i64} : tensor<1x10xf32>
+    %1 = graph.softmax %0 {axis = 1 : i64} : tensor<1x10xf32>
     """
 
     name = "graph.softmax"
@@ -300,7 +298,7 @@ class SoftmaxOp(IRDLOperation):
 class ReshapeOp(IRDLOperation):
     """The same elements in row-major order under a new static shape.
 
-        %1 = graph.reshape %0 : tensor<1x1x28x28xf32> -> tensor<1x784xf32>
+    %1 = graph.reshape %0 : tensor<1x1x28x28xf32> -> tensor<1x784xf32>
     """
 
     name = "graph.reshape"

@@ -61,7 +61,7 @@ class YieldOp(IRDLOperation):
 class ForOp(IRDLOperation):
     """for %i in range(lower, upper, step), run as `kind` says.
 
-        sched.for %i = 0 to 512 step 16 parallel { ... }
+    sched.for %i = 0 to 512 step 16 parallel { ... }
     """
 
     name = "sched.for"
@@ -118,9 +118,7 @@ class ForOp(IRDLOperation):
         if self.kind.data != "serial":
             printer.print_string(f" {self.kind.data}")
         printer.print_string(" ")
-        printer.print_region(
-            self.body, print_entry_block_args=False, print_block_terminators=False
-        )
+        printer.print_region(self.body, print_entry_block_args=False, print_block_terminators=False)
         printer.print_op_attributes(self.attributes)
 
     def verify_(self) -> None:
@@ -169,7 +167,7 @@ def _verify_access(op: IRDLOperation, buffer: SSAValue, indices: Sequence[SSAVal
 class LoadOp(IRDLOperation):
     """One element of a buffer.
 
-        %v = sched.load %x[%i, %j] : memref<4x8xf32>
+    %v = sched.load %x[%i, %j] : memref<4x8xf32>
     """
 
     name = "sched.load"
@@ -203,7 +201,7 @@ class LoadOp(IRDLOperation):
 class StoreOp(IRDLOperation):
     """Writes one element of a buffer.
 
-        sched.store %v, %y[%i, %j] : memref<4x8xf32>
+    sched.store %v, %y[%i, %j] : memref<4x8xf32>
     """
 
     name = "sched.store"
@@ -245,7 +243,7 @@ class StoreOp(IRDLOperation):
 class AllocOp(IRDLOperation):
     """A buffer: scratch inside a kernel, an intermediate of the run inside the graph function.
 
-        %t = sched.alloc : memref<1x512xf32>
+    %t = sched.alloc : memref<1x512xf32>
     """
 
     name = "sched.alloc"
@@ -260,7 +258,7 @@ class AllocOp(IRDLOperation):
 class ParamOp(IRDLOperation):
     """A weight buffer bound from the params store by name.
 
-        %w = sched.param "fc1.weight" : memref<512x784xf32>
+    %w = sched.param "fc1.weight" : memref<512x784xf32>
     """
 
     name = "sched.param"

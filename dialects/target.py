@@ -73,8 +73,11 @@ class CpuTargetAttr(ParametrizedAttribute):
 
     def __init__(self, triple: str, cpu: str, features: str, vector_bits: int, cores: int):
         super().__init__(
-            StringAttr(triple), StringAttr(cpu), StringAttr(features),
-            IntAttr(vector_bits), IntAttr(cores),
+            StringAttr(triple),
+            StringAttr(cpu),
+            StringAttr(features),
+            IntAttr(vector_bits),
+            IntAttr(cores),
         )
 
     @property
@@ -97,8 +100,11 @@ class CpuTargetAttr(ParametrizedAttribute):
             parser.parse_punctuation(",")
             cores = parser.parse_integer(allow_negative=False)
         return (
-            StringAttr(triple), StringAttr(cpu), StringAttr(features),
-            IntAttr(vector_bits), IntAttr(cores),
+            StringAttr(triple),
+            StringAttr(cpu),
+            StringAttr(features),
+            IntAttr(vector_bits),
+            IntAttr(cores),
         )
 
     def print_parameters(self, printer: Printer) -> None:
@@ -257,7 +263,11 @@ class BufferOp(IRDLOperation):
 
     def __init__(self, index: int, kind: str, name: str, buffer_type: MemRefType):
         super().__init__(
-            properties={"index": IntAttr(index), "kind": StringAttr(kind), "name": StringAttr(name)},
+            properties={
+                "index": IntAttr(index),
+                "kind": StringAttr(kind),
+                "name": StringAttr(name),
+            },
             result_types=[buffer_type],
         )
 
@@ -293,7 +303,7 @@ class BufferOp(IRDLOperation):
 class LaunchOp(IRDLOperation):
     """Runs a kernel on buffers.
 
-        target.launch @relu_0(%0, %1) : memref<8xf32>, memref<8xf32>
+    target.launch @relu_0(%0, %1) : memref<8xf32>, memref<8xf32>
     """
 
     name = "target.launch"

@@ -180,9 +180,7 @@ class ReduceOp(IRDLOperation):
         kind = parser.parse_identifier()
         args = _parse_index_args(parser)
         parser.parse_keyword("in")
-        extents = parser.parse_comma_separated_list(
-            Parser.Delimiter.SQUARE, parser.parse_integer
-        )
+        extents = parser.parse_comma_separated_list(Parser.Delimiter.SQUARE, parser.parse_integer)
         parser.parse_keyword("init")
         unresolved_init = parser.parse_unresolved_operand()
         parser.parse_punctuation(":")
@@ -226,7 +224,7 @@ class ReduceOp(IRDLOperation):
 class ReadOp(IRDLOperation):
     """One element of a tensor at the given indices.
 
-        %v = te.read %x[%i, %k] : tensor<1x784xf32>
+    %v = te.read %x[%i, %k] : tensor<1x784xf32>
     """
 
     name = "te.read"

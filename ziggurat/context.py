@@ -1,5 +1,12 @@
-"""The one xDSL context every tool of Ziggurat parses and verifies with."""
+"""The one xDSL context every tool of Ziggurat parses, verifies and runs passes with.
 
+`CompilerContext` adds the params store (weight name -> numpy array) to xDSL's context, since
+passes receive only (ctx, module): passes that fold or pre-pack weights read and write it there.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import Builtin
@@ -15,6 +22,7 @@ from ziggurat.dialects.graph import Graph
 from ziggurat.dialects.sched import Sched
 from ziggurat.dialects.target import Target
 from ziggurat.dialects.te import TE
+from ziggurat.errors import CompileError
 
 OWN_DIALECTS = (Graph, TE, Sched, Target)
 """Ziggurat's dialects, one per level, top to bottom."""
@@ -23,8 +31,40 @@ STANDARD_DIALECTS = (Builtin, Func, Arith, Math, MemRef, Scf, Cf, Vector, LLVM)
 """xDSL's dialects that the levels use for scalars, control flow and the LLVM exit."""
 
 
-def make_context() -> Context:
-    ctx = Context()
+@dataclass
+class CompilerContext(Context):
+    params: dict[str, np.ndarray] = field(default_factory=dict[str, np.ndarray])
+
+    def clone(self) -> "CompilerContext":
+        base = super().clone()
+        return CompilerContext(
+            base.allow_unregistered,
+            base._loaded_dialects,  # pyright: ignore[reportPrivateUsage]
+            base._loaded_ops,  # pyright: ignore[reportPrivateUsage]
+            base._loaded_attrs,  # pyright: ignore[reportPrivateUsage]
+            base._loaded_types,  # pyright: ignore[reportPrivateUsage]
+            base._registered_dialects,  # pyright: ignore[reportPrivateUsage]
+            dict(self.params),
+        )
+
+
+def make_context(params: dict[str, np.ndarray] | None = None) -> CompilerContext:
+    ctx = CompilerContext(params=dict(params or {}))
     for dialect in (*STANDARD_DIALECTS, *OWN_DIALECTS):
         ctx.load_dialect(dialect)
     return ctx
+
+
+def params_of(ctx: Context, pass_name: str) -> dict[str, np.ndarray]:
+    """The params store of a context, for passes that read or add weights."""
+    if not isinstance(ctx, CompilerContext):
+        raise CompileError(f"pass '{pass_name}' needs Ziggurat's context with a params store.")
+    return ctx.params
+
+
+def fresh_param_name(params: dict[str, np.ndarray], stem: str) -> str:
+    """A params-store name starting with `stem` that no weight uses yet."""
+    n = 0
+    while f"{stem}_{n}" in params:
+        n += 1
+    return f"{stem}_{n}"

@@ -1,0 +1,176 @@
+"""convert-graph-to-te: every graph op becomes a kernel function written in tensor expressions.
+
+Algorithm, for each public func.func (the graph function):
+1. Walk its ops in order. Weights stay where they are; graph.constant operands that are
+   splats are read as scalars inside kernels, other constants move to the params store as
+   weights (they would otherwise have no buffer).
+2. For any other graph op, build a private kernel `func.func @<tag>_<n>(operands) -> result`
+   whose body is the op's strategy (lowering/strategies.py) in te ops.
+3. A kernel identical to an earlier one (same body, same types) is not added again: the call
+   reuses the first, so each distinct kernel is compiled once.
+4. Replace the op by a `func.call` of its kernel.
+5. Graph outputs that are not results of a call (an input or weight returned directly) or
+   are returned twice get a copy kernel, so each output has a buffer of its own.
+
+Runs after the graph-level passes; convert-te-to-sched follows.
+"""
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.builder import ImplicitBuilder
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.printer import Printer
+from xdsl.rewriter import InsertPoint, Rewriter
+from ziggurat.dialects import graph
+from ziggurat.lowering import strategies
+from ziggurat.lowering.te_builder import splat_value
+
+from ziggurat.context import fresh_param_name, params_of
+from ziggurat.errors import CompileError
+
+
+def graph_functions(module: ModuleOp) -> list[func.FuncOp]:
+    """The public functions: the model's graph (kernels are private)."""
+    return [
+        op
+        for op in module.ops
+        if isinstance(op, func.FuncOp) and op.sym_visibility is None and op.body.blocks
+    ]
+
+
+def _body_key(kernel: func.FuncOp) -> str:
+    """Text of a kernel without its name: equal keys mean interchangeable kernels."""
+    stream = io.StringIO()
+    printer = Printer(stream=stream, print_generic_format=True)
+    printer.print_attribute(kernel.function_type)
+    printer.print_region(kernel.body)
+    return stream.getvalue()
+
+
+class KernelTable:
+    """The kernels added so far, by name and by body, for naming and deduplication."""
+
+    def __init__(self, module: ModuleOp):
+        self.module = module
+        self.by_key: dict[str, str] = {}
+        self.names = {op.sym_name.data for op in module.ops if isinstance(op, func.FuncOp)}
+        self.counts: dict[str, int] = {}
+
+    def add(self, kernel: func.FuncOp, tag: str, before: Operation) -> str:
+        key = _body_key(kernel)
+        if key in self.by_key:
+            kernel.erase()
+            return self.by_key[key]
+        name = self._fresh_name(tag)
+        kernel.sym_name = StringAttr(name)
+        Rewriter.insert_op(kernel, InsertPoint.before(before))
+        self.by_key[key] = name
+        return name
+
+    def _fresh_name(self, tag: str) -> str:
+        while True:
+            n = self.counts.get(tag, 0)
+            self.counts[tag] = n + 1
+            name = f"{tag}_{n}"
+            if name not in self.names:
+                self.names.add(name)
+                return name
+
+
+def _build_kernel(op: Operation, operands: list[SSAValue]) -> func.FuncOp:
+    """A private function computing `op` with te; splat-constant operands are cloned into
+    it (strategies read them as scalars) and the rest become its arguments."""
+    strategy = strategies.STRATEGIES.get(type(op))
+    if strategy is None:
+        raise CompileError(f"convert-graph-to-te has no strategy for {op.name}.")
+    passed = [v for v in operands if splat_value(v) is None]
+    block = Block(arg_types=[v.type for v in passed])
+    with ImplicitBuilder(block):
+        inside = dict(zip(passed, block.args, strict=True))
+        splats: list[graph.ConstantOp] = []
+        for value in operands:
+            if value not in inside:
+                assert isinstance(value.owner, graph.ConstantOp)
+                splats.append(graph.ConstantOp(value.owner.value))
+                inside[value] = splats[-1].result
+        func.ReturnOp(strategy(op, [inside[v] for v in operands]))
+    for constant in splats:
+        if not constant.result.uses:
+            Rewriter.erase_op(constant)
+    return func.FuncOp(
+        "kernel",
+        ([v.type for v in passed], [op.results[0].type]),
+        Region(block),
+        visibility="private",
+    )
+
+
+def _materialize_constant(op: graph.ConstantOp, params: dict[str, np.ndarray]) -> None:
+    """Moves a non-splat constant into the params store, as a weight."""
+    name = fresh_param_name(params, "constant")
+    assert isinstance(op.result.type, TensorType)
+    values = np.array(op.value.get_values(), dtype=np.float32)
+    params[name] = values.reshape(tuple(op.result.type.get_shape()))
+    Rewriter.replace_op(op, graph.WeightOp(name, op.result.type))
+
+
+@dataclass(frozen=True)
+class ConvertGraphToTe(ModulePass):
+    """Lowers each graph op to a private kernel function of te.compute ops, called from the
+    graph function; identical kernels are shared."""
+
+    name = "convert-graph-to-te"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        table = KernelTable(op)
+        for function in graph_functions(op):
+            self._lower_function(ctx, function, table)
+
+    def _lower_function(self, ctx: Context, function: func.FuncOp, table: KernelTable) -> None:
+        for inner in list(function.body.block.ops):
+            if isinstance(inner, graph.WeightOp | func.ReturnOp):
+                continue
+            if isinstance(inner, graph.ConstantOp):
+                if splat_value(inner.result) is None and inner.result.uses:
+                    _materialize_constant(inner, params_of(ctx, self.name))
+                continue
+            if inner.dialect_name() != "graph":
+                continue
+            operands = list(inner.operands)
+            kernel = _build_kernel(inner, operands)
+            tag = inner.name.split(".", 1)[1]
+            name = table.add(kernel, tag, function)
+            call_args = [v for v in operands if splat_value(v) is None]
+            call = func.CallOp(name, call_args, [inner.results[0].type])
+            Rewriter.replace_op(inner, call)
+        self._give_outputs_own_buffers(function, table)
+        for inner in list(function.body.block.ops):
+            if isinstance(inner, graph.ConstantOp | graph.WeightOp) and not inner.result.uses:
+                Rewriter.erase_op(inner)
+
+    def _give_outputs_own_buffers(self, function: func.FuncOp, table: KernelTable) -> None:
+        ret = function.body.block.last_op
+        assert isinstance(ret, func.ReturnOp)
+        seen: set[SSAValue] = set()
+        for index, value in enumerate(ret.arguments):
+            owner = value.owner
+            if isinstance(owner, func.CallOp) and value not in seen:
+                seen.add(value)
+                continue
+            block = Block(arg_types=[value.type])
+            with ImplicitBuilder(block):
+                func.ReturnOp(strategies.copy(graph.tensor_shape(value), block.args[0]))
+            kernel = func.FuncOp(
+                "kernel", ([value.type], [value.type]), Region(block), visibility="private"
+            )
+            name = table.add(kernel, "copy", function)
+            call = func.CallOp(name, [value], [value.type])
+            Rewriter.insert_op(call, InsertPoint.before(ret))
+            ret.operands = [*ret.operands[:index], call.res[0], *ret.operands[index + 1 :]]
+            seen.add(call.res[0])

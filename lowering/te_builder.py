@@ -1,0 +1,144 @@
+"""Build te IR from Python callables, the way TVM's `te.compute(shape, lambda i, j: ...)` does.
+
+Strategies call these inside an `ImplicitBuilder`, so every op they create lands in the block
+being built; the index arguments handed to a body callable are the compute's block arguments.
+"""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from xdsl.builder import ImplicitBuilder
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    TensorType,
+    f32,
+)
+from xdsl.ir import Attribute, Block, Region, SSAValue
+from ziggurat.dialects import graph, te
+
+Indices = Sequence[SSAValue]
+Body = Callable[[Indices], SSAValue]
+
+REDUCE_IDENTITY = {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}
+
+
+def compute(
+    shape: Sequence[int], body: Body, element_type: Attribute = f32, tag: str | None = None
+) -> SSAValue:
+    """A te.compute of the given shape whose element at `idx` is `body(idx)`."""
+    block = Block(arg_types=[IndexType()] * len(shape))
+    with ImplicitBuilder(block) as indices:
+        te.YieldOp(body(indices))
+    return te.ComputeOp(TensorType(element_type, list(shape)), Region(block), tag).result
+
+
+def reduce(kind: str, extents: Sequence[int], body: Body, init: SSAValue | None = None) -> SSAValue:
+    """A te.reduce of `body(k)` over the index space `extents`, from `init` or the identity."""
+    if init is None:
+        init = const_float(REDUCE_IDENTITY[kind])
+    block = Block(arg_types=[IndexType()] * len(extents))
+    with ImplicitBuilder(block) as indices:
+        te.YieldOp(body(indices))
+    return te.ReduceOp(kind, extents, init, Region(block)).result
+
+
+def splat_value(tensor: SSAValue) -> float | None:
+    """The single value of a splat graph.constant, which te reads as a scalar constant."""
+    owner = tensor.owner
+    if not isinstance(owner, graph.ConstantOp):
+        return None
+    values = owner.value.get_values()
+    if len(values) == 0 or any(v != values[0] for v in values):
+        return None
+    return float(values[0])
+
+
+def read(tensor: SSAValue, indices: Indices) -> SSAValue:
+    """tensor[indices]; a splat constant folds to an arith.constant."""
+    value = splat_value(tensor)
+    if value is not None:
+        assert isinstance(tensor.type, TensorType)
+        return const_float(value, tensor.type.element_type)
+    return te.ReadOp(tensor, indices).result
+
+
+def read_broadcast(tensor: SSAValue, out_indices: Indices) -> SSAValue:
+    """tensor read at the numpy-broadcast position of an output index (right-aligned dims,
+    size-1 dims pinned to 0)."""
+    shape = graph.tensor_shape(tensor)
+    offset = len(out_indices) - len(shape)
+    indices = [
+        const_index(0) if dim == 1 else out_indices[offset + d] for d, dim in enumerate(shape)
+    ]
+    return read(tensor, indices)
+
+
+def const_float(value: float, element_type: Attribute = f32) -> SSAValue:
+    assert isinstance(element_type, AnyFloat)
+    return arith.ConstantOp(FloatAttr(value, element_type)).result
+
+
+def const_index(value: int) -> SSAValue:
+    return arith.ConstantOp(IntegerAttr(value, IndexType())).result
+
+
+def dense_splat(value: float, element_type: Attribute = f32) -> DenseIntOrFPElementsAttr:
+    return DenseIntOrFPElementsAttr.from_list(TensorType(element_type, []), [value])
+
+
+def add(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.AddfOp(a, b).result
+
+
+def sub(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.SubfOp(a, b).result
+
+
+def mul(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.MulfOp(a, b).result
+
+
+def div(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.DivfOp(a, b).result
+
+
+def maximum(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.MaximumfOp(a, b).result
+
+
+def exp(a: SSAValue) -> SSAValue:
+    return math.ExpOp(a).result
+
+
+def index_mul_add(index: SSAValue, scale: int, offset: SSAValue) -> SSAValue:
+    """index * scale + offset, on index values."""
+    scaled = index if scale == 1 else arith.MuliOp(index, const_index(scale)).result
+    return arith.AddiOp(scaled, offset).result
+
+
+def linearize(indices: Indices, shape: Sequence[int]) -> SSAValue:
+    """The row-major offset of `indices` in `shape`."""
+    if not indices:
+        return const_index(0)
+    flat = indices[0]
+    for index, dim in zip(indices[1:], shape[1:], strict=True):
+        flat = arith.AddiOp(arith.MuliOp(flat, const_index(dim)).result, index).result
+    return flat
+
+
+def delinearize(flat: SSAValue, shape: Sequence[int]) -> list[SSAValue]:
+    """The row-major indices in `shape` of offset `flat`."""
+    indices: list[SSAValue] = []
+    for dim in reversed(shape):
+        if dim == 1:
+            indices.append(const_index(0))
+            continue
+        size = const_index(dim)
+        indices.append(arith.RemUIOp(flat, size).result)
+        flat = arith.DivUIOp(flat, size).result
+    return indices[::-1]
