@@ -27,12 +27,12 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.rewriter import InsertPoint, Rewriter
-from ziggurat.dialects import graph
-from ziggurat.lowering import strategies
-from ziggurat.lowering.te_builder import splat_value
 
 from ziggurat.context import fresh_param_name, params_of
+from ziggurat.dialects import graph
 from ziggurat.errors import CompileError
+from ziggurat.lowering import strategies
+from ziggurat.lowering.te_builder import splat_value
 
 
 def graph_functions(module: ModuleOp) -> list[func.FuncOp]:

@@ -8,6 +8,7 @@ the value holding the op's result. `STRATEGIES` is the table convert-graph-to-te
 from collections.abc import Callable, Sequence
 
 from xdsl.ir import Operation, SSAValue
+
 from ziggurat.dialects import graph
 from ziggurat.lowering import te_builder as tb
 

@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
     f32,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
+
 from ziggurat.dialects import graph, te
 
 Indices = Sequence[SSAValue]
