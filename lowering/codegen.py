@@ -1,0 +1,103 @@
+"""From the llvm dialect to machine code: xDSL's translator to LLVM IR text, then llvmlite's
+O3 pipeline and MCJIT for the module's `#target.cpu`."""
+
+import ctypes
+import ctypes.util
+from dataclasses import dataclass
+from functools import cache
+
+import llvmlite.binding as llvm
+from xdsl.backend.llvm.convert import convert_module
+from xdsl.dialects.builtin import ModuleOp
+
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.errors import CompileError
+
+
+@cache
+def _initialize_llvm() -> None:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    libm = ctypes.util.find_library("m")
+    if libm:
+        llvm.load_library_permanently(libm)
+
+
+def module_target(module: ModuleOp) -> CpuTargetAttr:
+    cpu = module.attributes.get(CPU_ATTR)
+    if not isinstance(cpu, CpuTargetAttr):
+        raise CompileError("the module has no #target.cpu; run convert-sched-to-target first.")
+    return cpu
+
+
+def translate(module: ModuleOp) -> str:
+    """LLVM IR text of a module in the llvm dialect."""
+    try:
+        return str(convert_module(module, fallback_target_triple=None))
+    except NotImplementedError as err:
+        raise CompileError(f"cannot translate to LLVM IR: {err}") from err
+
+
+def target_machine(cpu: CpuTargetAttr, opt_level: int = 3) -> llvm.TargetMachine:
+    _initialize_llvm()
+    try:
+        llvm_target = llvm.Target.from_triple(cpu.triple.data)
+    except RuntimeError as err:
+        raise CompileError(f"LLVM has no target for triple {cpu.triple.data!r}: {err}") from err
+    return llvm_target.create_target_machine(
+        cpu=cpu.cpu.data,
+        features=cpu.features.data,
+        opt=opt_level,
+        reloc="pic",
+        codemodel="default",
+    )
+
+
+def optimize(ir_text: str, machine: llvm.TargetMachine, opt_level: int = 3) -> llvm.ModuleRef:
+    """Parses and runs LLVM's standard O-level pipeline, tuned for the machine."""
+    try:
+        parsed = llvm.parse_assembly(ir_text)
+        parsed.verify()
+    except RuntimeError as err:
+        raise CompileError(f"LLVM rejected the generated IR: {err}") from err
+    tuning = llvm.create_pipeline_tuning_options(speed_level=opt_level)
+    tuning.loop_vectorization = opt_level >= 2
+    tuning.slp_vectorization = opt_level >= 2
+    tuning.loop_unrolling = opt_level >= 2
+    tuning.loop_interleaving = opt_level >= 2
+    builder = llvm.create_pass_builder(machine, tuning)
+    builder.getModulePassManager().run(parsed, builder)
+    return parsed
+
+
+@dataclass
+class JitModule:
+    """Machine code in memory: function addresses by name, alive as long as this object."""
+
+    engine: llvm.ExecutionEngine
+    machine: llvm.TargetMachine
+    optimized: llvm.ModuleRef
+
+    def address(self, name: str) -> int:
+        address = self.engine.get_function_address(name)
+        if not address:
+            raise CompileError(f"the compiled module has no function {name!r}.")
+        return address
+
+    def llvm_ir(self) -> str:
+        return str(self.optimized)
+
+    def assembly(self) -> str:
+        return self.machine.emit_assembly(self.optimized)
+
+
+def jit(module: ModuleOp, opt_level: int = 3) -> JitModule:
+    """Compiles a module in the llvm dialect for its #target.cpu and loads it here."""
+    cpu = module_target(module)
+    machine = target_machine(cpu, opt_level)
+    optimized = optimize(translate(module), machine, opt_level)
+    engine = llvm.create_mcjit_compiler(optimized, machine)
+    engine.finalize_object()
+    return JitModule(engine, machine, optimized)

@@ -1,0 +1,64 @@
+"""The execution plan the runtime runs: buffers and kernel launches, read off `target.entry`.
+
+The plan is plain JSON data (see runtime/module.py for its format), so a compiled model can be
+saved and run where only numpy is installed.
+"""
+
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import MemRefType, ModuleOp
+
+from ziggurat.dialects import target
+from ziggurat.errors import CompileError
+
+PLAN_VERSION = 1
+
+DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "i64": "int64", "i32": "int32",
+          "i8": "int8", "i1": "bool"}  # fmt: skip
+
+
+def dtype_name(buffer: MemRefType) -> str:
+    name = str(buffer.element_type)
+    if name not in DTYPES:
+        raise CompileError(f"buffers of {name} are not supported by the runtime.")
+    return DTYPES[name]
+
+
+def entry_of(module: ModuleOp) -> target.EntryOp:
+    entries = [op for op in module.ops if isinstance(op, target.EntryOp)]
+    if len(entries) != 1:
+        raise CompileError(f"expected one target.entry in the module, found {len(entries)}.")
+    return entries[0]
+
+
+def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The plan of the module's target.entry; checks every param it binds is in `params`."""
+    entry = entry_of(module)
+    buffers: list[dict[str, Any]] = []
+    for op in entry.buffers:
+        buffer = op.result.type
+        assert isinstance(buffer, MemRefType)
+        if op.kind.data == "param" and op.buffer_name.data not in params:
+            raise CompileError(f"weight {op.buffer_name.data!r} is missing from the params.")
+        buffers.append(
+            {
+                "name": op.buffer_name.data,
+                "kind": op.kind.data,
+                "shape": list(buffer.get_shape()),
+                "dtype": dtype_name(buffer),
+            }
+        )
+    index = {op.result: op.index.data for op in entry.buffers}
+    launches = [
+        {"kernel": op.callee.string_value(), "args": [index[a] for a in op.args]}
+        for op in entry.launches
+    ]
+    return {
+        "version": PLAN_VERSION,
+        "buffers": buffers,
+        "inputs": [n for n, b in enumerate(buffers) if b["kind"] == "input"],
+        "outputs": [n for n, b in enumerate(buffers) if b["kind"] == "output"],
+        "launches": launches,
+        "entry": entry.sym_name.data,
+    }

@@ -1,0 +1,190 @@
+"""convert-sched-to-target: loop nests become target kernels, the graph function the entry.
+
+Algorithm:
+1. Attach the `#target.cpu` made from the `target` option to the module (an attribute already
+   there wins when the option is left unset).
+2. Each sched kernel (a private func.func over buffers) becomes a `target.kernel` with the
+   bare-pointer ABI. Inside it `sched.for` becomes `scf.for` (its kind kept as the
+   `sched.kind` attribute for the target lowering), `sched.load`/`sched.store` become
+   `memref.load`/`memref.store`, and scratch `sched.alloc` becomes a stack `memref.alloca`, or
+   a heap `memref.alloc` freed before returning when larger than `stack-limit` bytes.
+3. The graph function becomes `target.entry @main`: its buffers are numbered inputs first,
+   then outputs, params and intermediates, each a `target.buffer` slot with the model's name;
+   calls become `target.launch`.
+
+Runs after convert-te-to-sched and the schedules; convert-target-to-llvm follows.
+"""
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects.builtin import (
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from ziggurat.dialects import graph, sched, target
+from ziggurat.dialects.shapes import num_elements
+from ziggurat.errors import CompileError
+from ziggurat.lowering.graph_to_te import graph_functions
+from ziggurat.lowering.targets import as_target
+from ziggurat.lowering.te_to_sched import OUTPUT_ATTR
+
+KIND_ATTR = "sched.kind"
+"""scf.for attribute keeping the sched.for kind (parallel, vectorize, unroll)."""
+
+
+def _index(value: int) -> Operation:
+    return arith.ConstantOp(IntegerAttr(value, IndexType()))
+
+
+class ForToScf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: sched.ForOp, rewriter: PatternRewriter) -> None:
+        bounds = [_index(op.lower.data), _index(op.upper.data), _index(op.step.data)]
+        body = rewriter.move_region_contents_to_new_regions(op.body)
+        terminator = body.block.last_op
+        assert isinstance(terminator, sched.YieldOp)
+        rewriter.replace_op(terminator, scf.YieldOp())
+        loop = scf.ForOp(bounds[0], bounds[1], bounds[2], [], body)
+        if op.kind.data != "serial":
+            loop.attributes[KIND_ATTR] = op.kind
+        rewriter.replace_op(op, [*bounds, loop], [])
+
+
+class LoadToMemref(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: sched.LoadOp, rewriter: PatternRewriter) -> None:
+        rewriter.replace_op(op, memref.LoadOp.get(op.buffer, op.indices))
+
+
+class StoreToMemref(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: sched.StoreOp, rewriter: PatternRewriter) -> None:
+        rewriter.replace_op(op, memref.StoreOp.get(op.value, op.buffer, op.indices))
+
+
+def _scratch_bytes(buffer: MemRefType) -> int:
+    bits = buffer.element_type.bitwidth  # pyright: ignore[reportAttributeAccessIssue]
+    return num_elements(buffer.get_shape()) * max(1, bits // 8)
+
+
+def lower_kernel(function: func.FuncOp, stack_limit: int) -> target.KernelOp:
+    body = Rewriter.move_region_contents_to_new_regions(function.body)
+    block = body.block
+    ret = block.last_op
+    assert isinstance(ret, func.ReturnOp)
+    heap: list[SSAValue] = []
+    for op in list(block.ops):
+        if isinstance(op, sched.AllocOp):
+            buffer = op.result.type
+            assert isinstance(buffer, MemRefType)
+            if _scratch_bytes(buffer) > stack_limit:
+                new: Operation = memref.AllocOp.get(buffer.element_type, 64, buffer.get_shape())
+                heap.append(new.results[0])
+            else:
+                new = memref.AllocaOp.get(buffer.element_type, 64, buffer.get_shape())
+            Rewriter.replace_op(op, new)
+    for buffer in heap:
+        Rewriter.insert_op(memref.DeallocOp.get(buffer), InsertPoint.before(ret))
+    Rewriter.replace_op(ret, target.ReturnOp())
+    kernel = target.KernelOp(
+        function.sym_name.data,
+        [arg.type for arg in block.args],  # pyright: ignore[reportArgumentType]
+        body,
+    )
+    PatternRewriteWalker(
+        GreedyRewritePatternApplier([ForToScf(), LoadToMemref(), StoreToMemref()]),
+        apply_recursively=False,
+    ).rewrite_region(kernel.body)
+    return kernel
+
+
+def _arg_name(function: func.FuncOp, index: int, default: str) -> str:
+    if function.arg_attrs is None:
+        return default
+    name = function.arg_attrs.data[index].data.get(graph.NAME_ATTR)
+    return name.data if isinstance(name, StringAttr) else default
+
+
+def lower_entry(function: func.FuncOp) -> target.EntryOp:
+    block = function.body.block
+    slots: list[tuple[str, str, SSAValue]] = []
+    outputs: list[tuple[str, str, SSAValue]] = []
+    for n, arg in enumerate(block.args):
+        attrs = function.arg_attrs.data[n].data if function.arg_attrs else {}
+        if OUTPUT_ATTR in attrs:
+            outputs.append(("output", _arg_name(function, n, f"output{len(outputs)}"), arg))
+        else:
+            slots.append(("input", _arg_name(function, n, f"input{len(slots)}"), arg))
+    slots += outputs
+    params = [op for op in block.ops if isinstance(op, sched.ParamOp)]
+    slots += [("param", op.param_name.data, op.result) for op in params]
+    allocs = [op for op in block.ops if isinstance(op, sched.AllocOp)]
+    slots += [("intermediate", f"t{n}", op.result) for n, op in enumerate(allocs)]
+
+    entry = Block()
+    mapping: dict[SSAValue, SSAValue] = {}
+    for index, (kind, name, value) in enumerate(slots):
+        buffer_type = value.type
+        assert isinstance(buffer_type, MemRefType)
+        buffer = target.BufferOp(index, kind, name, buffer_type)
+        entry.add_op(buffer)
+        mapping[value] = buffer.result
+    for op in block.ops:
+        if isinstance(op, func.CallOp):
+            entry.add_op(
+                target.LaunchOp(op.callee.string_value(), [mapping[a] for a in op.arguments])
+            )
+        elif not isinstance(op, sched.ParamOp | sched.AllocOp | func.ReturnOp):
+            raise CompileError(
+                f"convert-sched-to-target cannot place {op.name} in the graph function "
+                f"@{function.sym_name.data}."
+            )
+    entry.add_op(target.ReturnOp())
+    return target.EntryOp(function.sym_name.data, Region(entry))
+
+
+def _is_sched_kernel(op: Operation) -> bool:
+    return (
+        isinstance(op, func.FuncOp)
+        and op.sym_visibility is not None
+        and not op.function_type.outputs.data
+        and all(isinstance(t, MemRefType) for t in op.function_type.inputs.data)
+    )
+
+
+@dataclass(frozen=True)
+class ConvertSchedToTarget(ModulePass):
+    """Makes target kernels and the target entry from sched kernels and the graph function,
+    for the CPU the `target` string names (TVM syntax, e.g. `llvm -mcpu=native`)."""
+
+    name = "convert-sched-to-target"
+    target: str | None = None
+    stack_limit: int = 65536
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.target is not None or target.CPU_ATTR not in op.attributes:
+            op.attributes[target.CPU_ATTR] = as_target(self.target or "llvm -mcpu=native")
+        for kernel in [k for k in op.ops if _is_sched_kernel(k)]:
+            assert isinstance(kernel, func.FuncOp)
+            Rewriter.insert_op(lower_kernel(kernel, self.stack_limit), InsertPoint.before(kernel))
+            Rewriter.erase_op(kernel)
+        for function in graph_functions(op):
+            if any(isinstance(t, MemRefType) for t in function.function_type.inputs.data):
+                Rewriter.insert_op(lower_entry(function), InsertPoint.before(function))
+                Rewriter.erase_op(function)

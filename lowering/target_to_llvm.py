@@ -1,0 +1,202 @@
+"""convert-target-to-llvm: target kernels and the entry to xDSL's llvm dialect.
+
+Algorithm:
+1. Each `target.kernel` becomes an external `llvm.func` taking one `!llvm.ptr` per buffer,
+   marked `noalias`, 64-byte aligned and dereferenceable for the buffer's size (the runtime
+   allocates every buffer so). `memref.load`/`memref.store` become `getelementptr inbounds` on
+   the row-major offset plus `llvm.load`/`llvm.store`: GEP addressing, not ptrtoint, so LLVM's
+   vectorizer sees through it. Scratch becomes `llvm.alloca` (stack) or `aligned_alloc`/`free`.
+2. `scf.for` becomes branches (xDSL's convert-scf-to-cf), index values become i64, and arith,
+   math and cf become llvm ops (std_to_llvm.py).
+3. `target.entry` becomes `void @main(ptr %table)`: each buffer is loaded from its table slot
+   and each launch is an `llvm.call`.
+4. The module gets `llvm.target_triple` from its `#target.cpu`.
+
+Runs after convert-sched-to-target; the result translates to LLVM IR text (`-t llvm`).
+"""
+
+from dataclasses import dataclass
+
+from xdsl.builder import ImplicitBuilder
+from xdsl.context import Context
+from xdsl.dialects import llvm, memref
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+    UnitAttr,
+    i64,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import PatternRewriteWalker
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.transforms.convert_scf_to_cf import ConvertScfToCf
+
+from ziggurat.dialects import target
+from ziggurat.dialects.shapes import num_elements
+from ziggurat.lowering import te_builder
+from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
+
+BUFFER_ALIGNMENT = 64
+GEP_DYNAMIC = llvm.GEP_USE_SSA_VAL
+
+
+def _nbytes(buffer: MemRefType) -> int:
+    return num_elements(buffer.get_shape()) * buffer.element_type.bitwidth // 8  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _i64(value: int) -> Operation:
+    return llvm.ConstantOp(IntegerAttr(value, i64), i64)
+
+
+def _element_pointer(op: memref.LoadOp | memref.StoreOp) -> list[Operation]:
+    """Ops computing &buffer[indices] by a GEP on the row-major offset."""
+    buffer = op.memref.type
+    assert isinstance(buffer, MemRefType)
+    if not op.indices:
+        return []
+    block = Block()
+    with ImplicitBuilder(block):
+        offset = te_builder.linearize(list(op.indices), buffer.get_shape())
+        llvm.GEPOp(op.memref, [GEP_DYNAMIC], buffer.element_type, [offset], inbounds=True)
+    ops = list(block.ops)
+    for new in ops:
+        new.detach()
+    return ops
+
+
+def _lower_access(op: Operation) -> None:
+    if isinstance(op, memref.LoadOp):
+        ops = _element_pointer(op)
+        pointer = ops[-1].results[0] if ops else op.memref
+        load = llvm.LoadOp(pointer, op.res.type, alignment=op.res.type.bitwidth // 8)  # pyright: ignore[reportAttributeAccessIssue]
+        Rewriter.replace_op(op, [*ops, load])
+    elif isinstance(op, memref.StoreOp):
+        ops = _element_pointer(op)
+        pointer = ops[-1].results[0] if ops else op.memref
+        store = llvm.StoreOp(op.value, pointer, alignment=op.value.type.bitwidth // 8)  # pyright: ignore[reportAttributeAccessIssue]
+        Rewriter.replace_op(op, [*ops, store])
+
+
+class HeapScratch:
+    """aligned_alloc/free declarations for scratch too large for the stack."""
+
+    def __init__(self, module: ModuleOp):
+        self.module = module
+        self.declared = False
+
+    def declare(self) -> None:
+        if self.declared:
+            return
+        ptr = llvm.LLVMPointerType()
+        external = llvm.LinkageAttr("external")
+        first = self.module.body.block.first_op
+        for decl in (
+            llvm.FuncOp("aligned_alloc", llvm.LLVMFunctionType([i64, i64], ptr), linkage=external),
+            llvm.FuncOp("free", llvm.LLVMFunctionType([ptr]), linkage=external),
+        ):
+            self.module.body.block.insert_op_before(decl, first)  # type: ignore[arg-type]
+        self.declared = True
+
+
+def _lower_scratch(op: Operation, heap: HeapScratch) -> None:
+    ptr = llvm.LLVMPointerType()
+    if isinstance(op, memref.AllocaOp):
+        buffer = op.memref.type
+        assert isinstance(buffer, MemRefType)
+        count = _i64(num_elements(buffer.get_shape()))
+        alloca = llvm.AllocaOp(count, buffer.element_type, BUFFER_ALIGNMENT)
+        Rewriter.replace_op(op, [count, alloca])
+    elif isinstance(op, memref.AllocOp):
+        buffer = op.memref.type
+        assert isinstance(buffer, MemRefType)
+        heap.declare()
+        size = -(-_nbytes(buffer) // BUFFER_ALIGNMENT) * BUFFER_ALIGNMENT
+        align, nbytes = _i64(BUFFER_ALIGNMENT), _i64(size)
+        call = llvm.CallOp("aligned_alloc", align, nbytes, return_type=ptr)
+        Rewriter.replace_op(op, [align, nbytes, call])
+    elif isinstance(op, memref.DeallocOp):
+        Rewriter.replace_op(op, llvm.CallOp("free", op.memref))
+
+
+def lower_kernel(kernel: target.KernelOp, heap: HeapScratch) -> llvm.FuncOp:
+    body = Rewriter.move_region_contents_to_new_regions(kernel.body)
+    for op in list(body.walk()):
+        _lower_access(op)
+    for op in list(body.walk()):
+        _lower_scratch(op, heap)
+        if isinstance(op, target.ReturnOp):
+            Rewriter.replace_op(op, llvm.ReturnOp())
+    ptr = llvm.LLVMPointerType()
+    arg_attrs: list[DictionaryAttr] = []
+    for arg in list(body.block.args):
+        assert isinstance(arg.type, MemRefType)
+        arg_attrs.append(
+            DictionaryAttr(
+                {
+                    "llvm.noalias": UnitAttr(),
+                    "llvm.align": IntegerAttr(BUFFER_ALIGNMENT, i64),
+                    "llvm.dereferenceable": IntegerAttr(max(1, _nbytes(arg.type)), i64),
+                }
+            )
+        )
+        Rewriter.replace_value_with_new_type(arg, ptr)
+    function = llvm.FuncOp(
+        kernel.sym_name.data,
+        llvm.LLVMFunctionType([ptr] * len(body.block.args)),
+        linkage=llvm.LinkageAttr("external"),
+        body=body,
+    )
+    function.arg_attrs = ArrayAttr(arg_attrs)
+    return function
+
+
+def lower_entry(entry: target.EntryOp) -> llvm.FuncOp:
+    ptr = llvm.LLVMPointerType()
+    block = Block(arg_types=[ptr])
+    table = block.args[0]
+    buffers: dict[SSAValue, SSAValue] = {}
+    for op in entry.body.block.ops:
+        if isinstance(op, target.BufferOp):
+            slot = llvm.GEPOp(table, [op.index.data], ptr)
+            load = llvm.LoadOp(slot, ptr, alignment=8)
+            block.add_ops([slot, load])
+            buffers[op.result] = load.dereferenced_value
+        elif isinstance(op, target.LaunchOp):
+            block.add_op(llvm.CallOp(op.callee.string_value(), *(buffers[a] for a in op.args)))
+    block.add_op(llvm.ReturnOp())
+    return llvm.FuncOp(
+        entry.sym_name.data,
+        llvm.LLVMFunctionType([ptr]),
+        linkage=llvm.LinkageAttr("external"),
+        body=Region(block),
+    )
+
+
+@dataclass(frozen=True)
+class ConvertTargetToLLVM(ModulePass):
+    """Lowers target kernels and the entry, with their scf/arith/math/memref bodies, to the
+    llvm dialect ready for translation to LLVM IR."""
+
+    name = "convert-target-to-llvm"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        heap = HeapScratch(op)
+        for kernel in [k for k in op.ops if isinstance(k, target.KernelOp)]:
+            Rewriter.insert_op(lower_kernel(kernel, heap), InsertPoint.before(kernel))
+            Rewriter.erase_op(kernel)
+        ConvertScfToCf().apply(ctx, op)
+        index_to_i64(op)
+        PatternRewriteWalker(
+            StdToLLVM(LibmDeclarations(op)), apply_recursively=False
+        ).rewrite_module(op)
+        for entry in [e for e in op.ops if isinstance(e, target.EntryOp)]:
+            Rewriter.insert_op(lower_entry(entry), InsertPoint.before(entry))
+            Rewriter.erase_op(entry)
+        cpu = op.attributes.get(target.CPU_ATTR)
+        if isinstance(cpu, target.CpuTargetAttr):
+            op.attributes["llvm.target_triple"] = StringAttr(cpu.triple.data)

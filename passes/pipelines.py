@@ -1,0 +1,33 @@
+"""The pipelines `ziggurat.build` runs, by opt_level (TVM's presets)."""
+
+from ziggurat.errors import CompileError
+
+GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
+    0: [],
+    1: ["canonicalize", "cse"],
+    2: ["canonicalize", "cse"],
+    3: ["canonicalize", "cse"],
+}
+"""Graph-level optimizations per opt_level: 0 runs none; from 1, dead and duplicate ops go."""
+
+LOWERING = ["convert-graph-to-te", "convert-te-to-sched"]
+"""From graph to loop nests, before the schedules and the target."""
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_target_pipeline(opt_level: int, target: str) -> str:
+    """The pipeline from the graph dialect to target kernels and the entry."""
+    if opt_level not in GRAPH_PASSES_BY_LEVEL:
+        raise CompileError(f"opt_level must be 0, 1, 2 or 3, got {opt_level}.")
+    passes = [
+        *GRAPH_PASSES_BY_LEVEL[opt_level],
+        *LOWERING,
+        f"convert-sched-to-target{{target={_quote(target)}}}",
+    ]
+    return ",".join(passes)
+
+
+TO_LLVM_PIPELINE = "convert-target-to-llvm"

@@ -1,0 +1,35 @@
+"""Every pass by name: Ziggurat's own and xDSL's, one table for the pass manager and the
+driver. Factories import lazily, so listing passes costs nothing."""
+
+from collections.abc import Callable
+from importlib import import_module
+
+from xdsl.passes import ModulePass
+from xdsl.transforms import get_all_passes
+
+PassFactory = Callable[[], type[ModulePass]]
+
+
+def _lazy(module: str, cls: str) -> PassFactory:
+    return lambda: getattr(import_module(module), cls)
+
+
+OWN_PASSES: dict[str, PassFactory] = {
+    "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
+    "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
+    "convert-sched-to-target": _lazy("ziggurat.lowering.sched_to_target", "ConvertSchedToTarget"),
+    "convert-target-to-llvm": _lazy("ziggurat.lowering.target_to_llvm", "ConvertTargetToLLVM"),
+}
+
+_registered: dict[str, PassFactory] = {}
+
+
+def register_pass(name: str, factory: PassFactory) -> None:
+    """Adds a pass (a plugin's, say) under `name`; names already taken are refused."""
+    if name in all_passes():
+        raise ValueError(f"a pass named '{name}' is already registered")
+    _registered[name] = factory
+
+
+def all_passes() -> dict[str, PassFactory]:
+    return {**get_all_passes(), **OWN_PASSES, **_registered}
