@@ -114,6 +114,7 @@ class KernelLowering:
         else:
             body = at
         ivs = [loop.induction_var for loop in loops]
+        _keep_names(op.body.block.args, ivs)
         inner = dict(scope)
         inner.update(zip(op.body.block.args, ivs, strict=True))
         for body_op in op.body.block.ops:
@@ -127,8 +128,10 @@ class KernelLowering:
         append(at, sched.StoreOp(scope[op.init], accumulator, []))
         loops, body = loop_nest(op.extent_values)
         append(at, loops[0])
+        ivs = [loop.induction_var for loop in loops]
+        _keep_names(op.body.block.args, ivs)
         inner = dict(scope)
-        inner.update(zip(op.body.block.args, [loop.induction_var for loop in loops], strict=True))
+        inner.update(zip(op.body.block.args, ivs, strict=True))
         for body_op in op.body.block.ops:
             self.emit(body_op, body, inner)
         yielded = op.body.block.last_op
@@ -140,6 +143,11 @@ class KernelLowering:
         result = sched.LoadOp(accumulator, [])
         append(at, result)
         return result.result
+
+
+def _keep_names(old: Sequence[SSAValue], new: Sequence[SSAValue]) -> None:
+    for before, after in zip(old, new, strict=True):
+        after.name_hint = before.name_hint
 
 
 def _is_te_kernel(op: Operation) -> bool:
@@ -157,6 +165,7 @@ def lower_kernel(kernel: func.FuncOp) -> func.FuncOp:
     out_types = [buffer_type(t) for t in kernel.function_type.outputs.data]
     entry = Block(arg_types=[*in_types, *out_types])
     buffers = dict(zip(old.args, entry.args[: len(in_types)], strict=True))
+    _keep_names(old.args, entry.args[: len(in_types)])
     for value, out in zip(ret.arguments, entry.args[len(in_types) :], strict=True):
         if value in buffers:
             raise CompileError(
@@ -193,6 +202,7 @@ def lower_graph_function(function: func.FuncOp) -> func.FuncOp:
     buffers: dict[SSAValue, SSAValue] = dict(
         zip(old.args, entry.args[: len(in_types)], strict=True)
     )
+    _keep_names(old.args, entry.args[: len(in_types)])
     returned = dict(zip(ret.arguments, entry.args[len(in_types) :], strict=True))
     with ImplicitBuilder(entry):
         for inner in old.ops:

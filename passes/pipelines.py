@@ -14,18 +14,15 @@ LOWERING = ["convert-graph-to-te", "convert-te-to-sched"]
 """From graph to loop nests, before the schedules and the target."""
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def to_target_pipeline(opt_level: int, target: str) -> str:
-    """The pipeline from the graph dialect to target kernels and the entry."""
+def to_target_pipeline(opt_level: int) -> str:
+    """The pipeline from the graph dialect to target kernels and the entry, for the
+    #target.cpu already on the module."""
     if opt_level not in GRAPH_PASSES_BY_LEVEL:
         raise CompileError(f"opt_level must be 0, 1, 2 or 3, got {opt_level}.")
     passes = [
         *GRAPH_PASSES_BY_LEVEL[opt_level],
         *LOWERING,
-        f"convert-sched-to-target{{target={_quote(target)}}}",
+        "convert-sched-to-target",
     ]
     return ",".join(passes)
 

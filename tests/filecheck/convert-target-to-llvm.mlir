@@ -1,0 +1,58 @@
+// RUN: ziggurat-opt %s -p convert-target-to-llvm | filecheck %s
+// RUN: ziggurat-opt %s -p convert-target-to-llvm -t llvm | filecheck %s --check-prefix=IR
+
+// Kernels take noalias, aligned, dereferenceable pointers; loads go through a GEP on the
+// row-major offset; index is i64; libm functions are declared once.
+// CHECK:       llvm.target_triple = "x86_64-unknown-linux-gnu"
+// CHECK:       llvm.func @tanhf(f32) -> f32
+// CHECK-LABEL: llvm.func @twice_0
+// CHECK-SAME:    (%[[X:.*]]: !llvm.ptr {llvm.noalias, llvm.align = 64 : i64, llvm.dereferenceable = 128 : i64}, %[[Y:.*]]: !llvm.ptr {{.*}})
+// CHECK:       ^bb4:
+// CHECK-NEXT:    %[[ROW:.*]] = llvm.mlir.constant(8) : i64
+// CHECK-NEXT:    %[[SCALED:.*]] = llvm.mul %[[I:.*]], %[[ROW]] : i64
+// CHECK-NEXT:    %[[OFF:.*]] = llvm.add %[[SCALED]], %[[J:.*]] : i64
+// CHECK-NEXT:    %[[PTR:.*]] = llvm.getelementptr inbounds %[[X]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:    %[[V:.*]] = llvm.load %[[PTR]] {alignment = 4 : i64} : !llvm.ptr -> f32
+// CHECK-NEXT:    %[[D:.*]] = llvm.fadd %[[V]], %[[V]] {fastmathFlags = #llvm.fastmath<reassoc,contract>} : f32
+// CHECK-NEXT:    %[[E:.*]] = llvm.call @tanhf(%[[D]]) : (f32) -> f32
+// CHECK:         llvm.store %[[E]], %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr
+
+// The entry loads each buffer from its table slot and calls the kernels.
+// CHECK-LABEL: llvm.func @main
+// CHECK-SAME:    (%[[TABLE:.*]]: !llvm.ptr)
+// CHECK-NEXT:    %[[S0:.*]] = llvm.getelementptr %[[TABLE]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK-NEXT:    %[[P0:.*]] = llvm.load %[[S0]] {alignment = 8 : i64} : !llvm.ptr -> !llvm.ptr
+// CHECK-NEXT:    %[[S1:.*]] = llvm.getelementptr %[[TABLE]][1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK-NEXT:    %[[P1:.*]] = llvm.load %[[S1]] {alignment = 8 : i64} : !llvm.ptr -> !llvm.ptr
+// CHECK-NEXT:    llvm.call @twice_0(%[[P0]], %[[P1]]) : (!llvm.ptr, !llvm.ptr) -> ()
+// CHECK-NEXT:    llvm.return
+
+// IR:       define void @"twice_0"(ptr noalias align 64 dereferenceable(128) %".1", ptr noalias align 64 dereferenceable(128) %".2")
+// IR:         getelementptr inbounds float, ptr %".1", i64
+// IR:         fadd contract reassoc float
+// IR:       define void @"main"(ptr %".1")
+// IR:         call ccc void @"twice_0"
+
+builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", "skylake-avx512", "", 512, 2>} {
+  target.kernel @twice_0(%x: memref<4x8xf32>, %y: memref<4x8xf32>) {
+    %c0 = arith.constant 0 : index
+    %c4 = arith.constant 4 : index
+    %c8 = arith.constant 8 : index
+    %c1 = arith.constant 1 : index
+    scf.for %i = %c0 to %c4 step %c1 {
+      scf.for %j = %c0 to %c8 step %c1 {
+        %v = memref.load %x[%i, %j] : memref<4x8xf32>
+        %d = arith.addf %v, %v : f32
+        %e = math.tanh %d : f32
+        memref.store %e, %y[%i, %j] : memref<4x8xf32>
+      }
+    }
+    target.return
+  }
+  target.entry @main {
+    %0 = target.buffer 0 input "x" : memref<4x8xf32>
+    %1 = target.buffer 1 output "y" : memref<4x8xf32>
+    target.launch @twice_0(%0, %1) : memref<4x8xf32>, memref<4x8xf32>
+    target.return
+  }
+}
