@@ -13,6 +13,20 @@ from xdsl.dialects.builtin import ModuleOp
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.errors import CompileError
 
+_LOADED_LIBRARIES: list[ctypes.CDLL] = []
+
+
+@cache
+def openmp_runtime() -> str | None:
+    """Loads libgomp for parallel kernels, if this machine has it. It stays loaded for good
+    (RTLD_GLOBAL, a handle kept): unloading it while its threads live crashes at exit."""
+    path = ctypes.util.find_library("gomp")
+    if path is None:
+        return None
+    _LOADED_LIBRARIES.append(ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL))
+    llvm.load_library_permanently(path)
+    return path
+
 
 @cache
 def _initialize_llvm() -> None:
@@ -91,6 +105,9 @@ class JitModule:
 
     def assembly(self) -> str:
         return self.machine.emit_assembly(self.optimized)
+
+    def object_code(self) -> bytes:
+        return self.machine.emit_object(self.optimized)
 
 
 def jit(module: ModuleOp, opt_level: int = 3) -> JitModule:

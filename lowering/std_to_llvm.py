@@ -157,6 +157,18 @@ class StdToLLVM(RewritePattern):
             arith.CmpiOp: lambda op: llvm.ICmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
             arith.CmpfOp: lambda op: llvm.FCmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
             arith.SelectOp: lambda op: llvm.SelectOp(*op.operands),
+            arith.MinSIOp: lambda op: _call_intrinsic(
+                "llvm.smin", list(op.operands), op.results[0].type
+            ),
+            arith.MaxSIOp: lambda op: _call_intrinsic(
+                "llvm.smax", list(op.operands), op.results[0].type
+            ),
+            arith.MinUIOp: lambda op: _call_intrinsic(
+                "llvm.umin", list(op.operands), op.results[0].type
+            ),
+            arith.MaxUIOp: lambda op: _call_intrinsic(
+                "llvm.umax", list(op.operands), op.results[0].type
+            ),
             arith.NegfOp: lambda op: llvm.FNegOp(op.operands[0], FAST_MATH),
             math.FmaOp: lambda op: _call_intrinsic(
                 "llvm.fma", list(op.operands), op.results[0].type

@@ -6,7 +6,8 @@ Algorithm:
    allocates every buffer so). `memref.load`/`memref.store` become `getelementptr inbounds` on
    the row-major offset plus `llvm.load`/`llvm.store`: GEP addressing, not ptrtoint, so LLVM's
    vectorizer sees through it. Scratch becomes `llvm.alloca` (stack) or `aligned_alloc`/`free`.
-2. `scf.for` becomes branches (xDSL's convert-scf-to-cf), index values become i64, and arith,
+2. Parallel loops are outlined onto libgomp (parallel.py) unless `parallel-runtime=serial`
+   or the target has one core; then `scf.for` becomes branches (xDSL's convert-scf-to-cf), index values become i64, and arith,
    math and cf become llvm ops (std_to_llvm.py).
 3. `target.entry` becomes `void @main(ptr %table)`: each buffer is loaded from its table slot
    and each launch is an `llvm.call`.
@@ -38,10 +39,14 @@ from xdsl.transforms.convert_scf_to_cf import ConvertScfToCf
 
 from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
+from ziggurat.errors import CompileError
 from ziggurat.lowering import te_builder
+from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
 
 BUFFER_ALIGNMENT = 64
+PARALLEL_RUNTIMES = ("gomp", "serial")
+"""How parallel loops run: on libgomp's threads, or serially (where no OpenMP runtime is)."""
 GEP_DYNAMIC = llvm.GEP_USE_SSA_VAL
 
 
@@ -183,20 +188,29 @@ class ConvertTargetToLLVM(ModulePass):
     llvm dialect ready for translation to LLVM IR."""
 
     name = "convert-target-to-llvm"
+    parallel_runtime: str = "gomp"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.parallel_runtime not in PARALLEL_RUNTIMES:
+            raise CompileError(
+                f"convert-target-to-llvm parallel-runtime must be one of "
+                f"{', '.join(PARALLEL_RUNTIMES)}, got '{self.parallel_runtime}'."
+            )
         heap = HeapScratch(op)
         for kernel in [k for k in op.ops if isinstance(k, target.KernelOp)]:
             Rewriter.insert_op(lower_kernel(kernel, heap), InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)
-        ConvertScfToCf().apply(ctx, op)
         index_to_i64(op)
+        cpu = op.attributes.get(target.CPU_ATTR)
+        cores = cpu.cores.data if isinstance(cpu, target.CpuTargetAttr) else 1
+        if self.parallel_runtime == "gomp" and cores > 1:
+            outline_parallel_loops(op, cores)
+        ConvertScfToCf().apply(ctx, op)
         PatternRewriteWalker(
             StdToLLVM(LibmDeclarations(op)), apply_recursively=False
         ).rewrite_module(op)
         for entry in [e for e in op.ops if isinstance(e, target.EntryOp)]:
             Rewriter.insert_op(lower_entry(entry), InsertPoint.before(entry))
             Rewriter.erase_op(entry)
-        cpu = op.attributes.get(target.CPU_ATTR)
         if isinstance(cpu, target.CpuTargetAttr):
             op.attributes["llvm.target_triple"] = StringAttr(cpu.triple.data)
