@@ -47,6 +47,10 @@ from xdsl.utils.exceptions import VerifyException
 
 LOOP_KINDS = ("serial", "parallel", "vectorize", "unroll")
 
+AXIS_ATTR = "sched.axis"
+"""Discardable sched.for attribute: "reduce" on loops over a reduction axis, whose iterations
+depend on each other through an accumulator."""
+
 
 @irdl_op_definition
 class YieldOp(IRDLOperation):

@@ -7,7 +7,8 @@ Algorithm:
 2. A te.compute of shape (d0, ..., dn) becomes n+1 nested serial `sched.for` loops; inside,
    `te.read` becomes `sched.load` of the tensor's buffer and the yield a `sched.store`.
 3. A te.reduce becomes a rank-0 accumulator: store the init, loop over the reduction space
-   loading, combining and storing, then load the result (LLVM keeps it in a register).
+   (loops marked `sched.axis = "reduce"`, which schedules must not run in parallel) loading,
+   combining and storing, then load the result (LLVM keeps it in a register).
 4. The graph function takes its outputs as extra buffer arguments (marked `sched.output`);
    weights become `sched.param`, kernel results `sched.alloc` buffers (or the output buffer
    they are returned in), and calls pass buffers.
@@ -28,6 +29,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     MemRefType,
     ModuleOp,
+    StringAttr,
     TensorType,
     UnitAttr,
 )
@@ -127,6 +129,8 @@ class KernelLowering:
         accumulator = self.alloc(MemRefType(op.result.type, []))
         append(at, sched.StoreOp(scope[op.init], accumulator, []))
         loops, body = loop_nest(op.extent_values)
+        for loop in loops:
+            loop.attributes[sched.AXIS_ATTR] = StringAttr("reduce")
         append(at, loops[0])
         ivs = [loop.induction_var for loop in loops]
         _keep_names(op.body.block.args, ivs)

@@ -13,6 +13,9 @@ GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
 LOWERING = ["convert-graph-to-te", "convert-te-to-sched"]
 """From graph to loop nests, before the schedules and the target."""
 
+DEFAULT_SCHEDULES = ["sched-parallelize"]
+"""Schedules every build applies to the loop nests."""
+
 
 def to_target_pipeline(opt_level: int) -> str:
     """The pipeline from the graph dialect to target kernels and the entry, for the
@@ -22,6 +25,7 @@ def to_target_pipeline(opt_level: int) -> str:
     passes = [
         *GRAPH_PASSES_BY_LEVEL[opt_level],
         *LOWERING,
+        *DEFAULT_SCHEDULES,
         "convert-sched-to-target",
     ]
     return ",".join(passes)

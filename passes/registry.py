@@ -17,6 +17,7 @@ def _lazy(module: str, cls: str) -> PassFactory:
 OWN_PASSES: dict[str, PassFactory] = {
     "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
+    "sched-parallelize": _lazy("ziggurat.passes.sched.parallelize", "SchedParallelize"),
     "convert-sched-to-target": _lazy("ziggurat.lowering.sched_to_target", "ConvertSchedToTarget"),
     "convert-target-to-llvm": _lazy("ziggurat.lowering.target_to_llvm", "ConvertTargetToLLVM"),
 }

@@ -15,7 +15,7 @@
 // CHECK-NEXT:          %[[CUR:.*]] = sched.load %[[ACC]][] : memref<f32>
 // CHECK-NEXT:          %[[NEW:.*]] = arith.addf %[[CUR]], %[[P]] : f32
 // CHECK-NEXT:          sched.store %[[NEW]], %[[ACC]][] : memref<f32>
-// CHECK-NEXT:        }
+// CHECK-NEXT:        } {sched.axis = "reduce"}
 // CHECK-NEXT:        %[[SUM:.*]] = sched.load %[[ACC]][] : memref<f32>
 // CHECK-NEXT:        sched.store %[[SUM]], %[[OUT]][%[[I]], %[[J]]] : memref<2x4xf32>
 // CHECK-NEXT:      }
