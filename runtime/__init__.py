@@ -1,0 +1,11 @@
+"""Ziggurat's runtime: runs compiled models on numpy arrays.
+
+Imports numpy, ctypes and the standard library only, so a compiled model runs where the
+compiler (xDSL, llvmlite, onnx) is not installed.
+"""
+
+from ziggurat.runtime.benchmark import BenchmarkResult
+from ziggurat.runtime.graph_executor import GraphModule, RuntimeInputError
+from ziggurat.runtime.module import Module, PlanError
+
+__all__ = ["BenchmarkResult", "GraphModule", "Module", "PlanError", "RuntimeInputError"]
