@@ -50,7 +50,9 @@ def build(
     to_target.run(ctx, module)
     execution_plan = plan.plan_from_module(module, ctx.params)
     target_ir = module.clone()
-    PassManager.parse(pipelines.TO_LLVM_PIPELINE, instruments=instruments).run(ctx, module)
+    runtime = "gomp" if codegen.openmp_runtime() else "serial"
+    to_llvm = f"{pipelines.TO_LLVM_PIPELINE}{{parallel-runtime={runtime}}}"
+    PassManager.parse(to_llvm, instruments=instruments).run(ctx, module)
     llvm_ir = codegen.translate(module)
     jit = codegen.jit(module)
     used = {b["name"] for b in execution_plan["buffers"] if b["kind"] == "param"}

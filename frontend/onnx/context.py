@@ -1,0 +1,80 @@
+"""The state converters build with while an ONNX graph is imported."""
+
+import numpy as np
+import onnx
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, f32
+from xdsl.ir import Block, SSAValue
+
+from ziggurat.dialects import graph
+from ziggurat.errors import ModelImportError
+
+INLINE_CONSTANT_LIMIT = 16
+"""Constant tensors up to this many elements are written inline as graph.constant."""
+
+
+def node_label(node: onnx.NodeProto, index: int) -> str:
+    return node.name or f"{node.op_type}_{index}"
+
+
+class ImportContext:
+    """What converters build with: the values by ONNX name, known constant tensors, the
+    params store, and where the current node is (for error messages)."""
+
+    def __init__(self, block: Block, opset: int):
+        self.block = block
+        self.opset = opset
+        self.values: dict[str, SSAValue] = {}
+        self.constants: dict[str, np.ndarray] = {}
+        self.params: dict[str, np.ndarray] = {}
+        self.node_label = ""
+
+    def error(self, message: str) -> ModelImportError:
+        return ModelImportError(f"node {self.node_label}: {message}")
+
+    def constant(self, name: str) -> np.ndarray | None:
+        """The value of tensor `name` if it is known at import time."""
+        return self.constants.get(name)
+
+    def input(self, node: onnx.NodeProto, index: int) -> SSAValue | None:
+        """The node's input `index` as a value, or None when omitted (optional inputs)."""
+        if index >= len(node.input) or not node.input[index]:
+            return None
+        return self.value(node.input[index])
+
+    def constant_input(self, node: onnx.NodeProto, index: int) -> np.ndarray | None:
+        if index >= len(node.input) or not node.input[index]:
+            return None
+        return self.constant(node.input[index])
+
+    def value(self, name: str) -> SSAValue:
+        """The SSA value of tensor `name`; constants become weights or inline constants."""
+        if name in self.values:
+            return self.values[name]
+        array = self.constants.get(name)
+        if array is None:
+            raise self.error(f"input {name!r} is not produced by any earlier node or input")
+        self.values[name] = self.tensor(array, name)
+        return self.values[name]
+
+    def tensor(self, array: np.ndarray, name: str) -> SSAValue:
+        """A graph value holding `array`: inline when tiny, else a weight in the params."""
+        if array.dtype != np.float32:
+            raise self.error(f"tensor {name!r} is {array.dtype}; only float32 data is supported")
+        if array.size <= INLINE_CONSTANT_LIMIT:
+            attr = DenseIntOrFPElementsAttr.from_list(
+                TensorType(f32, list(array.shape)), array.reshape(-1).tolist()
+            )
+            return graph.ConstantOp(attr).result
+        param_name = name
+        while param_name in self.params and self.params[param_name] is not array:
+            param_name += "_"
+        self.params[param_name] = np.ascontiguousarray(array)
+        return graph.WeightOp(param_name, graph.tensor_of(array.shape)).result
+
+
+def required(ctx: ImportContext, node: onnx.NodeProto, index: int) -> SSAValue:
+    """The node's input `index`, which the op requires."""
+    value = ctx.input(node, index)
+    if value is None:
+        raise ctx.error(f"required input {index} is missing")
+    return value

@@ -1,0 +1,206 @@
+"""`from_onnx`: an ONNX model to a graph-dialect module and its params store.
+
+Steps: load and check the model; fix input shapes (the model's, overridden by `shape=`);
+list every op without a converter and fail once if any; convert node by node in graph order
+with the converter for the model's opset; return the graph outputs. Output shapes declared in
+the model are not trusted: every type comes from the graph ops' own shape rules.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from xdsl.builder import ImplicitBuilder
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    ModuleOp,
+    StringAttr,
+)
+from xdsl.ir import Block, Region
+from xdsl.utils.exceptions import VerifyException
+
+from ziggurat.dialects import graph
+from ziggurat.errors import ModelImportError, UnsupportedOpError
+from ziggurat.frontend.onnx import elementwise, nn, shape_ops  # noqa: F401  (registers converters)
+from ziggurat.frontend.onnx.context import ImportContext, node_label
+from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+SSA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$.]*")
+
+
+def ssa_name(onnx_name: str) -> str | None:
+    """The ONNX name as an IR value name when it is a valid one, for readable IR."""
+    return onnx_name if SSA_NAME.fullmatch(onnx_name) and not onnx_name[0].isdigit() else None
+
+
+def _load(model: onnx.ModelProto | str | Path) -> onnx.ModelProto:
+    if isinstance(model, onnx.ModelProto):
+        return model
+    path = Path(model)
+    try:
+        return onnx.load(str(path))
+    except FileNotFoundError as err:
+        raise ModelImportError(f"{path}: no such file") from err
+    except Exception as err:  # onnx raises DecodeError, ValueError... for non-ONNX bytes
+        raise ModelImportError(
+            f"{path}: not a readable ONNX model ({type(err).__name__}: {err})"
+        ) from err
+
+
+def _opset(model: onnx.ModelProto) -> int:
+    for entry in model.opset_import:
+        if entry.domain in DEFAULT_DOMAINS:
+            return entry.version
+    raise ModelImportError("the model imports no default-domain opset")
+
+
+def _input_shape(
+    value_info: onnx.ValueInfoProto, override: Sequence[int] | None
+) -> tuple[int, ...]:
+    name = value_info.name
+    tensor_type = value_info.type.tensor_type
+    if tensor_type.elem_type != onnx.TensorProto.FLOAT:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        raise ModelImportError(f"input {name!r} is {dtype}; only float32 inputs are supported")
+    declared = list(tensor_type.shape.dim) if tensor_type.HasField("shape") else None
+    if override is not None:
+        override = tuple(int(d) for d in override)
+        if any(d <= 0 for d in override):
+            raise ModelImportError(
+                f"shape= for input {name!r} must be positive, got {list(override)}"
+            )
+        if declared is not None:
+            if len(declared) != len(override):
+                raise ModelImportError(
+                    f"shape= gives input {name!r} rank {len(override)}, but the model declares "
+                    f"rank {len(declared)}"
+                )
+            for axis, (dim, given) in enumerate(zip(declared, override, strict=True)):
+                if dim.HasField("dim_value") and dim.dim_value > 0 and dim.dim_value != given:
+                    raise ModelImportError(
+                        f"shape= gives input {name!r} dim {axis} = {given}, but the model fixes "
+                        f"it to {dim.dim_value}"
+                    )
+        return override
+    if declared is None:
+        raise ModelImportError(
+            f"input {name!r} has no shape in the model; pass shape={{{name!r}: (...)}}"
+        )
+    dims: list[int] = []
+    for axis, dim in enumerate(declared):
+        if not dim.HasField("dim_value") or dim.dim_value <= 0:
+            symbol = dim.dim_param or "?"
+            raise ModelImportError(
+                f"input {name!r} dim {axis} is symbolic ({symbol!r}); fix it with "
+                f"shape={{{name!r}: (...)}}"
+            )
+        dims.append(dim.dim_value)
+    return tuple(dims)
+
+
+def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int) -> None:
+    missing: dict[str, list[str]] = {}
+    for index, node in enumerate(nodes):
+        if node.domain not in DEFAULT_DOMAINS:
+            missing.setdefault(f"{node.domain}.{node.op_type}", []).append(node_label(node, index))
+            continue
+        if node.op_type == "Constant":
+            continue
+        converter = CONVERTERS.get(node.op_type)
+        if converter is None or converter.get_converter(opset) is None:
+            missing.setdefault(node.op_type, []).append(node_label(node, index))
+    if missing:
+        raise UnsupportedOpError(missing, f"(model opset {opset})")
+
+
+def _constant_node_value(ctx: ImportContext, node: onnx.NodeProto) -> np.ndarray:
+    attrs = node_attributes(node)
+    if "value" in attrs:
+        return numpy_helper.to_array(attrs["value"])
+    for key, dtype in (("value_float", np.float32), ("value_int", np.int64)):
+        if key in attrs:
+            return np.array(attrs[key], dtype=dtype)
+    for key, dtype in (("value_floats", np.float32), ("value_ints", np.int64)):
+        if key in attrs:
+            return np.array(attrs[key], dtype=dtype)
+    raise ctx.error(f"Constant with attributes {sorted(attrs)} is not supported")
+
+
+def from_onnx(
+    model: onnx.ModelProto | str | Path,
+    shape: Mapping[str, Sequence[int]] | None = None,
+) -> tuple[ModuleOp, dict[str, np.ndarray]]:
+    """Imports an ONNX model as `func.func @main` in the graph dialect, plus its weights."""
+    proto = _load(model)
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as err:
+        raise ModelImportError(f"the model is not valid ONNX: {str(err).splitlines()[0]}") from err
+    opset = _opset(proto)
+    overrides = dict(shape or {})
+    initializer_names = {t.name for t in proto.graph.initializer}
+    inputs = [v for v in proto.graph.input if v.name not in initializer_names]
+    unknown = set(overrides) - {v.name for v in inputs}
+    if unknown:
+        names = ", ".join(repr(v.name) for v in inputs)
+        raise ModelImportError(
+            f"shape= names unknown input(s) {sorted(unknown)}; the inputs are {names}"
+        )
+    input_types = [graph.tensor_of(_input_shape(v, overrides.get(v.name))) for v in inputs]
+    _check_supported(proto.graph.node, opset)
+
+    block = Block(arg_types=input_types)
+    ctx = ImportContext(block, opset)
+    for value_info, arg in zip(inputs, block.args, strict=True):
+        ctx.values[value_info.name] = arg
+        arg.name_hint = ssa_name(value_info.name)
+    for tensor in proto.graph.initializer:
+        ctx.constants[tensor.name] = numpy_helper.to_array(tensor)
+    with ImplicitBuilder(block):
+        for index, node in enumerate(proto.graph.node):
+            ctx.node_label = f"{node_label(node, index)!r} ({node.op_type})"
+            _convert_node(ctx, node)
+        outputs = [ctx.value(o.name) for o in proto.graph.output]
+        func.ReturnOp(*outputs)
+
+    def names(values: Sequence[onnx.ValueInfoProto]) -> ArrayAttr[DictionaryAttr]:
+        return ArrayAttr([DictionaryAttr({graph.NAME_ATTR: StringAttr(v.name)}) for v in values])
+
+    main = func.FuncOp(
+        "main",
+        (input_types, [v.type for v in outputs]),
+        Region(block),
+        arg_attrs=names(inputs),
+        res_attrs=names(proto.graph.output),
+    )
+    module = ModuleOp([main])
+    try:
+        module.verify()
+    except VerifyException as err:
+        raise ModelImportError(f"the imported graph does not verify: {err}") from err
+    return module, ctx.params
+
+
+def _convert_node(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    if node.op_type == "Constant":
+        ctx.constants[node.output[0]] = _constant_node_value(ctx, node)
+        return
+    impl = CONVERTERS[node.op_type].get_converter(ctx.opset)
+    assert impl is not None
+    try:
+        results = impl(ctx, node, node_attributes(node))
+    except (ValueError, VerifyException) as err:
+        raise ctx.error(str(err)) from err
+    if len(results) < len([o for o in node.output if o]):
+        raise ctx.error(f"produced {len(results)} outputs, expected {len(node.output)}")
+    for name, value in zip(node.output, results, strict=False):
+        if name:
+            ctx.values[name] = value
+            if value.name_hint is None:
+                value.name_hint = ssa_name(name)

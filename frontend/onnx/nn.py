@@ -1,0 +1,98 @@
+"""Dense-layer ONNX ops: Gemm, MatMul, Softmax."""
+
+from typing import Any
+
+import numpy as np
+import onnx
+from xdsl.ir import SSAValue
+
+from ziggurat.dialects import graph
+from ziggurat.dialects.shapes import normalize_axis, num_elements
+from ziggurat.frontend.onnx.context import ImportContext, required
+from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
+
+
+def _scalar(ctx: ImportContext, value: float) -> SSAValue:
+    return ctx.tensor(np.array(value, dtype=np.float32), "scalar")
+
+
+@register("Gemm")
+class Gemm(OnnxOpConverter):
+    """alpha * op(A) @ op(B) + beta * C, with C broadcast to the result."""
+
+    @classmethod
+    def _impl_v7(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        a, b = required(ctx, node, 0), required(ctx, node, 1)
+        for name, value in (("A", a), ("B", b)):
+            if len(graph.tensor_shape(value)) != 2:
+                raise ctx.error(
+                    f"Gemm input {name} must be 2-D, got {list(graph.tensor_shape(value))}"
+                )
+        alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
+        product = graph.MatmulOp(
+            a, b, bool(attrs.get("transA", 0)), bool(attrs.get("transB", 0)), alpha
+        ).result
+        if len(node.input) < 3 or not node.input[2] or beta == 0.0:
+            return [product]
+        bias_constant = ctx.constant_input(node, 2)
+        if bias_constant is not None and beta != 1.0:
+            bias = ctx.tensor(
+                (bias_constant * np.float32(beta)).astype(np.float32), f"{node.input[2]}_scaled"
+            )
+        else:
+            bias = required(ctx, node, 2)
+            if beta != 1.0:
+                bias = graph.MulOp(bias, _scalar(ctx, beta)).result
+        return [graph.AddOp(product, bias).result]
+
+
+@register("MatMul")
+class MatMul(OnnxOpConverter):
+    """numpy.matmul; 1-D operands are promoted to matrices and the added axis removed."""
+
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        a, b = required(ctx, node, 0), required(ctx, node, 1)
+        a_shape, b_shape = graph.tensor_shape(a), graph.tensor_shape(b)
+        if not a_shape or not b_shape:
+            raise ctx.error("MatMul operands must have rank >= 1")
+        if len(a_shape) == 1:
+            a = graph.ReshapeOp(a, (1, a_shape[0])).result
+        if len(b_shape) == 1:
+            b = graph.ReshapeOp(b, (b_shape[0], 1)).result
+        result = graph.MatmulOp(a, b).result
+        shape = list(graph.tensor_shape(result))
+        if len(b_shape) == 1:
+            shape.pop(-1)
+        if len(a_shape) == 1:
+            shape.pop(-2 if len(b_shape) > 1 else -1)
+        if tuple(shape) != graph.tensor_shape(result):
+            result = graph.ReshapeOp(result, shape).result
+        return [result]
+
+
+@register("Softmax")
+class Softmax(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        """Before opset 13 the input is coerced to 2-D at `axis` (default 1)."""
+        x = required(ctx, node, 0)
+        shape = graph.tensor_shape(x)
+        axis = normalize_axis(int(attrs.get("axis", 1)), max(1, len(shape)))
+        rows = num_elements(shape[:axis])
+        flat = graph.ReshapeOp(x, (rows, num_elements(shape[axis:]))).result
+        probabilities = graph.SoftmaxOp(flat, 1).result
+        return [graph.ReshapeOp(probabilities, shape).result]
+
+    @classmethod
+    def _impl_v13(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        return [graph.SoftmaxOp(x, int(attrs.get("axis", -1))).result]
