@@ -59,23 +59,23 @@ class ForToScf(RewritePattern):
         body = rewriter.move_region_contents_to_new_regions(op.body)
         terminator = body.block.last_op
         assert isinstance(terminator, sched.YieldOp)
-        rewriter.replace_op(terminator, scf.YieldOp())
+        rewriter.replace(terminator, scf.YieldOp())
         loop = scf.ForOp(bounds[0], bounds[1], bounds[2], [], body)
         if op.kind.data != "serial":
             loop.attributes[KIND_ATTR] = op.kind
-        rewriter.replace_op(op, [*bounds, loop], [])
+        rewriter.replace(op, [*bounds, loop], [])
 
 
 class LoadToMemref(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: sched.LoadOp, rewriter: PatternRewriter) -> None:
-        rewriter.replace_op(op, memref.LoadOp.get(op.buffer, op.indices))
+        rewriter.replace(op, memref.LoadOp.get(op.buffer, op.indices))
 
 
 class StoreToMemref(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: sched.StoreOp, rewriter: PatternRewriter) -> None:
-        rewriter.replace_op(op, memref.StoreOp.get(op.value, op.buffer, op.indices))
+        rewriter.replace(op, memref.StoreOp.get(op.value, op.buffer, op.indices))
 
 
 def _scratch_bytes(buffer: MemRefType) -> int:

@@ -210,8 +210,8 @@ class StdToLLVM(RewritePattern):
         elif kind in self.special:
             new = self.special[kind](op)
             if new is None:
-                rewriter.replace_op(op, [], [op.operands[0]])
+                rewriter.replace(op, [], [op.operands[0]])
                 return
         else:
             return
-        rewriter.replace_op(op, new)
+        rewriter.replace(op, new)
