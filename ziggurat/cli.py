@@ -61,6 +61,7 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
+    from ziggurat.context import ir_text
     from ziggurat.frontend.onnx.importer import from_onnx
     from ziggurat.runtime.params import save_params
 
@@ -68,12 +69,13 @@ def cmd_import(args: argparse.Namespace) -> None:
     output = Path(args.output)
     params_path = output.with_suffix(".params.npz")
     _write_atomically(params_path, lambda p: save_params(p, params))
-    _write_atomically(output, lambda p: p.write_text(f"{module}\n"))
+    _write_atomically(output, lambda p: p.write_text(ir_text(module)))
     print(f"wrote {output} and {params_path} ({len(params)} weights)")
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
     from ziggurat.builder import build
+    from ziggurat.context import ir_text
     from ziggurat.frontend.onnx.importer import from_onnx
 
     output = Path(args.output)
@@ -94,7 +96,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     elif kind == "object":
         _write_atomically(output, lambda p: p.write_bytes(artifacts.jit.object_code()))
     else:
-        _write_atomically(output, lambda p: p.write_text(f"{artifacts.target_ir}\n"))
+        _write_atomically(output, lambda p: p.write_text(ir_text(artifacts.target_ir)))
     print(f"wrote {output} ({len(lib.plan['launches'])} kernel launches, target {args.target})")
 
 

@@ -5,6 +5,7 @@ passes receive only (ctx, module): passes that fold or pre-pack weights read and
 """
 
 from dataclasses import dataclass, field
+from io import StringIO
 
 import numpy as np
 from xdsl.context import Context
@@ -17,6 +18,8 @@ from xdsl.dialects.math import Math
 from xdsl.dialects.memref import MemRef
 from xdsl.dialects.scf import Scf
 from xdsl.dialects.vector import Vector
+from xdsl.ir import Operation
+from xdsl.printer import Printer
 
 from ziggurat.dialects.graph import Graph
 from ziggurat.dialects.sched import Sched
@@ -53,6 +56,13 @@ def make_context(params: dict[str, np.ndarray] | None = None) -> CompilerContext
     for dialect in (*STANDARD_DIALECTS, *OWN_DIALECTS):
         ctx.load_dialect(dialect)
     return ctx
+
+
+def ir_text(op: Operation) -> str:
+    """The custom-syntax text of an op (a whole module, usually), ending in a newline."""
+    stream = StringIO()
+    Printer(stream=stream).print_op(op)
+    return stream.getvalue() + "\n"
 
 
 def params_of(ctx: Context, pass_name: str) -> dict[str, np.ndarray]:
