@@ -54,7 +54,7 @@ def vector_bits(arch: str, cpu: str, features: str) -> int:
     if arch in ("x86_64", "i686", "i386"):
         if "avx512f" in enabled or (cpu in AVX512_CPUS and "avx512f" not in disabled):
             return 512
-        if enabled & {"avx", "avx2"} or (cpu in AVX2_CPUS and "avx" not in disabled):
+        if enabled & {"avx", "avx2"} or (cpu in AVX2_CPUS | AVX512_CPUS and "avx" not in disabled):
             return 256
         return 128
     if arch in ("aarch64", "arm64", "armv7", "arm"):
