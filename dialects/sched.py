@@ -22,7 +22,13 @@ In the graph function (`@main`), `sched.alloc` is an intermediate buffer of the 
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import IndexType, IntAttr, MemRefType, StringAttr
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    IndexType,
+    IntAttr,
+    MemRefType,
+    StringAttr,
+)
 from xdsl.ir import Block, Dialect, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -275,4 +281,42 @@ class ParamOp(IRDLOperation):
         super().__init__(properties={"name": StringAttr(name)}, result_types=[buffer_type])
 
 
-Sched = Dialect("sched", [ForOp, YieldOp, LoadOp, StoreOp, AllocOp, ParamOp], [])
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """A read-only buffer with the given contents (small constants of a kernel).
+
+    %c = sched.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    """
+
+    name = "sched.constant"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(MemRefType)
+    traits = traits_def(Pure())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(
+            properties={"value": value},
+            result_types=[MemRefType(value.get_element_type(), value.get_shape())],
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> "ConstantOp":
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr):
+            parser.raise_error("sched.constant expects a dense<...> : tensor<...> value")
+        op = cls(value)
+        op.attributes |= parser.parse_optional_attr_dict()
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+        printer.print_op_attributes(self.attributes)
+
+    def verify_(self) -> None:
+        assert isinstance(self.result.type, MemRefType)
+        if tuple(self.result.type.get_shape()) != tuple(self.value.get_shape()):
+            raise VerifyException("sched.constant result shape must be the value's shape.")
+
+
+Sched = Dialect("sched", [ForOp, YieldOp, LoadOp, StoreOp, AllocOp, ParamOp, ConstantOp], [])

@@ -1,9 +1,8 @@
 """convert-graph-to-te: every graph op becomes a kernel function written in tensor expressions.
 
 Algorithm, for each public func.func (the graph function):
-1. Walk its ops in order. Weights stay where they are; graph.constant operands that are
-   splats are read as scalars inside kernels, other constants move to the params store as
-   weights (they would otherwise have no buffer).
+1. Walk its ops in order. Weights stay where they are; graph.constant operands are cloned
+   into the kernels that use them (splats are read as scalars, others as small tensors).
 2. For any other graph op, build a private kernel `func.func @<tag>_<n>(operands) -> result`
    whose body is the op's strategy (lowering/strategies.py) in te ops.
 3. A kernel identical to an earlier one (same body, same types) is not added again: the call
@@ -18,21 +17,18 @@ Runs after the graph-level passes; convert-te-to-sched follows.
 import io
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ziggurat.context import fresh_param_name, params_of
 from ziggurat.dialects import graph
 from ziggurat.errors import CompileError
 from ziggurat.lowering import strategies
-from ziggurat.lowering.te_builder import splat_value
 
 
 def graph_functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -84,23 +80,24 @@ class KernelTable:
 
 
 def _build_kernel(op: Operation, operands: list[SSAValue]) -> func.FuncOp:
-    """A private function computing `op` with te; splat-constant operands are cloned into
-    it (strategies read them as scalars) and the rest become its arguments."""
+    """A private function computing `op` with te. Constant operands are cloned into it
+    (strategies read splats as scalars, others as small read-only tensors); the rest become
+    its arguments."""
     strategy = strategies.STRATEGIES.get(type(op))
     if strategy is None:
         raise CompileError(f"convert-graph-to-te has no strategy for {op.name}.")
-    passed = [v for v in operands if splat_value(v) is None]
+    passed = [v for v in operands if not isinstance(v.owner, graph.ConstantOp)]
     block = Block(arg_types=[v.type for v in passed])
     with ImplicitBuilder(block):
         inside = dict(zip(passed, block.args, strict=True))
-        splats: list[graph.ConstantOp] = []
+        constants: list[graph.ConstantOp] = []
         for value in operands:
             if value not in inside:
                 assert isinstance(value.owner, graph.ConstantOp)
-                splats.append(graph.ConstantOp(value.owner.value))
-                inside[value] = splats[-1].result
+                constants.append(graph.ConstantOp(value.owner.value))
+                inside[value] = constants[-1].result
         func.ReturnOp(strategy(op, [inside[v] for v in operands]))
-    for constant in splats:
+    for constant in constants:
         if not constant.result.uses:
             Rewriter.erase_op(constant)
     return func.FuncOp(
@@ -111,13 +108,16 @@ def _build_kernel(op: Operation, operands: list[SSAValue]) -> func.FuncOp:
     )
 
 
-def _materialize_constant(op: graph.ConstantOp, params: dict[str, np.ndarray]) -> None:
-    """Moves a non-splat constant into the params store, as a weight."""
-    name = fresh_param_name(params, "constant")
-    assert isinstance(op.result.type, TensorType)
-    values = np.array(op.value.get_values(), dtype=np.float32)
-    params[name] = values.reshape(tuple(op.result.type.get_shape()))
-    Rewriter.replace_op(op, graph.WeightOp(name, op.result.type))
+def _copy_kernel(value: SSAValue) -> func.FuncOp:
+    """A kernel returning a copy of `value`: its argument, or a constant cloned inside."""
+    constant = value.owner if isinstance(value.owner, graph.ConstantOp) else None
+    block = Block(arg_types=[] if constant else [value.type])
+    with ImplicitBuilder(block):
+        source = graph.ConstantOp(constant.value).result if constant else block.args[0]
+        func.ReturnOp(strategies.copy(graph.tensor_shape(value), source))
+    return func.FuncOp(
+        "kernel", (block.arg_types, [value.type]), Region(block), visibility="private"
+    )
 
 
 @dataclass(frozen=True)
@@ -130,15 +130,13 @@ class ConvertGraphToTe(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         table = KernelTable(op)
         for function in graph_functions(op):
-            self._lower_function(ctx, function, table)
+            self._lower_function(function, table)
 
-    def _lower_function(self, ctx: Context, function: func.FuncOp, table: KernelTable) -> None:
+    def _lower_function(self, function: func.FuncOp, table: KernelTable) -> None:
         for inner in list(function.body.block.ops):
             if isinstance(inner, graph.WeightOp | func.ReturnOp):
                 continue
             if isinstance(inner, graph.ConstantOp):
-                if splat_value(inner.result) is None and inner.result.uses:
-                    _materialize_constant(inner, params_of(ctx, self.name))
                 continue
             if inner.dialect_name() != "graph":
                 continue
@@ -146,7 +144,7 @@ class ConvertGraphToTe(ModulePass):
             kernel = _build_kernel(inner, operands)
             tag = inner.name.split(".", 1)[1]
             name = table.add(kernel, tag, function)
-            call_args = [v for v in operands if splat_value(v) is None]
+            call_args = [v for v in operands if not isinstance(v.owner, graph.ConstantOp)]
             call = func.CallOp(name, call_args, [inner.results[0].type])
             Rewriter.replace_op(inner, call)
         self._give_outputs_own_buffers(function, table)
@@ -163,14 +161,9 @@ class ConvertGraphToTe(ModulePass):
             if isinstance(owner, func.CallOp) and value not in seen:
                 seen.add(value)
                 continue
-            block = Block(arg_types=[value.type])
-            with ImplicitBuilder(block):
-                func.ReturnOp(strategies.copy(graph.tensor_shape(value), block.args[0]))
-            kernel = func.FuncOp(
-                "kernel", ([value.type], [value.type]), Region(block), visibility="private"
-            )
-            name = table.add(kernel, "copy", function)
-            call = func.CallOp(name, [value], [value.type])
+            args = [] if isinstance(owner, graph.ConstantOp) else [value]
+            name = table.add(_copy_kernel(value), "copy", function)
+            call = func.CallOp(name, args, [value.type])
             Rewriter.insert_op(call, InsertPoint.before(ret))
             ret.operands = [*ret.operands[:index], call.res[0], *ret.operands[index + 1 :]]
             seen.add(call.res[0])

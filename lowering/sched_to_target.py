@@ -7,7 +7,8 @@ Algorithm:
    bare-pointer ABI. Inside it `sched.for` becomes `scf.for` (its kind kept as the
    `sched.kind` attribute for the target lowering), `sched.load`/`sched.store` become
    `memref.load`/`memref.store`, and scratch `sched.alloc` becomes a stack `memref.alloca`, or
-   a heap `memref.alloc` freed before returning when larger than `stack-limit` bytes.
+   a heap `memref.alloc` freed before returning when larger than `stack-limit` bytes;
+   `sched.constant` becomes a constant `memref.global` read through `memref.get_global`.
 3. The graph function becomes `target.entry @main`: its buffers are numbered inputs first,
    then outputs, params and intermediates, each a `target.buffer` slot with the model's name;
    calls become `target.launch`.
@@ -25,6 +26,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     ModuleOp,
     StringAttr,
+    UnitAttr,
 )
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -83,13 +85,26 @@ def _scratch_bytes(buffer: MemRefType) -> int:
     return num_elements(buffer.get_shape()) * max(1, bits // 8)
 
 
-def lower_kernel(function: func.FuncOp, stack_limit: int) -> target.KernelOp:
+def lower_kernel(
+    function: func.FuncOp, stack_limit: int
+) -> tuple[target.KernelOp, list[memref.GlobalOp]]:
+    """The kernel, and the read-only globals holding its constants."""
     body = Rewriter.move_region_contents_to_new_regions(function.body)
     block = body.block
     ret = block.last_op
     assert isinstance(ret, func.ReturnOp)
     heap: list[SSAValue] = []
+    constants: list[memref.GlobalOp] = []
     for op in list(block.ops):
+        if isinstance(op, sched.ConstantOp):
+            name = f"{function.sym_name.data}_constant{len(constants)}"
+            constants.append(
+                memref.GlobalOp.get(
+                    StringAttr(name), op.result.type, op.value, constant=UnitAttr(), alignment=64
+                )
+            )
+            Rewriter.replace_op(op, memref.GetGlobalOp(name, op.result.type))
+            continue
         if isinstance(op, sched.AllocOp):
             buffer = op.result.type
             assert isinstance(buffer, MemRefType)
@@ -111,7 +126,7 @@ def lower_kernel(function: func.FuncOp, stack_limit: int) -> target.KernelOp:
         GreedyRewritePatternApplier([ForToScf(), LoadToMemref(), StoreToMemref()]),
         apply_recursively=False,
     ).rewrite_region(kernel.body)
-    return kernel
+    return kernel, constants
 
 
 def _arg_name(function: func.FuncOp, index: int, default: str) -> str:
@@ -182,7 +197,8 @@ class ConvertSchedToTarget(ModulePass):
             op.attributes[target.CPU_ATTR] = as_target(self.target or "llvm -mcpu=native")
         for kernel in [k for k in op.ops if _is_sched_kernel(k)]:
             assert isinstance(kernel, func.FuncOp)
-            Rewriter.insert_op(lower_kernel(kernel, self.stack_limit), InsertPoint.before(kernel))
+            lowered, constants = lower_kernel(kernel, self.stack_limit)
+            Rewriter.insert_op([*constants, lowered], InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)
         for function in graph_functions(op):
             if any(isinstance(t, MemRefType) for t in function.function_type.inputs.data):

@@ -23,11 +23,13 @@ from xdsl.context import Context
 from xdsl.dialects import llvm, memref
 from xdsl.dialects.builtin import (
     ArrayAttr,
+    DenseIntOrFPElementsAttr,
     DictionaryAttr,
     IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
+    TensorType,
     UnitAttr,
     i64,
 )
@@ -126,6 +128,26 @@ def _lower_scratch(op: Operation, heap: HeapScratch) -> None:
         Rewriter.replace_op(op, [align, nbytes, call])
     elif isinstance(op, memref.DeallocOp):
         Rewriter.replace_op(op, llvm.CallOp("free", op.memref))
+    elif isinstance(op, memref.GetGlobalOp):
+        Rewriter.replace_op(op, llvm.AddressOfOp(op.name_.root_reference.data, ptr))
+
+
+def lower_global(op: memref.GlobalOp) -> llvm.GlobalOp:
+    """A constant buffer as an internal, 64-byte aligned LLVM global array."""
+    buffer = op.type
+    assert isinstance(buffer, MemRefType) and isinstance(op.initial_value, DenseIntOrFPElementsAttr)
+    count = num_elements(buffer.get_shape())
+    flat = DenseIntOrFPElementsAttr.from_list(
+        TensorType(buffer.element_type, [count]), list(op.initial_value.get_values())
+    )
+    return llvm.GlobalOp(
+        llvm.LLVMArrayType(count, buffer.element_type),
+        op.sym_name,
+        "internal",
+        constant=True,
+        value=flat,
+        alignment=BUFFER_ALIGNMENT,
+    )
 
 
 def lower_kernel(kernel: target.KernelOp, heap: HeapScratch) -> llvm.FuncOp:
@@ -197,6 +219,8 @@ class ConvertTargetToLLVM(ModulePass):
                 f"{', '.join(PARALLEL_RUNTIMES)}, got '{self.parallel_runtime}'."
             )
         heap = HeapScratch(op)
+        for constant in [g for g in op.ops if isinstance(g, memref.GlobalOp)]:
+            Rewriter.replace_op(constant, lower_global(constant))
         for kernel in [k for k in op.ops if isinstance(k, target.KernelOp)]:
             Rewriter.insert_op(lower_kernel(kernel, heap), InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)

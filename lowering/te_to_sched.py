@@ -99,6 +99,10 @@ class KernelLowering:
             scope[op.result] = load.result
         elif isinstance(op, te.ReduceOp):
             scope[op.result] = self.emit_reduce(op, at, scope)
+        elif isinstance(op, graph.ConstantOp):
+            constant = sched.ConstantOp(op.value)
+            append(at, constant)
+            self.buffers[op.result] = constant.result
         elif not isinstance(op, te.YieldOp):
             clone = op.clone(value_mapper=scope)
             append(at, clone)

@@ -183,10 +183,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
+    import onnx
+
     from ziggurat.examples import mlp_model
 
+    model = mlp_model(args.batch)
+    if args.save_model:
+        _write_atomically(Path(args.save_model), lambda p: onnx.save(model, str(p)))
+        print(f"wrote {args.save_model}")
+        return 0
     print(f"built-in example: MLP 784-512-512-10, batch {args.batch}")
-    return run_model(mlp_model(args.batch), {}, {}, args.target, args.opt_level, True, args.repeat)
+    return run_model(model, {}, {}, args.target, args.opt_level, True, args.repeat)
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -202,6 +209,7 @@ def make_parser() -> argparse.ArgumentParser:
     example = commands.add_parser("example", help="compile, check and time the built-in MLP")
     example.add_argument("--batch", type=int, default=1)
     example.add_argument("--repeat", type=int, default=200)
+    example.add_argument("--save-model", metavar="FILE.onnx", help="only write the model to a file")
     _add_build_options(example)
     example.set_defaults(handler=cmd_example)
 

@@ -1,5 +1,6 @@
-// RUN: ziggurat-opt %s -p convert-target-to-llvm | filecheck %s
-// RUN: ziggurat-opt %s -p convert-target-to-llvm -t llvm | filecheck %s --check-prefix=IR
+// RUN: ziggurat-opt %s --split-input-file -p convert-target-to-llvm | filecheck %s
+// RUN: ziggurat-opt %s --split-input-file -p convert-target-to-llvm -t llvm | filecheck %s --check-prefix=IR
+// RUN: ziggurat-opt %s --split-input-file -p 'convert-target-to-llvm{parallel-runtime=serial}' | filecheck %s --check-prefix=SERIAL
 
 // Kernels take noalias, aligned, dereferenceable pointers; loads go through a GEP on the
 // row-major offset; index is i64; libm functions are declared once.
@@ -29,7 +30,7 @@
 
 // IR:       define void @"twice_0"(ptr noalias align 64 dereferenceable(128) %".1", ptr noalias align 64 dereferenceable(128) %".2")
 // IR:         getelementptr inbounds float, ptr %".1", i64
-// IR:         fadd contract reassoc float
+// IR:         fadd {{(contract reassoc|reassoc contract)}} float
 // IR:       define void @"main"(ptr %".1")
 // IR:         call ccc void @"twice_0"
 
@@ -53,6 +54,58 @@ builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", 
     %0 = target.buffer 0 input "x" : memref<4x8xf32>
     %1 = target.buffer 1 output "y" : memref<4x8xf32>
     target.launch @twice_0(%0, %1) : memref<4x8xf32>, memref<4x8xf32>
+    target.return
+  }
+}
+
+// -----
+
+// Constants become internal LLVM globals; large scratch is heap memory freed on return.
+// A parallel loop is outlined: the kernel stores the captured pointers into a context and
+// calls GOMP_parallel; stack scratch used only in the loop moves into the outlined function,
+// so each thread has its own accumulator.
+// CHECK-DAG:   llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)
+// CHECK-DAG:   llvm.func @aligned_alloc(i64, i64) -> !llvm.ptr
+// CHECK-DAG:   llvm.mlir.global internal constant @scale_0_constant0(dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>) {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<4 x f32>
+// CHECK-LABEL: llvm.func @scale_0
+// CHECK-NEXT:    %[[N:.*]] = llvm.mlir.constant(4) : i64
+// CHECK-NEXT:    %[[CTX:.*]] = llvm.alloca %[[N]] x !llvm.ptr
+// CHECK:         %[[BIG:.*]] = llvm.call @aligned_alloc(%{{.*}}, %{{.*}}) : (i64, i64) -> !llvm.ptr
+// CHECK:         %[[C:.*]] = llvm.mlir.addressof @scale_0_constant0 : !llvm.ptr
+// CHECK:         llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : !llvm.ptr, !llvm.ptr
+// CHECK:         %[[FN:.*]] = llvm.mlir.addressof @scale_0_par0 : !llvm.ptr
+// CHECK-NEXT:    %[[THREADS:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK:         llvm.call @GOMP_parallel(%[[FN]], %[[CTX]], %[[THREADS]], %{{.*}})
+// CHECK-NEXT:    llvm.call @free(%[[BIG]])
+// CHECK-LABEL: llvm.func internal @scale_0_par0
+// CHECK:         llvm.alloca %{{.*}} x f32
+// CHECK:         llvm.call @omp_get_thread_num()
+// CHECK:         llvm.call @omp_get_num_threads()
+// CHECK:         llvm.call_intrinsic "llvm.smin.i64"
+// SERIAL-LABEL: llvm.func @scale_0
+// SERIAL-NOT:     GOMP_parallel
+builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", "skylake-avx512", "", 512, 2>} {
+  "memref.global"() <{sym_name = "scale_0_constant0", sym_visibility = "private", type = memref<4xf32>, initial_value = dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>, constant, alignment = 64 : i64}> : () -> ()
+  target.kernel @scale_0(%x: memref<64x4xf32>, %y: memref<64x4xf32>) {
+    %acc = memref.alloca() {alignment = 64 : i64} : memref<f32>
+    %big = memref.alloc() {alignment = 64 : i64} : memref<64x4xf32>
+    %c = memref.get_global @scale_0_constant0 : memref<4xf32>
+    %c0 = arith.constant 0 : index
+    %c64 = arith.constant 64 : index
+    %c4 = arith.constant 4 : index
+    %c1 = arith.constant 1 : index
+    scf.for %i = %c0 to %c64 step %c1 {
+      scf.for %j = %c0 to %c4 step %c1 {
+        %v = memref.load %x[%i, %j] : memref<64x4xf32>
+        %s = memref.load %c[%j] : memref<4xf32>
+        %p = arith.mulf %v, %s : f32
+        memref.store %p, %acc[] : memref<f32>
+        %q = memref.load %acc[] : memref<f32>
+        memref.store %q, %big[%i, %j] : memref<64x4xf32>
+        memref.store %q, %y[%i, %j] : memref<64x4xf32>
+      }
+    } {sched.kind = "parallel"}
+    memref.dealloc %big : memref<64x4xf32>
     target.return
   }
 }

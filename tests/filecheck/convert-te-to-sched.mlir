@@ -30,6 +30,11 @@
 // CHECK:         %[[V:.*]] = sched.load %[[T]][%{{.*}}] : memref<4xf32>
 // CHECK-NEXT:    sched.store %[[V]], %[[RES]][%{{.*}}] : memref<4xf32>
 
+// A constant tensor of the kernel becomes a read-only buffer.
+// CHECK-LABEL: func.func private @scale_0
+// CHECK-NEXT:    %[[K:.*]] = sched.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
+// CHECK:         sched.load %[[K]][%{{.*}}] : memref<4xf32>
+
 // The graph function takes its output as a buffer; weights become sched.param.
 // CHECK-LABEL: func.func @main
 // CHECK-SAME:    (%[[GX:.*]]: memref<2x8xf32> {graph.name = "x"}, %[[GY:.*]]: memref<2x4xf32> {graph.name = "y", sched.output})
@@ -58,6 +63,16 @@ func.func private @twice_0(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = te.compute (%i) : tensor<4xf32> {
     %v = te.read %t[%i] : tensor<4xf32>
     te.yield %v : f32
+  }
+  func.return %y : tensor<4xf32>
+}
+func.func private @scale_0(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %k = graph.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %y = te.compute (%i) : tensor<4xf32> {
+    %a = te.read %x[%i] : tensor<4xf32>
+    %b = te.read %k[%i] : tensor<4xf32>
+    %p = arith.mulf %a, %b : f32
+    te.yield %p : f32
   }
   func.return %y : tensor<4xf32>
 }

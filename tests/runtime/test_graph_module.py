@@ -100,7 +100,7 @@ def test_aligned_empty() -> None:
     for shape in [(3,), (5, 7), (), (0, 4)]:
         array = aligned_empty(shape, np.float32)
         assert array.shape == shape and array.flags.c_contiguous
-        assert array.ctypes.data % 64 == 0
+        assert array.size == 0 or array.ctypes.data % 64 == 0
 
 
 def test_runtime_imports_no_compiler() -> None:

@@ -5,6 +5,7 @@
 // CHECK-SAME:    (%[[X:.*]]: memref<4x512xf32>, %[[Y:.*]]: memref<4x512xf32>)
 // CHECK-NEXT:    %[[T:.*]] = sched.alloc : memref<f32>
 // CHECK-NEXT:    %[[W:.*]] = sched.param "fc.weight" : memref<4x512xf32>
+// CHECK-NEXT:    %[[C:.*]] = sched.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
 // CHECK-NEXT:    sched.for %[[I:.*]] = 0 to 4 step 1 parallel {
 // CHECK-NEXT:      sched.for %[[J:.*]] = 0 to 512 step 16 vectorize {
 // CHECK-NEXT:        sched.for %[[U:.*]] = 0 to 4 step 1 unroll {
@@ -19,6 +20,7 @@
 func.func private @relu_0(%x: memref<4x512xf32>, %y: memref<4x512xf32>) {
   %t = sched.alloc : memref<f32>
   %w = sched.param "fc.weight" : memref<4x512xf32>
+  %c = sched.constant dense<[1.0, 2.0]> : tensor<2xf32>
   sched.for %i = 0 to 4 step 1 parallel {
     sched.for %j = 0 to 512 step 16 vectorize {
       sched.for %u = 0 to 4 step 1 unroll {
