@@ -25,7 +25,6 @@ from ziggurat.dialects.graph import Graph
 from ziggurat.dialects.sched import Sched
 from ziggurat.dialects.target import Target
 from ziggurat.dialects.te import TE
-from ziggurat.errors import CompileError
 
 OWN_DIALECTS = (Graph, TE, Sched, Target)
 """Ziggurat's dialects, one per level, top to bottom."""
@@ -63,18 +62,3 @@ def ir_text(op: Operation) -> str:
     stream = StringIO()
     Printer(stream=stream).print_op(op)
     return stream.getvalue() + "\n"
-
-
-def params_of(ctx: Context, pass_name: str) -> dict[str, np.ndarray]:
-    """The params store of a context, for passes that read or add weights."""
-    if not isinstance(ctx, CompilerContext):
-        raise CompileError(f"pass '{pass_name}' needs Ziggurat's context with a params store.")
-    return ctx.params
-
-
-def fresh_param_name(params: dict[str, np.ndarray], stem: str) -> str:
-    """A params-store name starting with `stem` that no weight uses yet."""
-    n = 0
-    while f"{stem}_{n}" in params:
-        n += 1
-    return f"{stem}_{n}"

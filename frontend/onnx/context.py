@@ -1,5 +1,7 @@
 """The state converters build with while an ONNX graph is imported."""
 
+import re
+
 import numpy as np
 import onnx
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, f32
@@ -10,6 +12,14 @@ from ziggurat.errors import ModelImportError
 
 INLINE_CONSTANT_LIMIT = 16
 """Constant tensors up to this many elements are written inline as graph.constant."""
+
+
+SSA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$.]*")
+
+
+def ssa_name(onnx_name: str) -> str | None:
+    """The ONNX name as an IR value name when it is a valid one, for readable IR."""
+    return onnx_name if SSA_NAME.fullmatch(onnx_name) else None
 
 
 def node_label(node: onnx.NodeProto, index: int) -> str:
@@ -69,7 +79,9 @@ class ImportContext:
         while param_name in self.params and self.params[param_name] is not array:
             param_name += "_"
         self.params[param_name] = np.ascontiguousarray(array)
-        return graph.WeightOp(param_name, graph.tensor_of(array.shape)).result
+        weight = graph.WeightOp(param_name, graph.tensor_of(array.shape)).result
+        weight.name_hint = ssa_name(param_name)
+        return weight
 
 
 def required(ctx: ImportContext, node: onnx.NodeProto, index: int) -> SSAValue:

@@ -7,7 +7,6 @@ with the converter for the model's opset; return the graph outputs. Output shape
 the model are not trusted: every type comes from the graph ops' own shape rules.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,16 +27,10 @@ from xdsl.utils.exceptions import VerifyException
 from ziggurat.dialects import graph
 from ziggurat.errors import ModelImportError, UnsupportedOpError
 from ziggurat.frontend.onnx import elementwise, nn, shape_ops  # noqa: F401  (registers converters)
-from ziggurat.frontend.onnx.context import ImportContext, node_label
+from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
-SSA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$.]*")
-
-
-def ssa_name(onnx_name: str) -> str | None:
-    """The ONNX name as an IR value name when it is a valid one, for readable IR."""
-    return onnx_name if SSA_NAME.fullmatch(onnx_name) and not onnx_name[0].isdigit() else None
 
 
 def _load(model: onnx.ModelProto | str | Path) -> onnx.ModelProto:
