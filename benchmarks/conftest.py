@@ -1,34 +1,11 @@
-"""Shared pieces of the benchmark suites: peers measured in the same run, ratio reports."""
+"""Ratio reports collected over a benchmark session and printed at its end."""
 
-import os
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
-import numpy as np
 import pytest
 
-
-def median_seconds(run: Callable[[], object], repeat: int = 200, warmup: int = 20) -> float:
-    """Median wall time of `run` over `repeat` calls after `warmup` calls."""
-    for _ in range(warmup):
-        run()
-    samples = np.empty(repeat)
-    for n in range(repeat):
-        start = time.perf_counter()
-        run()
-        samples[n] = time.perf_counter() - start
-    return float(np.median(samples))
-
-
-def onnxruntime_session(model_bytes: bytes):
-    """The faster of onnxruntime's default session and one with intra-op threads = cores."""
-    import onnxruntime as ort
-
-    sessions = [ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])]
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = len(os.sched_getaffinity(0))
-    sessions.append(ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"]))
-    return sessions
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 @pytest.fixture(scope="session")

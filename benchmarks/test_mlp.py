@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 import pytest
-from conftest import median_seconds, onnxruntime_session
 from onnx import numpy_helper
 
 import ziggurat
+from benchmarks.harness import median_seconds, onnxruntime_sessions
 from ziggurat.examples import mlp_model
 from ziggurat.runtime import GraphModule
 
@@ -37,7 +37,7 @@ def test_mlp_latency(benchmark, report, batch: int) -> None:
     x = np.random.default_rng(0).standard_normal((batch, 784)).astype(np.float32)
     runner.set_input("input", x)
 
-    sessions = onnxruntime_session(model.SerializeToString())
+    sessions = onnxruntime_sessions(model.SerializeToString())
     expected = sessions[0].run(None, {"input": x})[0]
     runner.run()
     np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-4, atol=1e-4)

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     AnyFloat,
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     FloatAttr,
     IntegerAttr,
@@ -154,6 +155,95 @@ class ReluOp(UnaryElementwiseOp):
     name = "graph.relu"
 
 
+@irdl_op_definition
+class SigmoidOp(UnaryElementwiseOp):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    name = "graph.sigmoid"
+
+
+@irdl_op_definition
+class TanhOp(UnaryElementwiseOp):
+    """tanh(x) elementwise."""
+
+    name = "graph.tanh"
+
+
+@irdl_op_definition
+class ErfOp(UnaryElementwiseOp):
+    """The Gauss error function elementwise."""
+
+    name = "graph.erf"
+
+
+@irdl_op_definition
+class ExpOp(UnaryElementwiseOp):
+    """exp(x) elementwise."""
+
+    name = "graph.exp"
+
+
+@irdl_op_definition
+class LogOp(UnaryElementwiseOp):
+    """The natural logarithm elementwise."""
+
+    name = "graph.log"
+
+
+@irdl_op_definition
+class SqrtOp(UnaryElementwiseOp):
+    """sqrt(x) elementwise."""
+
+    name = "graph.sqrt"
+
+
+@irdl_op_definition
+class NegOp(UnaryElementwiseOp):
+    """-x elementwise."""
+
+    name = "graph.neg"
+
+
+@irdl_op_definition
+class ReciprocalOp(UnaryElementwiseOp):
+    """1 / x elementwise."""
+
+    name = "graph.reciprocal"
+
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+@irdl_op_definition
+class GeluOp(IRDLOperation):
+    """x * Phi(x) elementwise; `approximate = "tanh"` uses the tanh formula.
+
+    %1 = graph.gelu %0 {approximate = "none"} : tensor<128x512xf32>
+    """
+
+    name = "graph.gelu"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    approximate = prop_def(StringAttr)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input)"
+
+    def __init__(self, operand: SSAValue, approximate: str = "none"):
+        super().__init__(
+            operands=[operand],
+            properties={"approximate": StringAttr(approximate)},
+            result_types=[operand.type],
+        )
+
+    def verify_(self) -> None:
+        if self.approximate.data not in GELU_APPROXIMATIONS:
+            raise VerifyException(
+                f"graph.gelu approximate must be 'none' or 'tanh', got '{self.approximate.data}'."
+            )
+
+
 class BinaryElementwiseOp(IRDLOperation):
     """Base of elementwise ops on two tensors with numpy broadcasting."""
 
@@ -199,6 +289,41 @@ class MulOp(BinaryElementwiseOp):
     """
 
     name = "graph.mul"
+
+
+@irdl_op_definition
+class SubOp(BinaryElementwiseOp):
+    """lhs - rhs with numpy broadcasting."""
+
+    name = "graph.sub"
+
+
+@irdl_op_definition
+class DivOp(BinaryElementwiseOp):
+    """lhs / rhs with numpy broadcasting."""
+
+    name = "graph.div"
+
+
+@irdl_op_definition
+class PowOp(BinaryElementwiseOp):
+    """lhs ** rhs with numpy broadcasting."""
+
+    name = "graph.pow"
+
+
+@irdl_op_definition
+class MaxOp(BinaryElementwiseOp):
+    """max(lhs, rhs) with numpy broadcasting; NaN wins."""
+
+    name = "graph.max"
+
+
+@irdl_op_definition
+class MinOp(BinaryElementwiseOp):
+    """min(lhs, rhs) with numpy broadcasting; NaN wins."""
+
+    name = "graph.min"
 
 
 @irdl_op_definition
@@ -323,8 +448,100 @@ class ReshapeOp(IRDLOperation):
             raise VerifyException("graph.reshape must keep the element type.")
 
 
+@irdl_op_definition
+class TransposeOp(IRDLOperation):
+    """Permutes dimensions: result dim d is input dim perm[d].
+
+    %1 = graph.transpose %0 {perm = array<i64: 0, 2, 1, 3>} : tensor<1x128x2x64xf32> -> tensor<1x2x128x64xf32>
+    """
+
+    name = "graph.transpose"
+    input = operand_def(TensorType)
+    perm = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, perm: Sequence[int]):
+        shape = tensor_shape(operand)
+        super().__init__(
+            operands=[operand],
+            properties={"perm": DenseArrayBase.from_list(i64, list(perm))},
+            result_types=[tensor_of([shape[p] for p in perm], _element_type(operand))],
+        )
+
+    @property
+    def permutation(self) -> tuple[int, ...]:
+        return tuple(self.perm.get_values())
+
+    def verify_(self) -> None:
+        shape, perm = tensor_shape(self.input), self.permutation
+        if sorted(perm) != list(range(len(shape))):
+            raise VerifyException(
+                f"graph.transpose perm {list(perm)} is not a permutation of {len(shape)} dims."
+            )
+        assert isinstance(self.result.type, TensorType)
+        _check_type(self, [shape[p] for p in perm], self.result.type)
+
+
+@irdl_op_definition
+class LayerNormOp(IRDLOperation):
+    """(x - mean) / sqrt(var + epsilon) * scale + bias, with mean and variance over the
+    dims from `axis` on; scale and bias broadcast to those dims.
+
+        %y = graph.layer_norm %x, %gamma, %beta {axis = 2 : i64, epsilon = 1.0e-05 : f32} : (tensor<1x128x128xf32>, tensor<128xf32>, tensor<128xf32>) -> tensor<1x128x128xf32>
+    """
+
+    name = "graph.layer_norm"
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    bias = operand_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input `,` $scale `,` $bias attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, x: SSAValue, scale: SSAValue, bias: SSAValue, axis: int, epsilon: float):
+        rank = len(tensor_shape(x))
+        super().__init__(
+            operands=[x, scale, bias],
+            properties={
+                "axis": IntegerAttr(shapes.normalize_axis(axis, rank), i64),
+                "epsilon": FloatAttr(epsilon, f32),
+            },
+            result_types=[x.type],
+        )
+
+    def verify_(self) -> None:
+        shape = tensor_shape(self.input)
+        axis = self.axis.value.data
+        if not 0 <= axis < len(shape):
+            raise VerifyException(
+                f"graph.layer_norm axis {axis} is out of range for rank {len(shape)}."
+            )
+        for name, operand in (("scale", self.scale), ("bias", self.bias)):
+            try:
+                shapes.broadcast_shapes(shape[axis:], tensor_shape(operand))
+            except ValueError as err:
+                raise VerifyException(f"graph.layer_norm {name}: {err}.") from err
+            if len(tensor_shape(operand)) > len(shape) - axis:
+                raise VerifyException(
+                    f"graph.layer_norm {name} has more dims than the normalized ones."
+                )
+        if self.result.type != self.input.type:
+            raise VerifyException("graph.layer_norm result type must be the input's.")
+
+
 Graph = Dialect(
     "graph",
-    [WeightOp, ConstantOp, ReluOp, AddOp, MulOp, MatmulOp, SoftmaxOp, ReshapeOp],
+    [
+        WeightOp, ConstantOp,
+        ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
+        AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+        MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp,
+    ],
     [],
-)
+)  # fmt: skip

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
+from ziggurat.dialects.shapes import num_elements
 from ziggurat.lowering import te_builder as tb
 
 Strategy = Callable[[Operation, Sequence[SSAValue]], SSAValue]
@@ -19,12 +20,21 @@ def _elementwise_shape(op: Operation) -> tuple[int, ...]:
     return graph.tensor_shape(op.results[0])
 
 
-def relu(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+def _unary(scalar: Callable[[SSAValue], SSAValue], tag: str) -> Strategy:
+    def strategy(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+        (x,) = args
+        return tb.compute(_elementwise_shape(op), lambda idx: scalar(tb.read(x, idx)), tag=tag)
+
+    return strategy
+
+
+def gelu(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    assert isinstance(op, graph.GeluOp)
     (x,) = args
     return tb.compute(
         _elementwise_shape(op),
-        lambda idx: tb.maximum(tb.read(x, idx), tb.const_float(0.0)),
-        tag="relu",
+        lambda idx: tb.gelu(tb.read(x, idx), op.approximate.data),
+        tag="gelu",
     )
 
 
@@ -69,6 +79,64 @@ def matmul(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         return total if op.scale == 1.0 else tb.mul(total, tb.const_float(op.scale))
 
     return tb.compute(out_shape, element, tag="matmul")
+
+
+def transpose(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """out[i0, ..., in] = x[j] where j[perm[d]] = i[d]."""
+    assert isinstance(op, graph.TransposeOp)
+    (x,) = args
+    perm = op.permutation
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        source = [idx[0]] * len(perm)
+        for d, p in enumerate(perm):
+            source[p] = idx[d]
+        return tb.read(x, source)
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="transpose")
+
+
+def layer_norm(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """Mean, variance (two passes, numerically stable), then normalize, scale and shift."""
+    assert isinstance(op, graph.LayerNormOp)
+    x, scale, bias = args
+    shape = graph.tensor_shape(x)
+    axis = op.axis.value.data
+    outer, inner = shape[:axis], shape[axis:]
+    count = tb.const_float(float(max(1, num_elements(inner))))
+
+    def full(idx: Sequence[SSAValue], k: Sequence[SSAValue]) -> list[SSAValue]:
+        return [*idx, *k]
+
+    mean = tb.compute(
+        outer,
+        lambda idx: tb.div(tb.reduce("sum", inner, lambda k: tb.read(x, full(idx, k))), count),
+        tag="layer_norm_mean",
+    )
+
+    def squared_deviation(idx: Sequence[SSAValue], k: Sequence[SSAValue]) -> SSAValue:
+        deviation = tb.sub(tb.read(x, full(idx, k)), tb.read(mean, idx))
+        return tb.mul(deviation, deviation)
+
+    variance = tb.compute(
+        outer,
+        lambda idx: tb.div(tb.reduce("sum", inner, lambda k: squared_deviation(idx, k)), count),
+        tag="layer_norm_var",
+    )
+    epsilon = op.epsilon.value.data
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        head, tail = idx[:axis], idx[axis:]
+        centered = tb.sub(tb.read(x, idx), tb.read(mean, head))
+        inverse = tb.div(
+            tb.const_float(1.0), tb.sqrt(tb.add(tb.read(variance, head), tb.const_float(epsilon)))
+        )
+        normalized = tb.mul(centered, inverse)
+        return tb.add(
+            tb.mul(normalized, tb.read_broadcast(scale, tail)), tb.read_broadcast(bias, tail)
+        )
+
+    return tb.compute(shape, element, tag="layer_norm")
 
 
 def softmax(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
@@ -124,9 +192,25 @@ def copy(shape: Sequence[int], x: SSAValue) -> SSAValue:
 
 
 STRATEGIES: dict[type[Operation], Strategy] = {
-    graph.ReluOp: relu,
+    graph.ReluOp: _unary(lambda x: tb.maximum(x, tb.const_float(0.0)), "relu"),
+    graph.SigmoidOp: _unary(tb.sigmoid, "sigmoid"),
+    graph.TanhOp: _unary(tb.tanh, "tanh"),
+    graph.ErfOp: _unary(tb.erf, "erf"),
+    graph.ExpOp: _unary(tb.exp, "exp"),
+    graph.LogOp: _unary(tb.log, "log"),
+    graph.SqrtOp: _unary(tb.sqrt, "sqrt"),
+    graph.NegOp: _unary(tb.neg, "neg"),
+    graph.ReciprocalOp: _unary(lambda x: tb.div(tb.const_float(1.0), x), "reciprocal"),
+    graph.GeluOp: gelu,
     graph.AddOp: _binary(tb.add, "add"),
+    graph.SubOp: _binary(tb.sub, "sub"),
     graph.MulOp: _binary(tb.mul, "mul"),
+    graph.DivOp: _binary(tb.div, "div"),
+    graph.PowOp: _binary(tb.pow, "pow"),
+    graph.MaxOp: _binary(tb.maximum, "max"),
+    graph.MinOp: _binary(tb.minimum, "min"),
+    graph.TransposeOp: transpose,
+    graph.LayerNormOp: layer_norm,
     graph.MatmulOp: matmul,
     graph.SoftmaxOp: softmax,
     graph.ReshapeOp: reshape,

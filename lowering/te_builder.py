@@ -116,6 +116,49 @@ def exp(a: SSAValue) -> SSAValue:
     return math.ExpOp(a).result
 
 
+def minimum(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.MinimumfOp(a, b).result
+
+
+def neg(a: SSAValue) -> SSAValue:
+    return arith.NegfOp(a).result
+
+
+def sqrt(a: SSAValue) -> SSAValue:
+    return math.SqrtOp(a).result
+
+
+def log(a: SSAValue) -> SSAValue:
+    return math.LogOp(a).result
+
+
+def tanh(a: SSAValue) -> SSAValue:
+    return math.TanhOp(a).result
+
+
+def erf(a: SSAValue) -> SSAValue:
+    return math.ErfOp(a).result
+
+
+def pow(a: SSAValue, b: SSAValue) -> SSAValue:
+    return math.PowFOp(a, b).result
+
+
+def sigmoid(a: SSAValue) -> SSAValue:
+    one = const_float(1.0)
+    return div(one, add(one, exp(neg(a))))
+
+
+def gelu(a: SSAValue, approximate: str = "none") -> SSAValue:
+    """x * Phi(x): exact with erf, or the tanh approximation."""
+    half = mul(const_float(0.5), a)
+    if approximate == "tanh":
+        cubic = mul(const_float(0.044715), mul(a, mul(a, a)))
+        inner = mul(const_float(0.7978845608028654), add(a, cubic))
+        return mul(half, add(const_float(1.0), tanh(inner)))
+    return mul(half, add(const_float(1.0), erf(mul(a, const_float(0.7071067811865476)))))
+
+
 def index_mul_add(index: SSAValue, scale: int, offset: SSAValue) -> SSAValue:
     """index * scale + offset, on index values."""
     scaled = index if scale == 1 else arith.MuliOp(index, const_index(scale)).result

@@ -1,6 +1,7 @@
 """A numpy interpreter for the graph dialect: the oracle that pass and codegen tests compare
 against, independent of every lowering."""
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -25,12 +26,46 @@ def _matmul(op: graph.MatmulOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (np.matmul(a, b) * np.float32(op.scale)).astype(np.float32)
 
 
+def _layer_norm(
+    op: graph.LayerNormOp, x: np.ndarray, scale: np.ndarray, bias: np.ndarray
+) -> np.ndarray:
+    axes = tuple(range(op.axis.value.data, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(variance + np.float32(op.epsilon.value.data)) * scale + bias
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
+    if op.approximate.data == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+
+
 Evaluator = Callable[..., np.ndarray]
 
 EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.ReluOp: lambda op, x: np.maximum(x, np.float32(0)),
+    graph.SigmoidOp: lambda op, x: 1 / (1 + np.exp(-x)),
+    graph.TanhOp: lambda op, x: np.tanh(x),
+    graph.ErfOp: lambda op, x: _erf(x),
+    graph.ExpOp: lambda op, x: np.exp(x),
+    graph.LogOp: lambda op, x: np.log(x),
+    graph.SqrtOp: lambda op, x: np.sqrt(x),
+    graph.NegOp: lambda op, x: -x,
+    graph.ReciprocalOp: lambda op, x: 1 / x,
+    graph.GeluOp: _gelu,
     graph.AddOp: lambda op, a, b: a + b,
+    graph.SubOp: lambda op, a, b: a - b,
     graph.MulOp: lambda op, a, b: a * b,
+    graph.DivOp: lambda op, a, b: a / b,
+    graph.PowOp: lambda op, a, b: np.power(a, b),
+    graph.MaxOp: lambda op, a, b: np.maximum(a, b),
+    graph.MinOp: lambda op, a, b: np.minimum(a, b),
+    graph.TransposeOp: lambda op, x: np.transpose(x, op.permutation),
+    graph.LayerNormOp: _layer_norm,
     graph.MatmulOp: _matmul,
     graph.SoftmaxOp: lambda op, x: _softmax(x, op.axis.value.data),
     graph.ReshapeOp: lambda op, x: x.reshape(graph.tensor_shape(op.result)),

@@ -1,31 +1,106 @@
-"""Elementwise ONNX ops: Add (numpy broadcasting), Relu, Identity."""
+"""Elementwise ONNX ops, table-driven: unary maps, broadcasting binary ops, variadic folds,
+plus Identity and inference-time Dropout."""
 
+from collections.abc import Callable
 from typing import Any
 
 import onnx
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
+UNARY: dict[str, tuple[int, type[Operation]]] = {
+    "Relu": (6, graph.ReluOp),
+    "Sigmoid": (6, graph.SigmoidOp),
+    "Tanh": (6, graph.TanhOp),
+    "Erf": (9, graph.ErfOp),
+    "Exp": (6, graph.ExpOp),
+    "Log": (6, graph.LogOp),
+    "Sqrt": (6, graph.SqrtOp),
+    "Neg": (6, graph.NegOp),
+    "Reciprocal": (6, graph.ReciprocalOp),
+}
+"""ONNX op -> (first opset with today's semantics, graph op)."""
 
-@register("Add")
-class Add(OnnxOpConverter):
-    @classmethod
-    def _impl_v7(
+BINARY: dict[str, tuple[int, type[Operation]]] = {
+    "Add": (7, graph.AddOp),
+    "Sub": (7, graph.SubOp),
+    "Mul": (7, graph.MulOp),
+    "Div": (7, graph.DivOp),
+    "Pow": (7, graph.PowOp),
+}
+"""Binary ops with numpy broadcasting (from opset 7)."""
+
+VARIADIC: dict[str, tuple[int, type[Operation]]] = {
+    "Max": (8, graph.MaxOp),
+    "Min": (8, graph.MinOp),
+    "Sum": (8, graph.AddOp),
+}
+"""Ops over any number of broadcasting inputs, folded left to right."""
+
+Impl = Callable[
+    [type[OnnxOpConverter], ImportContext, onnx.NodeProto, dict[str, Any]], list[SSAValue]
+]
+
+
+def _converter(op_type: str, opset: int, impl: Impl) -> None:
+    register(op_type)(type(op_type, (OnnxOpConverter,), {f"_impl_v{opset}": classmethod(impl)}))
+
+
+def _unary(op_class: type[Operation]) -> Impl:
+    def impl(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        return [graph.AddOp(required(ctx, node, 0), required(ctx, node, 1)).result]
+        return [op_class(required(ctx, node, 0)).results[0]]  # type: ignore[call-arg]
+
+    return impl
 
 
-@register("Relu")
-class Relu(OnnxOpConverter):
-    @classmethod
-    def _impl_v6(
+def _binary(op_class: type[Operation]) -> Impl:
+    def impl(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        return [graph.ReluOp(required(ctx, node, 0)).result]
+        return [op_class(required(ctx, node, 0), required(ctx, node, 1)).results[0]]  # type: ignore[call-arg]
+
+    return impl
+
+
+def _variadic(op_class: type[Operation]) -> Impl:
+    def impl(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        values = [required(ctx, node, i) for i in range(len(node.input))]
+        if not values:
+            raise ctx.error("needs at least one input")
+        result = values[0]
+        for value in values[1:]:
+            result = op_class(result, value).results[0]  # type: ignore[call-arg]
+        return [result]
+
+    return impl
+
+
+for _name, (_opset, _op) in UNARY.items():
+    _converter(_name, _opset, _unary(_op))
+for _name, (_opset, _op) in BINARY.items():
+    _converter(_name, _opset, _binary(_op))
+for _name, (_opset, _op) in VARIADIC.items():
+    _converter(_name, _opset, _variadic(_op))
+
+
+@register("Gelu")
+class Gelu(OnnxOpConverter):
+    @classmethod
+    def _impl_v20(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        approximate = attrs.get("approximate", b"none")
+        approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+        if approximate not in graph.GELU_APPROXIMATIONS:
+            raise ctx.error(f"Gelu approximate={approximate!r} is not supported")
+        return [graph.GeluOp(required(ctx, node, 0), approximate).result]
 
 
 @register("Identity")
@@ -34,4 +109,17 @@ class Identity(OnnxOpConverter):
     def _impl_v1(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
+        return [required(ctx, node, 0)]
+
+
+@register("Dropout")
+class Dropout(OnnxOpConverter):
+    """Inference: the identity. The mask output, when used, is not supported."""
+
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        if len(node.output) > 1 and node.output[1]:
+            raise ctx.error("Dropout's mask output is not supported (inference only)")
         return [required(ctx, node, 0)]

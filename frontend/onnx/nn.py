@@ -96,3 +96,22 @@ class Softmax(OnnxOpConverter):
     ) -> list[SSAValue]:
         x = required(ctx, node, 0)
         return [graph.SoftmaxOp(x, int(attrs.get("axis", -1))).result]
+
+
+@register("LayerNormalization")
+class LayerNormalization(OnnxOpConverter):
+    """Normalizes over the dims from `axis` on; the Mean and InvStdDev outputs are not
+    supported."""
+
+    @classmethod
+    def _impl_v17(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        if any(node.output[1:]):
+            raise ctx.error("LayerNormalization's Mean and InvStdDev outputs are not supported")
+        x, scale = required(ctx, node, 0), required(ctx, node, 1)
+        bias = ctx.input(node, 2)
+        if bias is None:
+            bias = ctx.tensor(np.zeros(graph.tensor_shape(scale), dtype=np.float32), "zero_bias")
+        axis, epsilon = int(attrs.get("axis", -1)), float(attrs.get("epsilon", 1e-5))
+        return [graph.LayerNormOp(x, scale, bias, axis, epsilon).result]

@@ -79,3 +79,15 @@ class Reshape(OnnxOpConverter):
             graph.tensor_shape(x), [int(d) for d in np.asarray(requested).reshape(-1)], allow_zero
         )
         return [_reshape(ctx, x, target)]
+
+
+@register("Transpose")
+class Transpose(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        rank = len(graph.tensor_shape(x))
+        perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
+        return [graph.TransposeOp(x, perm).result]

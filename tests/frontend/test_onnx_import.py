@@ -180,3 +180,63 @@ def test_runtime_shape_input_is_reported() -> None:
     model = helper.make_model(graph_, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(ModelImportError, match="input 's' is int64"):
         ziggurat.from_onnx(model)
+
+
+@pytest.mark.parametrize("op", ["Sigmoid", "Tanh", "Erf", "Exp", "Neg", "Relu", "Identity"])
+def test_unary_ops(op: str) -> None:
+    model = make_model([helper.make_node(op, ["x"], ["y"])], {"x": [3, 4]}, {"y": [3, 4]})
+    check_against_onnxruntime(model, {"x": (3, 4)})
+
+
+@pytest.mark.parametrize("op", ["Log", "Sqrt", "Reciprocal"])
+def test_unary_ops_on_positive_inputs(op: str) -> None:
+    nodes = [helper.make_node("Exp", ["x"], ["e"]), helper.make_node(op, ["e"], ["y"])]
+    model = make_model(nodes, {"x": [3, 4]}, {"y": [3, 4]})
+    check_against_onnxruntime(model, {"x": (3, 4)})
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Max", "Min", "Sum"])
+def test_broadcasting_binary_ops(op: str) -> None:
+    model = make_model(
+        [helper.make_node(op, ["a", "b"], ["y"])], {"a": [2, 3, 4], "b": [3, 1]}, {"y": None}
+    )
+    check_against_onnxruntime(model, {"a": (2, 3, 4), "b": (3, 1)})
+
+
+def test_variadic_max_and_pow() -> None:
+    nodes = [
+        helper.make_node("Max", ["a", "b", "c"], ["m"]),
+        helper.make_node("Exp", ["m"], ["e"]),
+        helper.make_node("Pow", ["e", "b"], ["y"]),
+    ]
+    model = make_model(nodes, {"a": [2, 3], "b": [3], "c": [2, 1]}, {"y": None})
+    check_against_onnxruntime(model, {"a": (2, 3), "b": (3,), "c": (2, 1)})
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(approximate: str) -> None:
+    model = make_model(
+        [helper.make_node("Gelu", ["x"], ["y"], approximate=approximate)],
+        {"x": [4, 5]},
+        {"y": None},
+        opset=20,
+    )
+    check_against_onnxruntime(model, {"x": (4, 5)})
+
+
+def test_transpose_layer_norm_dropout() -> None:
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
+        helper.make_node("LayerNormalization", ["t", "g", "b"], ["n"], axis=-1, epsilon=1e-6),
+        helper.make_node("Dropout", ["n"], ["d"]),
+        helper.make_node("Transpose", ["d"], ["y"]),
+    ]
+    model = make_model(nodes, {"x": [2, 6, 5]}, {"y": None}, {"g": weights(6), "b": weights(6)})
+    check_against_onnxruntime(model, {"x": (2, 6, 5)})
+
+
+def test_layer_norm_outputs_beyond_the_first_are_refused() -> None:
+    nodes = [helper.make_node("LayerNormalization", ["x", "g"], ["y", "mean"], name="ln")]
+    model = make_model(nodes, {"x": [2, 6]}, {"y": None, "mean": None}, {"g": weights(6)})
+    with pytest.raises(ModelImportError, match=r"node 'ln' \(LayerNormalization\): .*Mean"):
+        ziggurat.from_onnx(model)

@@ -130,3 +130,32 @@ def test_large_scratch_goes_to_the_heap() -> None:
         }""",
         {},
     )
+
+
+def test_elementwise_family_transpose_and_layer_norm() -> None:
+    compile_and_compare(
+        """
+        func.func @main(%x: tensor<2x3x8xf32>, %y: tensor<8xf32>) -> (tensor<3x2x8xf32>, tensor<2x3x8xf32>) {
+          %g = graph.weight "gamma" : tensor<8xf32>
+          %b = graph.constant dense<0.25> : tensor<f32>
+          %0 = graph.sigmoid %x : tensor<2x3x8xf32>
+          %1 = graph.tanh %0 : tensor<2x3x8xf32>
+          %2 = graph.erf %1 : tensor<2x3x8xf32>
+          %3 = graph.exp %2 : tensor<2x3x8xf32>
+          %4 = graph.log %3 : tensor<2x3x8xf32>
+          %5 = graph.sqrt %3 : tensor<2x3x8xf32>
+          %6 = graph.neg %5 : tensor<2x3x8xf32>
+          %7 = graph.reciprocal %6 : tensor<2x3x8xf32>
+          %8 = graph.sub %7, %y : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+          %9 = graph.div %8, %g : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+          %10 = graph.pow %5, %b : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32>
+          %11 = graph.max %9, %10 : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+          %12 = graph.min %11, %4 : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+          %13 = graph.gelu %12 {approximate = "none"} : tensor<2x3x8xf32>
+          %14 = graph.gelu %13 {approximate = "tanh"} : tensor<2x3x8xf32>
+          %15 = graph.transpose %14 {perm = array<i64: 1, 0, 2>} : tensor<2x3x8xf32> -> tensor<3x2x8xf32>
+          %16 = graph.layer_norm %x, %g, %y {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+          func.return %15, %16 : tensor<3x2x8xf32>, tensor<2x3x8xf32>
+        }""",
+        {"gamma": (RNG.random(8) + 0.5).astype(np.float32)},
+    )

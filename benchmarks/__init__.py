@@ -1,0 +1,1 @@
+"""Benchmark suites and model builders (run with `pytest benchmarks -s`)."""
