@@ -6,57 +6,75 @@ call (the entry) or one call per kernel, with no allocation.
 """
 
 import ctypes
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from ziggurat.runtime.benchmark import BenchmarkResult, measure
-from ziggurat.runtime.module import Module
+from ziggurat.runtime.memory import aligned_empty
+from ziggurat.runtime.module import Module, PlanError
 
-ALIGNMENT = 64
+__all__ = ["GraphModule", "RuntimeInputError", "aligned_empty"]
+
+NameOrIndex = str | int | np.integer
 
 
 class RuntimeInputError(ValueError):
-    """A wrong input name, shape or dtype."""
+    """A wrong input or output name, index, shape or dtype."""
 
 
-def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = ALIGNMENT) -> np.ndarray:
-    """An uninitialized C-contiguous array whose data starts on an `align`-byte boundary."""
-    dtype = np.dtype(dtype)
-    count = int(np.prod(shape, dtype=np.int64))
-    raw = np.empty(count * dtype.itemsize + align, dtype=np.uint8)
-    offset = (-raw.ctypes.data) % align
-    return raw[offset : offset + count * dtype.itemsize].view(dtype).reshape(shape)
+def _convertible(source: np.dtype, target: np.dtype) -> bool:
+    """Float to float converts (numpy's float64 default meets float32 models); any other dtype
+    change must be lossless within its kind, so int64 ids never wrap silently into int32."""
+    if source.kind != target.kind:
+        return False
+    return source.kind == "f" or np.can_cast(source, target, "safe")
 
 
 class GraphModule:
-    """Runs `lib`'s plan. `use_entry=False` forces one call per kernel (for profiling)."""
+    """Runs `lib`'s plan. The entry runs the whole model in one native call when the plan has
+    one; `use_entry=False` calls each kernel in turn instead (to profile or bisect), and
+    `use_entry=True` insists on the entry.
+
+    Params are shared, read-only, with every GraphModule of the same `lib`; all other buffers
+    belong to this GraphModule, so one GraphModule must not run on two threads at once.
+    """
 
     def __init__(self, lib: Module, use_entry: bool | None = None):
         self.lib = lib
         plan = lib.plan
+        entry = plan.get("entry")
+        if use_entry and not entry:
+            raise PlanError("use_entry=True but the plan has no entry function")
+        params = lib.bound_params()
         self._buffers: list[np.ndarray] = []
         for spec in plan["buffers"]:
-            array = aligned_empty(tuple(spec["shape"]), np.dtype(spec["dtype"]))
             if spec["kind"] == "param":
-                array[...] = lib.params[spec["name"]]
+                self._buffers.append(params[spec["name"]])
             else:
+                array = aligned_empty(tuple(spec["shape"]), spec["dtype"])
                 array[...] = 0
-            self._buffers.append(array)
-        self._inputs = list(plan["inputs"])
-        self._outputs = list(plan["outputs"])
-        self._input_index = {plan["buffers"][i]["name"]: n for n, i in enumerate(self._inputs)}
-        pointers = [ctypes.c_void_p(b.ctypes.data) for b in self._buffers]
-        self._launches = []
-        for launch in plan["launches"]:
-            args = [pointers[i] for i in launch["args"]]
-            prototype = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * len(args)))
-            self._launches.append((prototype(lib.get_function(launch["kernel"])), tuple(args)))
-        self._entry = None
-        if plan.get("entry") and use_entry is not False:
-            self._table = (ctypes.c_void_p * len(pointers))(*pointers)
-            entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lib.get_function(plan["entry"]))
-            self._entry = (entry, ctypes.addressof(self._table))
+                self._buffers.append(array)
+        self._inputs: list[int] = list(plan["inputs"])
+        self._outputs: list[int] = list(plan["outputs"])
+        self._input_position = {name: n for n, name in enumerate(lib.input_names)}
+        self._output_position = {name: n for n, name in enumerate(lib.output_names)}
+        pointers = [ctypes.c_void_p(buffer.ctypes.data) for buffer in self._buffers]
+        self._table = (ctypes.c_void_p * len(pointers))(*pointers)
+        self._entry: tuple[Callable[[ctypes.c_void_p], None], ctypes.c_void_p] | None = None
+        self._launches: list[tuple[Callable[..., None], tuple[ctypes.c_void_p, ...]]] = []
+        if entry and use_entry is not False:
+            function = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lib.get_function(entry))
+            self._entry = (function, ctypes.c_void_p(ctypes.addressof(self._table)))
+        else:
+            for launch in plan["launches"]:
+                args = tuple(pointers[i] for i in launch["args"])
+                prototype = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * len(args)))
+                self._launches.append((prototype(lib.get_function(launch["kernel"])), args))
+
+    @property
+    def uses_entry(self) -> bool:
+        return self._entry is not None
 
     @property
     def input_names(self) -> list[str]:
@@ -72,44 +90,54 @@ class GraphModule:
     def get_num_outputs(self) -> int:
         return len(self._outputs)
 
-    def _input_position(self, key: str | int) -> int:
-        if isinstance(key, int):
-            if not 0 <= key < len(self._inputs):
+    def _position(self, key: NameOrIndex, role: str, positions: Mapping[str, int]) -> int:
+        if isinstance(key, int | np.integer):
+            if not 0 <= key < len(positions):
                 raise RuntimeInputError(
-                    f"input index {key} is out of range: the model has {len(self._inputs)} inputs"
+                    f"{role} index {key} is out of range: the model has {len(positions)} {role}s"
                 )
-            return key
-        if key not in self._input_index:
-            names = ", ".join(repr(n) for n in self.input_names)
-            raise RuntimeInputError(f"the model has no input {key!r}; its inputs are {names}")
-        return self._input_index[key]
+            return int(key)
+        if key not in positions:
+            names = ", ".join(repr(name) for name in positions)
+            raise RuntimeInputError(f"the model has no {role} {key!r}; its {role}s are {names}")
+        return positions[key]
 
     def set_input(
-        self, key: str | int | None = None, value: np.ndarray | None = None, **inputs: np.ndarray
+        self, key: NameOrIndex | None = None, value: np.ndarray | None = None, **inputs: np.ndarray
     ) -> None:
-        """Copies inputs in by name or position: set_input("data", x) or set_input(data=x)."""
+        """Copies inputs in, by name or position: set_input("data", x), set_input(0, x) or
+        set_input(data=x). Float inputs convert to the model's float dtype; any other dtype
+        or shape mismatch is a RuntimeInputError. All are checked before any is copied."""
+        named: list[tuple[NameOrIndex, np.ndarray]] = list(inputs.items())
         if key is not None:
             if value is None:
                 raise RuntimeInputError(f"set_input({key!r}) needs a value")
-            inputs = {**inputs, key: value}  # type: ignore[dict-item]
-        for name, array in inputs.items():
-            position = self._input_position(name)
-            target = self._buffers[self._inputs[position]]
-            label = self.input_names[position]
-            array = np.asarray(array)
-            if array.shape != target.shape:
-                raise RuntimeInputError(
-                    f"input {label!r} has shape {list(array.shape)}, expected {list(target.shape)}"
-                )
-            if array.dtype != target.dtype:
-                same_kind = array.dtype.kind == target.dtype.kind
-                if not (same_kind and np.can_cast(array.dtype, target.dtype, "same_kind")):
-                    raise RuntimeInputError(
-                        f"input {label!r} has dtype {array.dtype}, expected {target.dtype}"
-                    )
+            named.insert(0, (key, value))
+        elif value is not None:
+            raise RuntimeInputError("set_input got a value but no input name or index")
+        checked = [self._checked_input(name, array) for name, array in named]
+        for target, array in checked:
             np.copyto(target, array, casting="same_kind")
 
+    def _checked_input(self, key: NameOrIndex, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The input buffer for `key` and `value` as an array that fits it."""
+        position = self._position(key, "input", self._input_position)
+        target = self._buffers[self._inputs[position]]
+        label = self.input_names[position]
+        array = np.asarray(value)
+        if array.shape != target.shape:
+            raise RuntimeInputError(
+                f"input {label!r} expects shape {list(target.shape)}, got {list(array.shape)}"
+            )
+        if array.dtype != target.dtype and not _convertible(array.dtype, target.dtype):
+            raise RuntimeInputError(
+                f"input {label!r} expects dtype {target.dtype}, got {array.dtype} "
+                f"(convert it with .astype(np.{target.dtype}) if that is intended)"
+            )
+        return target, array
+
     def run(self, **inputs: np.ndarray) -> None:
+        """Sets the given inputs by name, then runs the model once."""
         if inputs:
             self.set_input(**inputs)
         if self._entry is not None:
@@ -119,15 +147,24 @@ class GraphModule:
         for function, args in self._launches:
             function(*args)
 
-    def get_input(self, key: str | int) -> np.ndarray:
-        return self._buffers[self._inputs[self._input_position(key)]].copy()
+    def get_input(self, key: NameOrIndex) -> np.ndarray:
+        """A copy of the input buffer, by name or position."""
+        return self._buffers[
+            self._inputs[self._position(key, "input", self._input_position)]
+        ].copy()
 
-    def get_output(self, index: int) -> np.ndarray:
-        if not 0 <= index < len(self._outputs):
+    def get_output(self, key: NameOrIndex, out: np.ndarray | None = None) -> np.ndarray:
+        """A copy of output `key` (position or name), or the output copied into `out`."""
+        buffer = self._buffers[self._outputs[self._position(key, "output", self._output_position)]]
+        if out is None:
+            return buffer.copy()
+        if out.shape != buffer.shape or out.dtype != buffer.dtype:
             raise RuntimeInputError(
-                f"output index {index} is out of range: the model has {len(self._outputs)} outputs"
+                f"out is {out.dtype}{list(out.shape)} but output {key!r} is "
+                f"{buffer.dtype}{list(buffer.shape)}"
             )
-        return self._buffers[self._outputs[index]].copy()
+        np.copyto(out, buffer)
+        return out
 
     def benchmark(
         self,
@@ -144,9 +181,6 @@ class GraphModule:
             self.run, repeat=repeat, number=number, min_repeat_ms=min_repeat_ms, warmup=warmup
         )
 
-    def buffer_addresses(self) -> Mapping[str, int]:
-        """Data address of every buffer by name, to check that runs reuse them."""
-        return {
-            spec["name"]: b.ctypes.data
-            for spec, b in zip(self.lib.plan["buffers"], self._buffers, strict=True)
-        }
+    def buffer_addresses(self) -> list[int]:
+        """Data address of every buffer, in plan order, to check that runs reuse them."""
+        return [buffer.ctypes.data for buffer in self._buffers]

@@ -7,62 +7,141 @@ Plan format (version 1), plain JSON data:
      "buffers": [{"name": "input", "kind": "input", "shape": [1, 784], "dtype": "float32"}, ...],
      "inputs": [0], "outputs": [3],            # buffer indices, in model order
      "launches": [{"kernel": "matmul_0", "args": [0, 1, 2]}, ...],
-     "entry": "main"}                          # or None
+     "entry": "__ziggurat_main"}               # or None
 
 Kernel ABI: `void kernel(void *arg0, ...)`, one pointer per buffer argument (C-contiguous,
 64-byte aligned). Entry ABI: `void entry(void **table)`, table[i] pointing at buffer i.
 """
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from ziggurat.runtime.memory import aligned_copy
+
 PLAN_VERSION = 1
 BUFFER_KINDS = ("input", "output", "param", "intermediate")
+NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what kernels can hold
 
 
 class PlanError(ValueError):
-    """The execution plan is malformed or does not match the params."""
+    """The execution plan is malformed, does not match the params, or names a function the
+    compiled code lacks."""
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate_buffer(index: int, buffer: object) -> None:
+    if not isinstance(buffer, Mapping):
+        raise PlanError(f"buffer {index} is {buffer!r}, not a mapping")
+    if not isinstance(buffer.get("name"), str):
+        raise PlanError(f"buffer {index} has no name")
+    label = f"buffer {index} ({buffer['name']!r})"
+    if buffer.get("kind") not in BUFFER_KINDS:
+        raise PlanError(
+            f"{label} has kind {buffer.get('kind')!r}; kinds are {', '.join(BUFFER_KINDS)}"
+        )
+    shape = buffer.get("shape")
+    if not isinstance(shape, list | tuple) or not all(_is_index(d) and d >= 0 for d in shape):
+        raise PlanError(f"{label} has shape {shape!r}; expected a list of non-negative ints")
+    dtype_name = buffer.get("dtype")
+    try:
+        dtype = np.dtype(dtype_name) if isinstance(dtype_name, str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in NUMERIC_KINDS:
+        raise PlanError(f"{label} has dtype {dtype_name!r}; expected a numeric numpy dtype name")
+
+
+def _validate_endpoints(plan: Mapping[str, Any], buffers: list[Mapping[str, Any]]) -> None:
+    """Inputs and outputs list every input and output buffer exactly once, in model order."""
+    for key, kind in (("inputs", "input"), ("outputs", "output")):
+        indices = plan.get(key)
+        if not isinstance(indices, list | tuple):
+            raise PlanError(f"plan has no {key} list")
+        for index in indices:
+            if not _is_index(index) or not 0 <= index < len(buffers):
+                raise PlanError(f"plan {key} entry {index!r} is not a buffer index")
+            if buffers[index]["kind"] != kind:
+                raise PlanError(
+                    f"plan {key} entry {index} is buffer {buffers[index]['name']!r} of kind "
+                    f"{buffers[index]['kind']!r}, not {kind!r}"
+                )
+        if len(set(indices)) != len(indices):
+            raise PlanError(f"plan {key} list a buffer twice: {list(indices)}")
+        unlisted = [n for n, b in enumerate(buffers) if b["kind"] == kind and n not in indices]
+        if unlisted:
+            raise PlanError(f"{kind} buffers {unlisted} are missing from the plan's {key}")
+        names = [buffers[n]["name"] for n in indices]
+        if len(set(names)) != len(names):
+            raise PlanError(f"plan {key} have duplicate names: {names}")
+
+
+def _validate_launches(plan: Mapping[str, Any], buffer_count: int) -> None:
+    launches = plan.get("launches")
+    if not isinstance(launches, list | tuple):
+        raise PlanError("plan has no launches list")
+    for position, launch in enumerate(launches):
+        if not isinstance(launch, Mapping) or not isinstance(launch.get("kernel"), str):
+            raise PlanError(f"launch {position} ({launch!r}) names no kernel")
+        args = launch.get("args")
+        if not isinstance(args, list | tuple):
+            raise PlanError(f"launch {position} of {launch['kernel']!r} has no args list")
+        for index in args:
+            if not _is_index(index) or not 0 <= index < buffer_count:
+                raise PlanError(
+                    f"launch {position} of {launch['kernel']!r} uses unknown buffer {index!r}; "
+                    f"the plan has {buffer_count} buffers"
+                )
+    entry = plan.get("entry")
+    if entry is not None and (not isinstance(entry, str) or not entry):
+        raise PlanError(f"plan entry is {entry!r}; expected a function name or None")
+
+
+def _validate_params(buffers: list[Mapping[str, Any]], params: Mapping[str, np.ndarray]) -> None:
+    """The plan's shape and dtype are authoritative: each param must match them exactly."""
+    for buffer in buffers:
+        if buffer["kind"] != "param":
+            continue
+        name = buffer["name"]
+        if name not in params:
+            raise PlanError(f"param {name!r} is missing from the params")
+        value = np.asarray(params[name])
+        expected_dtype, expected_shape = np.dtype(buffer["dtype"]), list(buffer["shape"])
+        if list(value.shape) != expected_shape or value.dtype != expected_dtype:
+            raise PlanError(
+                f"param {name!r} is {value.dtype}{list(value.shape)} but the plan expects "
+                f"{expected_dtype}{expected_shape}"
+            )
 
 
 def validate_plan(plan: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> None:
+    """Raises PlanError on the first thing in `plan` the runtime could not run safely."""
+    if not isinstance(plan, Mapping):
+        raise PlanError(f"the plan is a {type(plan).__name__}, not a mapping")
     if plan.get("version") != PLAN_VERSION:
         raise PlanError(f"plan version {plan.get('version')!r} is not {PLAN_VERSION}")
     buffers = plan.get("buffers")
-    if not isinstance(buffers, list):
-        raise PlanError("plan has no buffer list")
+    if not isinstance(buffers, list | tuple):
+        raise PlanError("plan has no buffers list")
     for index, buffer in enumerate(buffers):
-        if buffer.get("kind") not in BUFFER_KINDS:
-            raise PlanError(f"buffer {index} has kind {buffer.get('kind')!r}")
-        try:
-            dtype = np.dtype(buffer["dtype"])
-        except (KeyError, TypeError) as err:
-            raise PlanError(f"buffer {index} has no valid dtype") from err
-        if buffer["kind"] == "param":
-            name = buffer["name"]
-            if name not in params:
-                raise PlanError(f"param {name!r} is missing from the params")
-            value = params[name]
-            if tuple(value.shape) != tuple(buffer["shape"]) or value.dtype != dtype:
-                raise PlanError(
-                    f"param {name!r} is {value.dtype}{list(value.shape)} but the plan expects "
-                    f"{dtype}{list(buffer['shape'])}"
-                )
-    for key in ("inputs", "outputs"):
-        for index in plan.get(key, []):
-            if not 0 <= index < len(buffers) or buffers[index]["kind"] != key[:-1]:
-                raise PlanError(f"plan {key} entry {index} is not an {key[:-1]} buffer")
-    for launch in plan.get("launches", []):
-        if not isinstance(launch.get("kernel"), str):
-            raise PlanError(f"launch {launch!r} names no kernel")
-        for index in launch.get("args", []):
-            if not 0 <= index < len(buffers):
-                raise PlanError(f"launch of {launch['kernel']!r} uses unknown buffer {index}")
+        _validate_buffer(index, buffer)
+    _validate_endpoints(plan, list(buffers))
+    _validate_launches(plan, len(buffers))
+    _validate_params(list(buffers), params)
 
 
 class Module:
-    """What `ziggurat.build` returns and `GraphModule` runs (TVM's factory module)."""
+    """What `ziggurat.build` returns and `GraphModule` runs (TVM's factory module).
+
+    `symbols` maps a function name to its machine address; each name is looked up once, when
+    first needed. `keepalive` (the JIT engine) is held so the machine code outlives every
+    address handed out.
+    """
 
     def __init__(
         self,
@@ -73,12 +152,13 @@ class Module:
         target: str = "",
     ):
         validate_plan(plan, params)
-        self.plan = dict(plan)
+        self.plan: dict[str, Any] = copy.deepcopy(dict(plan))
         self.params = dict(params)
         self.keepalive = keepalive
         self.target = target
         self._symbols = symbols
         self._addresses: dict[str, int] = {}
+        self._bound_params: dict[str, np.ndarray] | None = None
 
     def get_function(self, name: str) -> int:
         """The machine address of a compiled function, looked up once."""
@@ -88,6 +168,19 @@ class Module:
                 raise PlanError(f"the compiled code has no function {name!r}")
             self._addresses[name] = address
         return self._addresses[name]
+
+    def bound_params(self) -> dict[str, np.ndarray]:
+        """Aligned, contiguous, read-only copies of the plan's params, made once and shared by
+        every GraphModule of this module (kernels only read params)."""
+        if self._bound_params is None:
+            bound = {}
+            for buffer in self.plan["buffers"]:
+                if buffer["kind"] == "param" and buffer["name"] not in bound:
+                    array = aligned_copy(np.asarray(self.params[buffer["name"]]))
+                    array.flags.writeable = False
+                    bound[buffer["name"]] = array
+            self._bound_params = bound
+        return self._bound_params
 
     @property
     def input_names(self) -> list[str]:
@@ -100,3 +193,10 @@ class Module:
     @property
     def kernel_names(self) -> list[str]:
         return sorted({launch["kernel"] for launch in self.plan["launches"]})
+
+    def __repr__(self) -> str:
+        return (
+            f"Module(inputs={self.input_names}, outputs={self.output_names}, "
+            f"launches={len(self.plan['launches'])}, entry={self.plan.get('entry')!r}, "
+            f"target={self.target!r})"
+        )
