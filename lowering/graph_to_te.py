@@ -29,6 +29,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ziggurat.dialects import graph
 from ziggurat.errors import CompileError
 from ziggurat.lowering import strategies
+from ziggurat.passes import statistics
 
 
 def graph_functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -62,7 +63,9 @@ class KernelTable:
         key = _body_key(kernel)
         if key in self.by_key:
             kernel.erase()
+            statistics.count("kernels-reused")
             return self.by_key[key]
+        statistics.count("kernels-created")
         name = self._fresh_name(tag)
         kernel.sym_name = StringAttr(name)
         Rewriter.insert_op(kernel, InsertPoint.before(before))

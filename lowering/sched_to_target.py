@@ -45,6 +45,7 @@ from ziggurat.errors import CompileError
 from ziggurat.lowering.graph_to_te import graph_functions
 from ziggurat.lowering.targets import as_target
 from ziggurat.lowering.te_to_sched import OUTPUT_ATTR
+from ziggurat.passes import statistics
 
 KIND_ATTR = "sched.kind"
 """scf.for attribute keeping the sched.for kind (parallel, vectorize, unroll)."""
@@ -198,9 +199,13 @@ class ConvertSchedToTarget(ModulePass):
         for kernel in [k for k in op.ops if _is_sched_kernel(k)]:
             assert isinstance(kernel, func.FuncOp)
             lowered, constants = lower_kernel(kernel, self.stack_limit)
+            statistics.count("kernels")
+            statistics.count("constant-buffers", len(constants))
             Rewriter.insert_op([*constants, lowered], InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)
         for function in graph_functions(op):
             if any(isinstance(t, MemRefType) for t in function.function_type.inputs.data):
-                Rewriter.insert_op(lower_entry(function), InsertPoint.before(function))
+                entry = lower_entry(function)
+                statistics.count("buffers", len(entry.buffers))
+                Rewriter.insert_op(entry, InsertPoint.before(function))
                 Rewriter.erase_op(function)

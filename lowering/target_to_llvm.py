@@ -45,6 +45,7 @@ from ziggurat.errors import CompileError
 from ziggurat.lowering import te_builder
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
+from ziggurat.passes import statistics
 
 BUFFER_ALIGNMENT = 64
 PARALLEL_RUNTIMES = ("gomp", "serial")
@@ -228,7 +229,7 @@ class ConvertTargetToLLVM(ModulePass):
         cpu = op.attributes.get(target.CPU_ATTR)
         cores = cpu.cores.data if isinstance(cpu, target.CpuTargetAttr) else 1
         if self.parallel_runtime == "gomp" and cores > 1:
-            outline_parallel_loops(op, cores)
+            statistics.count("loops-outlined", outline_parallel_loops(op, cores))
         ConvertScfToCf().apply(ctx, op)
         PatternRewriteWalker(
             StdToLLVM(LibmDeclarations(op)), apply_recursively=False

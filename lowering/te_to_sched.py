@@ -40,6 +40,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ziggurat.dialects import graph, sched, te
 from ziggurat.errors import CompileError
 from ziggurat.lowering.graph_to_te import graph_functions
+from ziggurat.passes import statistics
 
 OUTPUT_ATTR = "sched.output"
 """Unit attribute on the graph function's arguments that are output buffers."""
@@ -115,6 +116,7 @@ class KernelLowering:
         if out is None:
             out = self.buffers[op.result] = self.alloc(buffer_type(op.result.type))
         loops, body = loop_nest(op.shape)
+        statistics.count("computes-lowered")
         if loops:
             append(at, loops[0])
         else:

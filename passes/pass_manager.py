@@ -2,6 +2,7 @@
 with verification after each, and calls instruments around them (TVM's PassInstrument)."""
 
 import difflib
+from collections import Counter
 from collections.abc import Sequence
 
 from xdsl.context import Context
@@ -15,7 +16,9 @@ from xdsl.utils.exceptions import (
     VerifyException,
 )
 
+from ziggurat.context import ir_text
 from ziggurat.errors import CompileError
+from ziggurat.passes import statistics
 from ziggurat.passes.registry import all_passes
 
 
@@ -30,6 +33,22 @@ class PassInstrument:
 
     def run_after_failure(self, pass_: ModulePass, module: ModuleOp, error: Exception) -> None:
         """Called when `pass_` raised or left IR that does not verify."""
+
+    def record_statistics(
+        self, pass_: ModulePass, module: ModuleOp, counters: Counter[str]
+    ) -> None:
+        """Called after `pass_` with the counters it reported (passes/statistics.py)."""
+
+
+class PassFailure(CompileError):
+    """A pass raised or left IR that does not verify. Carries what a reproducer needs: the
+    IR before the pass (when kept) and the pipeline from the failing pass on."""
+
+    def __init__(self, message: str, pass_name: str, remaining: str, ir_before: str | None):
+        super().__init__(message)
+        self.pass_name = pass_name
+        self.remaining_pipeline = remaining
+        self.ir_before = ir_before
 
 
 def _option_help(pass_cls: type[ModulePass]) -> str:
@@ -66,7 +85,8 @@ def parse_passes(spec: str) -> list[ModulePass]:
 
 
 class PassManager:
-    """Runs passes in order on a module, verifying after each one."""
+    """Runs passes in order on a module, verifying after each one. With `keep_reproducer`,
+    a failure carries the IR from before the failing pass (a clone is kept per pass)."""
 
     def __init__(
         self,
@@ -74,10 +94,12 @@ class PassManager:
         *,
         verify_each: bool = True,
         instruments: Sequence[PassInstrument] = (),
+        keep_reproducer: bool = False,
     ):
         self.passes = list(passes)
         self.verify_each = verify_each
         self.instruments = list(instruments)
+        self.keep_reproducer = keep_reproducer
 
     @classmethod
     def parse(cls, spec: str, **options: object) -> "PassManager":
@@ -88,24 +110,33 @@ class PassManager:
         return ",".join(str(p.pipeline_pass_spec()) for p in self.passes)
 
     def run(self, ctx: Context, module: ModuleOp) -> None:
-        for pass_ in self.passes:
+        for index, pass_ in enumerate(self.passes):
+            before = ir_text(module) if self.keep_reproducer else None
             for instrument in self.instruments:
                 instrument.run_before_pass(pass_, module)
             try:
-                pass_.apply(ctx, module)
+                with statistics.collect() as counters:
+                    pass_.apply(ctx, module)
                 if self.verify_each:
                     module.verify()
-            except (CompileError, VerifyException, DiagnosticException) as err:
-                for instrument in self.instruments:
-                    instrument.run_after_failure(pass_, module, err)
-                if isinstance(err, CompileError):
-                    raise
-                raise CompileError(
-                    f"after pass '{pass_.name}' the IR does not verify: {err}"
-                ) from err
             except Exception as err:
                 for instrument in self.instruments:
                     instrument.run_after_failure(pass_, module, err)
-                raise
+                remaining = ",".join(str(p.pipeline_pass_spec()) for p in self.passes[index:])
+                if isinstance(err, VerifyException | DiagnosticException):
+                    message = (
+                        f"after pass '{pass_.name}' the IR does not verify: {_first_line(err)}"
+                    )
+                elif isinstance(err, CompileError):
+                    message = f"pass '{pass_.name}' failed: {err}"
+                else:
+                    message = f"pass '{pass_.name}' crashed: {type(err).__name__}: {err}"
+                raise PassFailure(message, pass_.name, remaining, before) from err
             for instrument in self.instruments:
                 instrument.run_after_pass(pass_, module)
+                instrument.record_statistics(pass_, module, counters)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error.args[0]) if error.args else str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

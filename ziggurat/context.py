@@ -51,8 +51,11 @@ class CompilerContext(Context):
 
 
 def make_context(params: dict[str, np.ndarray] | None = None) -> CompilerContext:
+    """A context with xDSL's dialects the levels use, Ziggurat's, and plugins' dialects."""
+    from ziggurat.plugins import PLUGIN_DIALECTS
+
     ctx = CompilerContext(params=dict(params or {}))
-    for dialect in (*STANDARD_DIALECTS, *OWN_DIALECTS):
+    for dialect in (*STANDARD_DIALECTS, *OWN_DIALECTS, *PLUGIN_DIALECTS):
         ctx.load_dialect(dialect)
     return ctx
 

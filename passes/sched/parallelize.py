@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
 from ziggurat.dialects import sched
+from ziggurat.passes import statistics
 
 
 def nest_work(loop: sched.ForOp) -> int:
@@ -58,4 +59,5 @@ class SchedParallelize(ModulePass):
                         break
                     if loop.trip_count >= self.min_trips:
                         loop.kind = StringAttr("parallel")
+                        statistics.count("loops-parallelized")
                         break
