@@ -206,16 +206,23 @@ def test_expected_diagnostics_are_checked_per_chunk(tmp_path: Path) -> None:
         "}}\n"
     )
     good = tmp_path / "good.mlir"
-    good.write_text(body.format(text="axis 2 is out of range") + "// -----\n" + body.format(text="rank 2"))
+    good.write_text(
+        body.format(text="axis 2 is out of range") + "// -----\n" + body.format(text="rank 2")
+    )
     result = run("ziggurat-opt", str(good), "--split-input-file", "--verify-expected-diagnostics")
     assert result.returncode == 0, result.stderr
 
     wrong = tmp_path / "wrong.mlir"
-    wrong.write_text(body.format(text="axis 2 is out of range") + "// -----\n" + body.format(text="no such text"))
+    wrong.write_text(
+        body.format(text="axis 2 is out of range") + "// -----\n" + body.format(text="no such text")
+    )
     result = run("ziggurat-opt", str(wrong), "--split-input-file", "--verify-expected-diagnostics")
     assert result.returncode == 1
     assert f'{wrong}:9: error: expected error "no such text" was not produced' in result.stderr
-    assert f"{wrong}:9:3: error: 'graph.softmax' op axis 2 is out of range for rank 2. (unexpected)" in result.stderr
+    assert (
+        f"{wrong}:9:3: error: 'graph.softmax' op axis 2 is out of range for rank 2. (unexpected)"
+        in result.stderr
+    )
 
     missing = tmp_path / "missing.mlir"
     missing.write_text(
