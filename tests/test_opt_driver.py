@@ -30,7 +30,7 @@ def run(tool: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedP
 @pytest.fixture(scope="module")
 def bert_mlir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("bert")
-    onnx.save(bert_encoder(layers=1, seq=16, hidden=32), str(folder / "bert.onnx"))
+    onnx.save(bert_encoder(), str(folder / "bert.onnx"))
     result = run("ziggurat", "import", str(folder / "bert.onnx"), "-o", str(folder / "bert.mlir"))
     assert result.returncode == 0, result.stderr
     return folder / "bert.mlir"
@@ -231,3 +231,26 @@ def test_expected_diagnostics_are_checked_per_chunk(tmp_path: Path) -> None:
     )
     result = run("ziggurat-opt", str(missing), "--verify-expected-diagnostics")
     assert result.returncode == 1 and 'expected error "never" was not produced' in result.stderr
+
+
+def test_instruments_from_python() -> None:
+    from io import StringIO
+
+    from models import mlp_model
+
+    import ziggurat
+    from ziggurat.passes.instruments import PassTiming, PrintIR
+
+    stream = StringIO()
+    timing = PassTiming()
+    module, params = ziggurat.from_onnx(mlp_model(1, sizes=(8, 4)))
+    ziggurat.build(
+        module,
+        params=params,
+        instruments=[PrintIR(after=["convert-te-to-sched"], stream=stream), timing],
+    )
+    assert stream.getvalue().startswith("// -----// IR Dump After convert-te-to-sched //----- //")
+    assert [name for name, _ in timing.rows][-2:] == [
+        "convert-sched-to-target",
+        "convert-target-to-llvm",
+    ]
