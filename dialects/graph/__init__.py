@@ -1,0 +1,61 @@
+"""The `graph` dialect: what a model computes, as dataflow on value tensors (TVM Relay's level).
+
+Values are builtin `tensor<...>` types with static shapes. Weights are named references into
+the params store (`graph.weight "fc1.weight"`), never numbers printed inline; only small
+constants (scalars, shape vectors) live in the IR as `graph.constant`.
+
+    func.func @main(%x: tensor<1x784xf32> {graph.name = "input"}) -> tensor<1x10xf32> {
+      %w = graph.weight "fc.weight" : tensor<10x784xf32>
+      %0 = graph.matmul %x, %w {transpose_b} : (tensor<1x784xf32>, tensor<10x784xf32>) -> tensor<1x10xf32>
+      %1 = graph.softmax %0 {axis = 1 : i64} : tensor<1x10xf32>
+      func.return %1 : tensor<1x10xf32>
+    }
+
+Every op verifies its result type against its shape rule, so a wrong shape written by hand
+or by a pass is caught with a sentence naming both shapes.
+"""
+
+from xdsl.ir import Dialect
+
+from ziggurat.dialects.graph.base import (
+    NAME_ATTR,
+    ConstantOp,
+    WeightOp,
+    tensor_of,
+    tensor_shape,
+)
+from ziggurat.dialects.graph.elementwise import (
+    GELU_APPROXIMATIONS,
+    AddOp,
+    BinaryElementwiseOp,
+    DivOp,
+    ErfOp,
+    ExpOp,
+    GeluOp,
+    LogOp,
+    MaxOp,
+    MinOp,
+    MulOp,
+    NegOp,
+    PowOp,
+    ReciprocalOp,
+    ReluOp,
+    SigmoidOp,
+    SqrtOp,
+    SubOp,
+    TanhOp,
+    UnaryElementwiseOp,
+)
+from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, SoftmaxOp
+from ziggurat.dialects.graph.shape import ReshapeOp, TransposeOp
+
+Graph = Dialect(
+    "graph",
+    [
+        WeightOp, ConstantOp,
+        ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
+        AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+        MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp,
+    ],
+    [],
+)  # fmt: skip

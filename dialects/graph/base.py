@@ -1,0 +1,103 @@
+"""Shared pieces of the graph dialect: value types, names, weights and constants."""
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    StringAttr,
+    TensorType,
+    f32,
+)
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import ConstantLike, Pure
+from xdsl.utils.exceptions import VerifyException
+
+NAME_ATTR = "graph.name"
+"""Argument/result attribute carrying the model's own tensor name (any characters)."""
+
+
+def tensor_shape(value: SSAValue | Attribute) -> tuple[int, ...]:
+    ty = value.type if isinstance(value, SSAValue) else value
+    assert isinstance(ty, TensorType)
+    return tuple(ty.get_shape())
+
+
+def tensor_of(shape: Sequence[int], element_type: Attribute = f32) -> TensorType:
+    return TensorType(element_type, list(shape))
+
+
+def element_type_of(value: SSAValue) -> Attribute:
+    assert isinstance(value.type, TensorType)
+    return value.type.element_type
+
+
+def check_result_shape(op: IRDLOperation, expected: Sequence[int], actual: TensorType) -> None:
+    if tuple(actual.get_shape()) != tuple(expected):
+        raise VerifyException(
+            f"{op.name} result shape {list(actual.get_shape())} does not match the inferred "
+            f"shape {list(expected)}."
+        )
+
+
+@irdl_op_definition
+class WeightOp(IRDLOperation):
+    """A named tensor from the params store, bound at build time.
+
+    %w = graph.weight "conv1.weight" : tensor<64x3x7x7xf32>
+    """
+
+    name = "graph.weight"
+    weight_name = prop_def(StringAttr, prop_name="name")
+    result = result_def(TensorType)
+    traits = traits_def(Pure(), ConstantLike())
+    assembly_format = "$name attr-dict `:` type($result)"
+
+    def __init__(self, name: str, result_type: TensorType):
+        super().__init__(properties={"name": StringAttr(name)}, result_types=[result_type])
+
+    def verify_(self) -> None:
+        if not self.weight_name.data:
+            raise VerifyException("graph.weight needs a non-empty name.")
+
+
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """A small constant tensor written inline (scalars, shape vectors).
+
+    %c = graph.constant dense<1.000000e+00> : tensor<f32>
+    """
+
+    name = "graph.constant"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure(), ConstantLike())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> "ConstantOp":
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr):
+            parser.raise_error("graph.constant expects a dense<...> : tensor<...> value")
+        op = cls(value)
+        op.attributes |= parser.parse_optional_attr_dict()
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+        printer.print_op_attributes(self.attributes)
+
+    def verify_(self) -> None:
+        if self.value.type != self.result.type:
+            raise VerifyException("graph.constant result type must be the value's type.")

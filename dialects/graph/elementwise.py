@@ -1,0 +1,224 @@
+"""Elementwise graph ops: unary maps and binary ops with numpy broadcasting."""
+
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    VarConstraint,
+    base,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from ziggurat.dialects import shapes
+from ziggurat.dialects.graph.base import (
+    check_result_shape,
+    element_type_of,
+    tensor_of,
+    tensor_shape,
+)
+
+
+class UnaryElementwiseOp(IRDLOperation):
+    """Base of ops that map each element through a scalar function; shape is unchanged."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input)"
+
+    def __init__(self, operand: SSAValue):
+        super().__init__(operands=[operand], result_types=[operand.type])
+
+
+@irdl_op_definition
+class ReluOp(UnaryElementwiseOp):
+    """max(x, 0) elementwise.
+
+    %1 = graph.relu %0 : tensor<1x512xf32>
+    """
+
+    name = "graph.relu"
+
+
+@irdl_op_definition
+class SigmoidOp(UnaryElementwiseOp):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    name = "graph.sigmoid"
+
+
+@irdl_op_definition
+class TanhOp(UnaryElementwiseOp):
+    """tanh(x) elementwise."""
+
+    name = "graph.tanh"
+
+
+@irdl_op_definition
+class ErfOp(UnaryElementwiseOp):
+    """The Gauss error function elementwise."""
+
+    name = "graph.erf"
+
+
+@irdl_op_definition
+class ExpOp(UnaryElementwiseOp):
+    """exp(x) elementwise."""
+
+    name = "graph.exp"
+
+
+@irdl_op_definition
+class LogOp(UnaryElementwiseOp):
+    """The natural logarithm elementwise."""
+
+    name = "graph.log"
+
+
+@irdl_op_definition
+class SqrtOp(UnaryElementwiseOp):
+    """sqrt(x) elementwise."""
+
+    name = "graph.sqrt"
+
+
+@irdl_op_definition
+class NegOp(UnaryElementwiseOp):
+    """-x elementwise."""
+
+    name = "graph.neg"
+
+
+@irdl_op_definition
+class ReciprocalOp(UnaryElementwiseOp):
+    """1 / x elementwise."""
+
+    name = "graph.reciprocal"
+
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+@irdl_op_definition
+class GeluOp(IRDLOperation):
+    """x * Phi(x) elementwise; `approximate = "tanh"` uses the tanh formula.
+
+    %1 = graph.gelu %0 {approximate = "none"} : tensor<128x512xf32>
+    """
+
+    name = "graph.gelu"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    approximate = prop_def(StringAttr)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input)"
+
+    def __init__(self, operand: SSAValue, approximate: str = "none"):
+        super().__init__(
+            operands=[operand],
+            properties={"approximate": StringAttr(approximate)},
+            result_types=[operand.type],
+        )
+
+    def verify_(self) -> None:
+        if self.approximate.data not in GELU_APPROXIMATIONS:
+            raise VerifyException(
+                f"graph.gelu approximate must be 'none' or 'tanh', got '{self.approximate.data}'."
+            )
+
+
+class BinaryElementwiseOp(IRDLOperation):
+    """Base of elementwise ops on two tensors with numpy broadcasting."""
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        shape = shapes.broadcast_shapes(tensor_shape(lhs), tensor_shape(rhs))
+        super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, element_type_of(lhs))])
+
+    def verify_(self) -> None:
+        if element_type_of(self.lhs) != element_type_of(self.rhs):
+            raise VerifyException(
+                f"{self.name} operands have different element types "
+                f"({element_type_of(self.lhs)} and {element_type_of(self.rhs)})."
+            )
+        try:
+            expected = shapes.broadcast_shapes(tensor_shape(self.lhs), tensor_shape(self.rhs))
+        except ValueError as err:
+            raise VerifyException(f"{self.name}: {err}.") from err
+        assert isinstance(self.result.type, TensorType)
+        check_result_shape(self, expected, self.result.type)
+
+
+@irdl_op_definition
+class AddOp(BinaryElementwiseOp):
+    """lhs + rhs with numpy broadcasting.
+
+    %2 = graph.add %1, %b : (tensor<1x512xf32>, tensor<512xf32>) -> tensor<1x512xf32>
+    """
+
+    name = "graph.add"
+
+
+@irdl_op_definition
+class MulOp(BinaryElementwiseOp):
+    """lhs * rhs with numpy broadcasting.
+
+    %2 = graph.mul %1, %s : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+    """
+
+    name = "graph.mul"
+
+
+@irdl_op_definition
+class SubOp(BinaryElementwiseOp):
+    """lhs - rhs with numpy broadcasting."""
+
+    name = "graph.sub"
+
+
+@irdl_op_definition
+class DivOp(BinaryElementwiseOp):
+    """lhs / rhs with numpy broadcasting."""
+
+    name = "graph.div"
+
+
+@irdl_op_definition
+class PowOp(BinaryElementwiseOp):
+    """lhs ** rhs with numpy broadcasting."""
+
+    name = "graph.pow"
+
+
+@irdl_op_definition
+class MaxOp(BinaryElementwiseOp):
+    """max(lhs, rhs) with numpy broadcasting; NaN wins."""
+
+    name = "graph.max"
+
+
+@irdl_op_definition
+class MinOp(BinaryElementwiseOp):
+    """min(lhs, rhs) with numpy broadcasting; NaN wins."""
+
+    name = "graph.min"
