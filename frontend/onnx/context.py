@@ -56,6 +56,12 @@ class ImportContext:
             return None
         return self.constant(node.input[index])
 
+    def shape(self, name: str) -> tuple[int, ...]:
+        """The static shape of tensor `name`, known or computed."""
+        if name in self.constants:
+            return tuple(self.constants[name].shape)
+        return graph.tensor_shape(self.value(name))
+
     def value(self, name: str) -> SSAValue:
         """The SSA value of tensor `name`; constants become weights or inline constants."""
         if name in self.values:

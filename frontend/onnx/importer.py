@@ -28,6 +28,7 @@ from ziggurat.dialects import graph
 from ziggurat.errors import ModelImportError, UnsupportedOpError
 from ziggurat.frontend.onnx import elementwise, nn, shape_ops  # noqa: F401  (registers converters)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
+from ziggurat.frontend.onnx.folding import can_fold, fold
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -98,13 +99,21 @@ def _input_shape(
     return tuple(dims)
 
 
-def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int) -> None:
+SHAPE_OPS = ("Shape", "Size")
+"""Ops whose outputs depend only on their input's shape, which is static: always constants."""
+
+
+def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int, constant_names: set[str]) -> None:
+    """Lists every op that will neither fold to a constant nor has a converter, at once."""
+    known = set(constant_names)
     missing: dict[str, list[str]] = {}
     for index, node in enumerate(nodes):
+        inputs_known = [name in known for name in node.input if name]
+        if node.op_type == "Constant" or node.op_type in SHAPE_OPS or can_fold(node, inputs_known):
+            known.update(name for name in node.output if name)
+            continue
         if node.domain not in DEFAULT_DOMAINS:
             missing.setdefault(f"{node.domain}.{node.op_type}", []).append(node_label(node, index))
-            continue
-        if node.op_type == "Constant":
             continue
         converter = CONVERTERS.get(node.op_type)
         if converter is None or converter.get_converter(opset) is None:
@@ -143,7 +152,7 @@ def from_onnx(
             f"shape= names unknown input(s) {sorted(unknown)}; the inputs are {names}"
         )
     input_types = [graph.tensor_of(_input_shape(v, overrides.get(v.name))) for v in inputs]
-    _check_supported(proto.graph.node, opset)
+    _check_supported(proto.graph.node, opset, initializer_names)
 
     block = Block(arg_types=input_types)
     ctx = ImportContext(block, opset)
@@ -177,9 +186,33 @@ def from_onnx(
     return module, ctx.params
 
 
+def _shape_op(ctx: ImportContext, node: onnx.NodeProto) -> np.ndarray:
+    shape = ctx.shape(node.input[0])
+    if node.op_type == "Size":
+        return np.array(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)
+    attrs = node_attributes(node)
+    start, end = attrs.get("start", 0), attrs.get("end", None)
+    return np.array(shape[start:end], dtype=np.int64)
+
+
 def _convert_node(ctx: ImportContext, node: onnx.NodeProto) -> None:
     if node.op_type == "Constant":
         ctx.constants[node.output[0]] = _constant_node_value(ctx, node)
+        return
+    if node.op_type in SHAPE_OPS:
+        ctx.constants[node.output[0]] = _shape_op(ctx, node)
+        return
+    inputs = [ctx.constant(name) if name else None for name in node.input]
+    if can_fold(
+        node, [value is not None for name, value in zip(node.input, inputs, strict=True) if name]
+    ):
+        try:
+            results = fold(node, inputs, ctx.opset)
+        except Exception as err:  # onnx's reference raises many types for bad nodes
+            raise ctx.error(f"cannot evaluate on constants: {type(err).__name__}: {err}") from err
+        for name, value in zip(node.output, results, strict=False):
+            if name:
+                ctx.constants[name] = value
         return
     impl = CONVERTERS[node.op_type].get_converter(ctx.opset)
     assert impl is not None
