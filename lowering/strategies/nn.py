@@ -1,53 +1,12 @@
-"""Per-op strategies: how each graph op is computed as tensor expressions (TVM's TOPI idea).
+"""Strategies for dense and normalization ops: matmul, softmax, layer_norm."""
 
-A strategy receives the graph op and the kernel values standing for its operands, builds
-te.compute ops with `te_builder` (inside an ImplicitBuilder on the kernel body) and returns
-the value holding the op's result. `STRATEGIES` is the table convert-graph-to-te consults.
-"""
-
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
 from ziggurat.dialects.shapes import num_elements
 from ziggurat.lowering import te_builder as tb
-
-Strategy = Callable[[Operation, Sequence[SSAValue]], SSAValue]
-
-
-def _elementwise_shape(op: Operation) -> tuple[int, ...]:
-    return graph.tensor_shape(op.results[0])
-
-
-def _unary(scalar: Callable[[SSAValue], SSAValue], tag: str) -> Strategy:
-    def strategy(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
-        (x,) = args
-        return tb.compute(_elementwise_shape(op), lambda idx: scalar(tb.read(x, idx)), tag=tag)
-
-    return strategy
-
-
-def gelu(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
-    assert isinstance(op, graph.GeluOp)
-    (x,) = args
-    return tb.compute(
-        _elementwise_shape(op),
-        lambda idx: tb.gelu(tb.read(x, idx), op.approximate.data),
-        tag="gelu",
-    )
-
-
-def _binary(combine: Callable[[SSAValue, SSAValue], SSAValue], tag: str) -> Strategy:
-    def strategy(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
-        lhs, rhs = args
-        return tb.compute(
-            _elementwise_shape(op),
-            lambda idx: combine(tb.read_broadcast(lhs, idx), tb.read_broadcast(rhs, idx)),
-            tag=tag,
-        )
-
-    return strategy
 
 
 def matmul(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
@@ -79,21 +38,6 @@ def matmul(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         return total if op.scale == 1.0 else tb.mul(total, tb.const_float(op.scale))
 
     return tb.compute(out_shape, element, tag="matmul")
-
-
-def transpose(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
-    """out[i0, ..., in] = x[j] where j[perm[d]] = i[d]."""
-    assert isinstance(op, graph.TransposeOp)
-    (x,) = args
-    perm = op.permutation
-
-    def element(idx: Sequence[SSAValue]) -> SSAValue:
-        source = [idx[0]] * len(perm)
-        for d, p in enumerate(perm):
-            source[p] = idx[d]
-        return tb.read(x, source)
-
-    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="transpose")
 
 
 def layer_norm(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
@@ -173,45 +117,3 @@ def softmax(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         lambda idx: tb.div(tb.read(exps, idx), tb.read(total, without_axis(idx))),
         tag="softmax",
     )
-
-
-def reshape(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
-    (x,) = args
-    out_shape = graph.tensor_shape(op.results[0])
-    in_shape = graph.tensor_shape(x)
-    return tb.compute(
-        out_shape,
-        lambda idx: tb.read(x, tb.delinearize(tb.linearize(idx, out_shape), in_shape)),
-        tag="reshape",
-    )
-
-
-def copy(shape: Sequence[int], x: SSAValue) -> SSAValue:
-    """The identity kernel, for graph outputs that are inputs, weights or repeated."""
-    return tb.compute(shape, lambda idx: tb.read(x, idx), tag="copy")
-
-
-STRATEGIES: dict[type[Operation], Strategy] = {
-    graph.ReluOp: _unary(lambda x: tb.maximum(x, tb.const_float(0.0)), "relu"),
-    graph.SigmoidOp: _unary(tb.sigmoid, "sigmoid"),
-    graph.TanhOp: _unary(tb.tanh, "tanh"),
-    graph.ErfOp: _unary(tb.erf, "erf"),
-    graph.ExpOp: _unary(tb.exp, "exp"),
-    graph.LogOp: _unary(tb.log, "log"),
-    graph.SqrtOp: _unary(tb.sqrt, "sqrt"),
-    graph.NegOp: _unary(tb.neg, "neg"),
-    graph.ReciprocalOp: _unary(lambda x: tb.div(tb.const_float(1.0), x), "reciprocal"),
-    graph.GeluOp: gelu,
-    graph.AddOp: _binary(tb.add, "add"),
-    graph.SubOp: _binary(tb.sub, "sub"),
-    graph.MulOp: _binary(tb.mul, "mul"),
-    graph.DivOp: _binary(tb.div, "div"),
-    graph.PowOp: _binary(tb.pow, "pow"),
-    graph.MaxOp: _binary(tb.maximum, "max"),
-    graph.MinOp: _binary(tb.minimum, "min"),
-    graph.TransposeOp: transpose,
-    graph.LayerNormOp: layer_norm,
-    graph.MatmulOp: matmul,
-    graph.SoftmaxOp: softmax,
-    graph.ReshapeOp: reshape,
-}

@@ -1,0 +1,42 @@
+"""Per-op strategies: how each graph op is computed as tensor expressions (TVM's TOPI idea).
+
+A strategy receives the graph op and the kernel values standing for its operands, builds
+te.compute ops with `te_builder` (inside an ImplicitBuilder on the kernel body) and returns
+the value holding the op's result. `STRATEGIES` is the table convert-graph-to-te consults.
+"""
+
+from xdsl.ir import Operation
+
+from ziggurat.dialects import graph
+from ziggurat.lowering import te_builder as tb
+from ziggurat.lowering.strategies.base import Strategy
+from ziggurat.lowering.strategies.elementwise import binary, gelu, unary
+from ziggurat.lowering.strategies.nn import layer_norm, matmul, softmax
+from ziggurat.lowering.strategies.shape import copy, reshape, transpose
+
+__all__ = ["STRATEGIES", "Strategy", "copy"]
+
+STRATEGIES: dict[type[Operation], Strategy] = {
+    graph.ReluOp: unary(lambda x: tb.maximum(x, tb.const_float(0.0)), "relu"),
+    graph.SigmoidOp: unary(tb.sigmoid, "sigmoid"),
+    graph.TanhOp: unary(tb.tanh, "tanh"),
+    graph.ErfOp: unary(tb.erf, "erf"),
+    graph.ExpOp: unary(tb.exp, "exp"),
+    graph.LogOp: unary(tb.log, "log"),
+    graph.SqrtOp: unary(tb.sqrt, "sqrt"),
+    graph.NegOp: unary(tb.neg, "neg"),
+    graph.ReciprocalOp: unary(lambda x: tb.div(tb.const_float(1.0), x), "reciprocal"),
+    graph.GeluOp: gelu,
+    graph.AddOp: binary(tb.add, "add"),
+    graph.SubOp: binary(tb.sub, "sub"),
+    graph.MulOp: binary(tb.mul, "mul"),
+    graph.DivOp: binary(tb.div, "div"),
+    graph.PowOp: binary(tb.pow, "pow"),
+    graph.MaxOp: binary(tb.maximum, "max"),
+    graph.MinOp: binary(tb.minimum, "min"),
+    graph.TransposeOp: transpose,
+    graph.LayerNormOp: layer_norm,
+    graph.MatmulOp: matmul,
+    graph.SoftmaxOp: softmax,
+    graph.ReshapeOp: reshape,
+}
