@@ -186,3 +186,67 @@ def delinearize(flat: SSAValue, shape: Sequence[int]) -> list[SSAValue]:
         indices.append(arith.RemUIOp(flat, size).result)
         flat = arith.DivUIOp(flat, size).result
     return indices[::-1]
+
+
+def index_add(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.AddiOp(a, b).result
+
+
+def index_sub(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.SubiOp(a, b).result
+
+
+def index_mul(a: SSAValue, factor: int) -> SSAValue:
+    return a if factor == 1 else arith.MuliOp(a, const_index(factor)).result
+
+
+def index_div(a: SSAValue, divisor: int) -> SSAValue:
+    return a if divisor == 1 else arith.DivUIOp(a, const_index(divisor)).result
+
+
+def less(a: SSAValue, b: SSAValue) -> SSAValue:
+    """a < b for floats (ordered: false when either is NaN)."""
+    return arith.CmpfOp(a, b, "olt").result
+
+
+def select(condition: SSAValue, if_true: SSAValue, if_false: SSAValue) -> SSAValue:
+    return arith.SelectOp(condition, if_true, if_false).result
+
+
+def in_range(index: SSAValue, size: int) -> SSAValue:
+    """0 <= index < size, on signed index values."""
+    low = arith.CmpiOp(index, const_index(0), "sge").result
+    high = arith.CmpiOp(index, const_index(size), "slt").result
+    return arith.AndIOp(low, high).result
+
+
+def clamp_index(index: SSAValue, size: int) -> SSAValue:
+    """index clamped into [0, size)."""
+    low = arith.MaxSIOp(index, const_index(0)).result
+    return arith.MinSIOp(low, const_index(size - 1)).result
+
+
+def read_or(
+    tensor: SSAValue, indices: Indices, fallback: float, checked: Sequence[bool]
+) -> SSAValue:
+    """tensor[indices], or `fallback` where a checked index falls outside the tensor: the
+    read itself is clamped in bounds, the value then selected."""
+    shape = graph.tensor_shape(tensor)
+    condition: SSAValue | None = None
+    safe: list[SSAValue] = []
+    for index, size, check in zip(indices, shape, checked, strict=True):
+        if not check:
+            safe.append(index)
+            continue
+        inside = in_range(index, size)
+        condition = inside if condition is None else arith.AndIOp(condition, inside).result
+        safe.append(clamp_index(index, size))
+    value = read(tensor, safe)
+    if condition is None:
+        return value
+    assert isinstance(tensor.type, TensorType)
+    return select(condition, value, const_float(fallback, tensor.type.element_type))
+
+
+def and_(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.AndIOp(a, b).result

@@ -2,7 +2,7 @@
 against, independent of every lowering."""
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects import func
@@ -44,6 +44,96 @@ def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
 
 
+def _windows(
+    x: np.ndarray, op: "graph.PoolOp | graph.ConvOp | _Unpadded", kernel: Sequence[int], fill: float
+) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
+    """Yields (tap, view): for each kernel tap, the strided view of the padded input that the
+    tap sees at every output position."""
+    spatial = x.ndim - 2
+    pads = op.pad_values
+    padded = np.pad(
+        x,
+        [(0, 0), (0, 0), *((pads[d], pads[spatial + d]) for d in range(spatial))],
+        constant_values=fill,
+    )
+    out = graph.tensor_shape(op.results[0])[2:]
+    extra = [
+        max(
+            0,
+            (out[d] - 1) * op.stride_values[d]
+            + (kernel[d] - 1) * op.dilation_values[d]
+            + 1
+            - padded.shape[2 + d],
+        )
+        for d in range(spatial)
+    ]
+    if any(extra):
+        padded = np.pad(padded, [(0, 0), (0, 0), *((0, e) for e in extra)], constant_values=fill)
+    for tap in np.ndindex(*kernel):
+        index = tuple(
+            slice(
+                tap[d] * op.dilation_values[d],
+                tap[d] * op.dilation_values[d] + (out[d] - 1) * op.stride_values[d] + 1,
+                op.stride_values[d],
+            )
+            for d in range(spatial)
+        )
+        yield tap, padded[(slice(None), slice(None), *index)]
+
+
+def _conv(op: graph.ConvOp, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    groups = op.groups.value.data
+    out_shape = graph.tensor_shape(op.result)
+    out = np.zeros(out_shape, dtype=np.float64)
+    per_in, per_out = x.shape[1] // groups, w.shape[0] // groups
+    for tap, view in _windows(x, op, w.shape[2:], 0.0):
+        for g in range(groups):
+            patch = view[:, g * per_in : (g + 1) * per_in]
+            kernel = w[g * per_out : (g + 1) * per_out, :, *tap]
+            out[:, g * per_out : (g + 1) * per_out] += np.einsum("nc...,fc->nf...", patch, kernel)
+    return out + b.reshape(1, -1, *([1] * (x.ndim - 2)))
+
+
+def _pool(op: graph.PoolOp, x: np.ndarray) -> np.ndarray:
+    kernel = op.kernel_values
+    if op.kind.data == "max":
+        return np.max([view for _, view in _windows(x, op, kernel, -np.inf)], axis=0)
+    total = np.sum([view for _, view in _windows(x, op, kernel, 0.0)], axis=0)
+    spatial = x.ndim - 2
+    pads = op.pad_values
+    if op.count_include_pad.value.data:
+        grid = [x.shape[2 + d] + pads[d] + pads[spatial + d] for d in range(spatial)]
+        windows = _windows(np.ones((1, 1, *grid)), _Unpadded(op), kernel, 0.0)
+    else:
+        windows = _windows(np.ones((1, 1, *x.shape[2:])), op, kernel, 0.0)
+    return total / np.sum([view for _, view in windows], axis=0)
+
+
+class _Unpadded:
+    """The same window as a pool op but with no padding (for counting over a padded grid)."""
+
+    def __init__(self, op: graph.PoolOp):
+        self.results = op.results
+        self.stride_values = op.stride_values
+        self.dilation_values = op.dilation_values
+        self.pad_values = (0,) * len(op.pad_values)
+
+
+def _batch_norm(op: graph.BatchNormOp, x, scale, bias, mean, var) -> np.ndarray:
+    shape = (1, -1, *([1] * (x.ndim - 2)))
+    inverse = 1 / np.sqrt(var + np.float32(op.epsilon.value.data))
+    return (x - mean.reshape(shape)) * (inverse * scale).reshape(shape) + bias.reshape(shape)
+
+
+def _lrn(op: graph.LrnOp, x: np.ndarray) -> np.ndarray:
+    size = op.size.value.data
+    before, after = (size - 1) // 2, size // 2
+    squares = np.pad(x * x, [(0, 0), (before, after), *([(0, 0)] * (x.ndim - 2))])
+    total = sum(squares[:, i : i + x.shape[1]] for i in range(size))
+    alpha, beta, bias = (op.alpha.value.data, op.beta.value.data, op.bias.value.data)
+    return x / (bias + alpha / size * total) ** beta
+
+
 Evaluator = Callable[..., np.ndarray]
 
 EVALUATORS: dict[type[Operation], Evaluator] = {
@@ -65,6 +155,15 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.MaxOp: lambda op, a, b: np.maximum(a, b),
     graph.MinOp: lambda op, a, b: np.minimum(a, b),
     graph.TransposeOp: lambda op, x: np.transpose(x, op.permutation),
+    graph.ConcatOp: lambda op, *xs: np.concatenate(xs, axis=op.axis.value.data),
+    graph.ClipOp: lambda op, x: np.clip(x, op.param("min"), op.param("max")),
+    graph.LeakyReluOp: lambda op, x: np.where(x < 0, x * op.param("alpha"), x),
+    graph.HardSigmoidOp: lambda op, x: np.clip(x * op.param("alpha") + op.param("beta"), 0, 1),
+    graph.PReluOp: lambda op, x, slope: np.where(x < 0, x * slope, x),
+    graph.ConvOp: _conv,
+    graph.PoolOp: _pool,
+    graph.BatchNormOp: _batch_norm,
+    graph.LrnOp: _lrn,
     graph.LayerNormOp: _layer_norm,
     graph.MatmulOp: _matmul,
     graph.SoftmaxOp: lambda op, x: _softmax(x, op.axis.value.data),

@@ -24,20 +24,25 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
+from ziggurat.dialects.graph.conv import BatchNormOp, ConvOp, LrnOp, PoolOp
 from ziggurat.dialects.graph.elementwise import (
     GELU_APPROXIMATIONS,
     AddOp,
     BinaryElementwiseOp,
+    ClipOp,
     DivOp,
     ErfOp,
     ExpOp,
     GeluOp,
+    HardSigmoidOp,
+    LeakyReluOp,
     LogOp,
     MaxOp,
     MinOp,
     MulOp,
     NegOp,
     PowOp,
+    PReluOp,
     ReciprocalOp,
     ReluOp,
     SigmoidOp,
@@ -47,7 +52,7 @@ from ziggurat.dialects.graph.elementwise import (
     UnaryElementwiseOp,
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, SoftmaxOp
-from ziggurat.dialects.graph.shape import ReshapeOp, TransposeOp
+from ziggurat.dialects.graph.shape import ConcatOp, ReshapeOp, TransposeOp
 
 Graph = Dialect(
     "graph",
@@ -55,7 +60,9 @@ Graph = Dialect(
         WeightOp, ConstantOp,
         ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
         AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
-        MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp,
+        ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
+        MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
+        ConvOp, PoolOp, BatchNormOp, LrnOp,
     ],
     [],
 )  # fmt: skip

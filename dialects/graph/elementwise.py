@@ -3,8 +3,10 @@
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    FloatAttr,
     StringAttr,
     TensorType,
+    f32,
 )
 from xdsl.ir import SSAValue
 from xdsl.irdl import (
@@ -222,3 +224,66 @@ class MinOp(BinaryElementwiseOp):
     """min(lhs, rhs) with numpy broadcasting; NaN wins."""
 
     name = "graph.min"
+
+
+class ScalarParamUnaryOp(IRDLOperation):
+    """Base of elementwise maps with float parameters, shape unchanged."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input)"
+    PARAMS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, operand: SSAValue, *values: float):
+        super().__init__(
+            operands=[operand],
+            properties={k: FloatAttr(v, f32) for k, v in zip(self.PARAMS, values, strict=True)},
+            result_types=[operand.type],
+        )
+
+    def param(self, name: str) -> float:
+        attr = self.properties[name]
+        assert isinstance(attr, FloatAttr)
+        return attr.value.data
+
+
+@irdl_op_definition
+class ClipOp(ScalarParamUnaryOp):
+    """min(max(x, min), max) elementwise; infinite bounds leave that side open.
+
+    %1 = graph.clip %0 {min = 0.0 : f32, max = 6.0 : f32} : tensor<1x32x112x112xf32>
+    """
+
+    name = "graph.clip"
+    min = prop_def(FloatAttr)
+    max = prop_def(FloatAttr)
+    PARAMS: ClassVar[tuple[str, ...]] = ("min", "max")
+
+
+@irdl_op_definition
+class LeakyReluOp(ScalarParamUnaryOp):
+    """x if x >= 0 else alpha * x."""
+
+    name = "graph.leaky_relu"
+    alpha = prop_def(FloatAttr)
+    PARAMS: ClassVar[tuple[str, ...]] = ("alpha",)
+
+
+@irdl_op_definition
+class HardSigmoidOp(ScalarParamUnaryOp):
+    """max(0, min(1, alpha * x + beta))."""
+
+    name = "graph.hard_sigmoid"
+    alpha = prop_def(FloatAttr)
+    beta = prop_def(FloatAttr)
+    PARAMS: ClassVar[tuple[str, ...]] = ("alpha", "beta")
+
+
+@irdl_op_definition
+class PReluOp(BinaryElementwiseOp):
+    """x if x >= 0 else slope * x, the slope broadcast to x."""
+
+    name = "graph.prelu"

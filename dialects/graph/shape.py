@@ -1,9 +1,10 @@
-"""Graph ops that move data without computing: reshape, transpose."""
+"""Graph ops that move data without computing: reshape, transpose, concat."""
 
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
+    IntegerAttr,
     TensorType,
     i64,
 )
@@ -16,6 +17,7 @@ from xdsl.irdl import (
     prop_def,
     result_def,
     traits_def,
+    var_operand_def,
 )
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
@@ -93,3 +95,49 @@ class TransposeOp(IRDLOperation):
             )
         assert isinstance(self.result.type, TensorType)
         check_result_shape(self, [shape[p] for p in perm], self.result.type)
+
+
+@irdl_op_definition
+class ConcatOp(IRDLOperation):
+    """Joins tensors along `axis`; the other dims must agree.
+
+    %y = graph.concat %a, %b {axis = 1 : i64} : (tensor<1x64x28x28xf32>, tensor<1x32x28x28xf32>) -> tensor<1x96x28x28xf32>
+    """
+
+    name = "graph.concat"
+    inputs = var_operand_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$inputs attr-dict `:` functional-type($inputs, results)"
+
+    def __init__(self, values: Sequence[SSAValue], axis: int):
+        shapes_ = [tensor_shape(v) for v in values]
+        axis = shapes.normalize_axis(axis, len(shapes_[0]))
+        shape = list(shapes_[0])
+        shape[axis] = sum(s[axis] for s in shapes_)
+        super().__init__(
+            operands=[values],
+            properties={"axis": IntegerAttr(axis, i64)},
+            result_types=[tensor_of(shape, element_type_of(values[0]))],
+        )
+
+    def verify_(self) -> None:
+        shapes_ = [tensor_shape(v) for v in self.inputs]
+        if not shapes_:
+            raise VerifyException("graph.concat needs at least one input.")
+        axis = self.axis.value.data
+        rank = len(shapes_[0])
+        if not 0 <= axis < rank:
+            raise VerifyException(f"graph.concat axis {axis} is out of range for rank {rank}.")
+        for s in shapes_[1:]:
+            if len(s) != rank or any(
+                a != b for d, (a, b) in enumerate(zip(s, shapes_[0], strict=True)) if d != axis
+            ):
+                raise VerifyException(
+                    f"graph.concat inputs {[list(x) for x in shapes_]} differ outside axis {axis}."
+                )
+        expected = list(shapes_[0])
+        expected[axis] = sum(s[axis] for s in shapes_)
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]

@@ -4,6 +4,7 @@ plus Identity and inference-time Dropout."""
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import onnx
 from xdsl.ir import Operation, SSAValue
 
@@ -123,3 +124,67 @@ class Dropout(OnnxOpConverter):
         if len(node.output) > 1 and node.output[1]:
             raise ctx.error("Dropout's mask output is not supported (inference only)")
         return [required(ctx, node, 0)]
+
+
+def _bound(ctx: ImportContext, node: onnx.NodeProto, index: int, default: float) -> float:
+    value = ctx.constant_input(node, index)
+    if index < len(node.input) and node.input[index] and value is None:
+        raise ctx.error("Clip bounds computed at run time are not supported")
+    return default if value is None else float(np.asarray(value).reshape(-1)[0])
+
+
+@register("Clip")
+class Clip(OnnxOpConverter):
+    @classmethod
+    def _impl_v6(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        low, high = float(attrs.get("min", -np.inf)), float(attrs.get("max", np.inf))
+        return [graph.ClipOp(required(ctx, node, 0), low, high).result]
+
+    @classmethod
+    def _impl_v11(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        low, high = _bound(ctx, node, 1, -np.inf), _bound(ctx, node, 2, np.inf)
+        return [graph.ClipOp(required(ctx, node, 0), low, high).result]
+
+
+@register("LeakyRelu")
+class LeakyRelu(OnnxOpConverter):
+    @classmethod
+    def _impl_v6(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return [graph.LeakyReluOp(required(ctx, node, 0), float(attrs.get("alpha", 0.01))).result]
+
+
+@register("HardSigmoid")
+class HardSigmoid(OnnxOpConverter):
+    @classmethod
+    def _impl_v6(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        alpha, beta = float(attrs.get("alpha", 0.2)), float(attrs.get("beta", 0.5))
+        return [graph.HardSigmoidOp(required(ctx, node, 0), alpha, beta).result]
+
+
+@register("HardSwish")
+class HardSwish(OnnxOpConverter):
+    """x * hard_sigmoid(x) with alpha 1/6, beta 1/2."""
+
+    @classmethod
+    def _impl_v14(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        return [graph.MulOp(x, graph.HardSigmoidOp(x, 1.0 / 6.0, 0.5).result).result]
+
+
+@register("PRelu")
+class PRelu(OnnxOpConverter):
+    @classmethod
+    def _impl_v7(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return [graph.PReluOp(required(ctx, node, 0), required(ctx, node, 1)).result]

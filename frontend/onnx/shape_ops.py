@@ -91,3 +91,65 @@ class Transpose(OnnxOpConverter):
         rank = len(graph.tensor_shape(x))
         perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
         return [graph.TransposeOp(x, perm).result]
+
+
+@register("Concat")
+class Concat(OnnxOpConverter):
+    @classmethod
+    def _impl_v4(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        values = [required(ctx, node, i) for i in range(len(node.input))]
+        if "axis" not in attrs:
+            raise ctx.error("Concat needs an axis")
+        return [graph.ConcatOp(values, int(attrs["axis"])).result]
+
+
+def _axes(ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]) -> list[int] | None:
+    """Axes from the attribute (before opset 13) or the constant second input."""
+    if "axes" in attrs:
+        return [int(a) for a in attrs["axes"]]
+    if len(node.input) > 1 and node.input[1]:
+        axes = ctx.constant_input(node, 1)
+        if axes is None:
+            raise UnsupportedOpError(
+                {node.op_type: [ctx.node_label]}, "its axes are computed at run time"
+            )
+        return [int(a) for a in np.asarray(axes).reshape(-1)]
+    return None
+
+
+@register("Unsqueeze")
+class Unsqueeze(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        axes = _axes(ctx, node, attrs)
+        if not axes:
+            raise ctx.error("Unsqueeze needs axes")
+        rank = len(graph.tensor_shape(x)) + len(axes)
+        normalized = sorted(a % rank for a in axes)
+        dims = iter(graph.tensor_shape(x))
+        shape = tuple(1 if d in normalized else next(dims) for d in range(rank))
+        return [_reshape(ctx, x, shape)]
+
+
+@register("Squeeze")
+class Squeeze(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        shape = graph.tensor_shape(x)
+        axes = _axes(ctx, node, attrs)
+        drop = (
+            {a % len(shape) for a in axes} if axes else {d for d, s in enumerate(shape) if s == 1}
+        )
+        if any(shape[d] != 1 for d in drop):
+            raise ctx.error(
+                f"Squeeze axes {sorted(drop)} include dims that are not 1 in {list(shape)}"
+            )
+        return [_reshape(ctx, x, tuple(s for d, s in enumerate(shape) if d not in drop))]

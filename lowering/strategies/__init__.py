@@ -10,9 +10,19 @@ from xdsl.ir import Operation
 from ziggurat.dialects import graph
 from ziggurat.lowering import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.elementwise import binary, gelu, unary
+from ziggurat.lowering.strategies.conv import batch_norm, conv, lrn, pool
+from ziggurat.lowering.strategies.elementwise import (
+    binary,
+    clip_scalar,
+    gelu,
+    hard_sigmoid_scalar,
+    leaky_relu_scalar,
+    prelu_scalar,
+    scalar_param,
+    unary,
+)
 from ziggurat.lowering.strategies.nn import layer_norm, matmul, softmax
-from ziggurat.lowering.strategies.shape import copy, reshape, transpose
+from ziggurat.lowering.strategies.shape import concat, copy, reshape, transpose
 
 __all__ = ["STRATEGIES", "Strategy", "copy"]
 
@@ -35,6 +45,15 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.MaxOp: binary(tb.maximum, "max"),
     graph.MinOp: binary(tb.minimum, "min"),
     graph.TransposeOp: transpose,
+    graph.ConcatOp: concat,
+    graph.ClipOp: scalar_param(clip_scalar, "clip"),
+    graph.LeakyReluOp: scalar_param(leaky_relu_scalar, "leaky_relu"),
+    graph.HardSigmoidOp: scalar_param(hard_sigmoid_scalar, "hard_sigmoid"),
+    graph.PReluOp: binary(prelu_scalar, "prelu"),
+    graph.ConvOp: conv,
+    graph.PoolOp: pool,
+    graph.BatchNormOp: batch_norm,
+    graph.LrnOp: lrn,
     graph.LayerNormOp: layer_norm,
     graph.MatmulOp: matmul,
     graph.SoftmaxOp: softmax,

@@ -37,3 +37,40 @@ def binary(combine: Callable[[SSAValue, SSAValue], SSAValue], tag: str) -> Strat
         )
 
     return strategy
+
+
+def scalar_param(scalar: Callable[[Operation, SSAValue], SSAValue], tag: str) -> Strategy:
+    """An elementwise map whose scalar body reads the op's float parameters."""
+
+    def strategy(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+        (x,) = args
+        return tb.compute(result_shape(op), lambda idx: scalar(op, tb.read(x, idx)), tag=tag)
+
+    return strategy
+
+
+def clip_scalar(op: Operation, x: SSAValue) -> SSAValue:
+    assert isinstance(op, graph.ClipOp)
+    low, high = op.param("min"), op.param("max")
+    if low != -float("inf"):
+        x = tb.maximum(x, tb.const_float(low))
+    if high != float("inf"):
+        x = tb.minimum(x, tb.const_float(high))
+    return x
+
+
+def leaky_relu_scalar(op: Operation, x: SSAValue) -> SSAValue:
+    assert isinstance(op, graph.LeakyReluOp)
+    return tb.select(
+        tb.less(x, tb.const_float(0.0)), tb.mul(x, tb.const_float(op.param("alpha"))), x
+    )
+
+
+def hard_sigmoid_scalar(op: Operation, x: SSAValue) -> SSAValue:
+    assert isinstance(op, graph.HardSigmoidOp)
+    linear = tb.add(tb.mul(x, tb.const_float(op.param("alpha"))), tb.const_float(op.param("beta")))
+    return tb.maximum(tb.const_float(0.0), tb.minimum(tb.const_float(1.0), linear))
+
+
+def prelu_scalar(x: SSAValue, slope: SSAValue) -> SSAValue:
+    return tb.select(tb.less(x, tb.const_float(0.0)), tb.mul(x, slope), x)

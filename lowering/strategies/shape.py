@@ -37,3 +37,25 @@ def reshape(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
 def copy(shape: Sequence[int], x: SSAValue) -> SSAValue:
     """The identity kernel, for graph outputs that are inputs, weights or repeated."""
     return tb.compute(shape, lambda idx: tb.read(x, idx), tag="copy")
+
+
+def concat(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """Each element from the input whose slice of `axis` holds it: clamped reads of every
+    input, then a chain of selects on the axis index."""
+    assert isinstance(op, graph.ConcatOp)
+    axis = op.axis.value.data
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        offset = 0
+        value: SSAValue | None = None
+        for tensor in args:
+            size = graph.tensor_shape(tensor)[axis]
+            local = tb.index_sub(idx[axis], tb.const_index(offset)) if offset else idx[axis]
+            indices = [*idx[:axis], tb.clamp_index(local, size), *idx[axis + 1 :]]
+            read = tb.read(tensor, indices)
+            value = read if value is None else tb.select(tb.in_range(local, size), read, value)
+            offset += size
+        assert value is not None
+        return value
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="concat")

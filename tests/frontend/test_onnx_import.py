@@ -247,7 +247,9 @@ def test_shape_subgraphs_fold_to_constants() -> None:
     i64 = lambda *v: numpy_helper.from_array(np.array(v, dtype=np.int64))  # noqa: E731
     nodes = [
         helper.make_node("Shape", ["x"], ["s"]),
-        helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.array(0, np.int64))),
+        helper.make_node(
+            "Constant", [], ["zero"], value=numpy_helper.from_array(np.array(0, np.int64))
+        ),
         helper.make_node("Gather", ["s", "zero"], ["batch"], axis=0),
         helper.make_node("Unsqueeze", ["batch", "axes"], ["b1"]),
         helper.make_node("Constant", [], ["minus1"], value=i64(-1)),

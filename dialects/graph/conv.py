@@ -1,0 +1,349 @@
+"""Convolution-family graph ops on channel-first tensors (N, C, spatial...): convolution,
+pooling, batch normalization and local response normalization."""
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    f32,
+    i64,
+)
+from xdsl.ir import SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    VarConstraint,
+    base,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from ziggurat.dialects.graph.base import (
+    check_result_shape,
+    element_type_of,
+    tensor_of,
+    tensor_shape,
+)
+
+
+def _array(values: Sequence[int]) -> DenseArrayBase:
+    return DenseArrayBase.from_list(i64, list(values))
+
+
+def window_output_size(
+    size: int, kernel: int, stride: int, pad_begin: int, pad_end: int, dilation: int, ceil: bool
+) -> int:
+    """Positions of a (dilated) window sliding over a padded axis; with `ceil`, a last
+    partial window counts if it starts inside the input or the leading padding."""
+    span = size + pad_begin + pad_end - dilation * (kernel - 1) - 1
+    if ceil:
+        count = -(-span // stride) + 1
+        if (count - 1) * stride >= size + pad_begin:
+            count -= 1
+        return count
+    return span // stride + 1
+
+
+class WindowOp(IRDLOperation):
+    """Base of ops sliding a window over the spatial dims: strides, pads (all begins, then all
+    ends, as ONNX writes them) and dilations, one entry per spatial dim."""
+
+    strides = prop_def(DenseArrayBase.constr(i64))
+    pads = prop_def(DenseArrayBase.constr(i64))
+    dilations = prop_def(DenseArrayBase.constr(i64))
+
+    @property
+    def stride_values(self) -> tuple[int, ...]:
+        return tuple(self.strides.get_values())
+
+    @property
+    def pad_values(self) -> tuple[int, ...]:
+        return tuple(self.pads.get_values())
+
+    @property
+    def dilation_values(self) -> tuple[int, ...]:
+        return tuple(self.dilations.get_values())
+
+    def _check_window(self, spatial: int) -> None:
+        if len(self.stride_values) != spatial or len(self.dilation_values) != spatial:
+            raise VerifyException(f"{self.name} needs {spatial} strides and dilations.")
+        if len(self.pad_values) != 2 * spatial:
+            raise VerifyException(f"{self.name} needs {2 * spatial} pads (begins, then ends).")
+        if min(self.stride_values) < 1 or min(self.dilation_values) < 1 or min(self.pad_values) < 0:
+            raise VerifyException(f"{self.name} strides and dilations must be >= 1, pads >= 0.")
+
+
+@irdl_op_definition
+class ConvOp(WindowOp):
+    """Grouped, strided, dilated, padded convolution with a bias per output channel.
+
+    %y = graph.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>) -> tensor<1x64x112x112xf32>
+    """
+
+    name = "graph.conv"
+    input = operand_def()
+    weight = operand_def()
+    bias = operand_def()
+    groups = prop_def(IntegerAttr)
+    result = result_def()
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)"
+    )
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        b: SSAValue,
+        strides: Sequence[int],
+        pads: Sequence[int],
+        dilations: Sequence[int],
+        groups: int = 1,
+    ):
+        shape = conv_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, groups)
+        super().__init__(
+            operands=[x, w, b],
+            properties={
+                "strides": _array(strides),
+                "pads": _array(pads),
+                "dilations": _array(dilations),
+                "groups": IntegerAttr(groups, i64),
+            },
+            result_types=[tensor_of(shape, element_type_of(x))],
+        )
+
+    def verify_(self) -> None:
+        x, w = tensor_shape(self.input), tensor_shape(self.weight)
+        if len(x) < 3 or len(w) != len(x):
+            raise VerifyException(
+                f"graph.conv needs input and weight of equal rank >= 3, got {list(x)} and {list(w)}."
+            )
+        self._check_window(len(x) - 2)
+        if tensor_shape(self.bias) != (w[0],):
+            raise VerifyException(
+                f"graph.conv bias must have shape [{w[0]}], got {list(tensor_shape(self.bias))}."
+            )
+        try:
+            expected = conv_shape(
+                x,
+                w,
+                self.stride_values,
+                self.pad_values,
+                self.dilation_values,
+                self.groups.value.data,
+            )
+        except ValueError as err:
+            raise VerifyException(f"graph.conv: {err}.") from err
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+
+
+def conv_shape(
+    x: Sequence[int],
+    w: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    groups: int,
+) -> tuple[int, ...]:
+    spatial = len(x) - 2
+    if groups < 1 or x[1] % groups or w[0] % groups:
+        raise ValueError(f"{groups} groups do not divide {x[1]} input and {w[0]} output channels")
+    if w[1] * groups != x[1]:
+        raise ValueError(f"weight {list(w)} expects {w[1] * groups} input channels, got {x[1]}")
+    sizes = [
+        window_output_size(
+            x[2 + d], w[2 + d], strides[d], pads[d], pads[spatial + d], dilations[d], False
+        )
+        for d in range(spatial)
+    ]
+    if min(sizes, default=1) < 1:
+        raise ValueError(f"the kernel {list(w[2:])} does not fit the padded input {list(x[2:])}")
+    return (x[0], w[0], *sizes)
+
+
+POOL_KINDS = ("max", "avg")
+
+
+@irdl_op_definition
+class PoolOp(WindowOp):
+    """Max or average pooling over a window of the spatial dims. `ceil_mode` lets a last
+    partial window count; `count_include_pad` makes averages divide by the whole window.
+
+        %y = graph.pool %x {kind = "max", kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, count_include_pad = 0 : i64} : tensor<1x64x112x112xf32> -> tensor<1x64x56x56xf32>
+    """
+
+    name = "graph.pool"
+    input = operand_def()
+    kind = prop_def(StringAttr)
+    kernel = prop_def(DenseArrayBase.constr(i64))
+    ceil_mode = prop_def(IntegerAttr)
+    count_include_pad = prop_def(IntegerAttr)
+    result = result_def()
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(
+        self,
+        x: SSAValue,
+        kind: str,
+        kernel: Sequence[int],
+        strides: Sequence[int],
+        pads: Sequence[int],
+        dilations: Sequence[int],
+        ceil_mode: bool = False,
+        count_include_pad: bool = False,
+    ):
+        shape = pool_shape(tensor_shape(x), kernel, strides, pads, dilations, ceil_mode)
+        super().__init__(
+            operands=[x],
+            properties={
+                "kind": StringAttr(kind),
+                "kernel": _array(kernel),
+                "strides": _array(strides),
+                "pads": _array(pads),
+                "dilations": _array(dilations),
+                "ceil_mode": IntegerAttr(int(ceil_mode), i64),
+                "count_include_pad": IntegerAttr(int(count_include_pad), i64),
+            },
+            result_types=[tensor_of(shape, element_type_of(x))],
+        )
+
+    @property
+    def kernel_values(self) -> tuple[int, ...]:
+        return tuple(self.kernel.get_values())
+
+    def verify_(self) -> None:
+        if self.kind.data not in POOL_KINDS:
+            raise VerifyException(f"graph.pool kind must be max or avg, got '{self.kind.data}'.")
+        x = tensor_shape(self.input)
+        if len(x) < 3 or len(self.kernel_values) != len(x) - 2:
+            raise VerifyException("graph.pool needs rank >= 3 and one kernel size per spatial dim.")
+        self._check_window(len(x) - 2)
+        expected = pool_shape(
+            x,
+            self.kernel_values,
+            self.stride_values,
+            self.pad_values,
+            self.dilation_values,
+            bool(self.ceil_mode.value.data),
+        )
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+
+
+def pool_shape(
+    x: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil_mode: bool,
+) -> tuple[int, ...]:
+    spatial = len(x) - 2
+    sizes = [
+        window_output_size(
+            x[2 + d], kernel[d], strides[d], pads[d], pads[spatial + d], dilations[d], ceil_mode
+        )
+        for d in range(spatial)
+    ]
+    return (x[0], x[1], *sizes)
+
+
+@irdl_op_definition
+class BatchNormOp(IRDLOperation):
+    """Inference batch normalization over channel dim 1:
+    (x - mean) / sqrt(var + epsilon) * scale + bias.
+
+        %y = graph.batch_norm %x, %scale, %bias, %mean, %var {epsilon = 1.0e-05 : f32} : (tensor<1x64x56x56xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x64x56x56xf32>
+    """
+
+    name = "graph.batch_norm"
+    input = operand_def()
+    scale = operand_def()
+    bias = operand_def()
+    mean = operand_def()
+    variance = operand_def()
+    epsilon = prop_def(FloatAttr)
+    result = result_def()
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:` functional-type(operands, results)"
+
+    def __init__(
+        self,
+        x: SSAValue,
+        scale: SSAValue,
+        bias: SSAValue,
+        mean: SSAValue,
+        var: SSAValue,
+        epsilon: float,
+    ):
+        super().__init__(
+            operands=[x, scale, bias, mean, var],
+            properties={"epsilon": FloatAttr(epsilon, f32)},
+            result_types=[x.type],
+        )
+
+    def verify_(self) -> None:
+        x = tensor_shape(self.input)
+        if len(x) < 2:
+            raise VerifyException("graph.batch_norm needs rank >= 2.")
+        for name in ("scale", "bias", "mean", "variance"):
+            shape = tensor_shape(getattr(self, name))
+            if shape != (x[1],):
+                raise VerifyException(
+                    f"graph.batch_norm {name} must have shape [{x[1]}], got {list(shape)}."
+                )
+        if self.result.type != self.input.type:
+            raise VerifyException("graph.batch_norm result type must be the input's.")
+
+
+@irdl_op_definition
+class LrnOp(IRDLOperation):
+    """Local response normalization across channels (dim 1), as ONNX LRN:
+    x / (bias + alpha / size * sum of squares over `size` neighbouring channels) ** beta.
+
+        %y = graph.lrn %x {size = 5 : i64, alpha = 1.0e-04 : f32, beta = 7.5e-01 : f32, bias = 1.0 : f32} : tensor<1x96x55x55xf32>
+    """
+
+    name = "graph.lrn"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    size = prop_def(IntegerAttr)
+    alpha = prop_def(FloatAttr)
+    beta = prop_def(FloatAttr)
+    bias = prop_def(FloatAttr)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input)"
+
+    def __init__(self, x: SSAValue, size: int, alpha: float, beta: float, bias: float):
+        super().__init__(
+            operands=[x],
+            properties={
+                "size": IntegerAttr(size, i64),
+                "alpha": FloatAttr(alpha, f32),
+                "beta": FloatAttr(beta, f32),
+                "bias": FloatAttr(bias, f32),
+            },
+            result_types=[x.type],
+        )
+
+    def verify_(self) -> None:
+        if self.size.value.data < 1:
+            raise VerifyException("graph.lrn size must be at least 1.")
+        if len(tensor_shape(self.input)) < 2:
+            raise VerifyException("graph.lrn needs rank >= 2.")

@@ -1,0 +1,178 @@
+"""Convolution-family ONNX ops: Conv, BatchNormalization, MaxPool, AveragePool, the global
+pools and LRN, on channel-first tensors."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from xdsl.ir import SSAValue
+
+from ziggurat.dialects import graph
+from ziggurat.frontend.onnx.context import ImportContext, required
+from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def window_pads(
+    ctx: ImportContext,
+    attrs: dict[str, Any],
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+) -> list[int]:
+    """Explicit pads (all begins, then all ends) from `pads` or `auto_pad`."""
+    spatial = len(sizes)
+    auto = _text(attrs.get("auto_pad", "NOTSET"))
+    if auto in ("NOTSET", ""):
+        pads = [int(p) for p in attrs.get("pads", [0] * (2 * spatial))]
+        if len(pads) != 2 * spatial:
+            raise ctx.error(f"pads {pads} must have {2 * spatial} entries")
+        return pads
+    if auto == "VALID":
+        return [0] * (2 * spatial)
+    if auto not in ("SAME_UPPER", "SAME_LOWER"):
+        raise ctx.error(f"auto_pad={auto!r} is not supported")
+    begins, ends = [], []
+    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
+        total = max(0, (-(-size // s) - 1) * s + (k - 1) * d + 1 - size)
+        small, large = total // 2, total - total // 2
+        begins.append(small if auto == "SAME_UPPER" else large)
+        ends.append(large if auto == "SAME_UPPER" else small)
+    return begins + ends
+
+
+def _ints(attrs: dict[str, Any], name: str, default: Sequence[int]) -> list[int]:
+    return [int(v) for v in attrs.get(name, default)]
+
+
+@register("Conv")
+class Conv(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x, w = required(ctx, node, 0), required(ctx, node, 1)
+        x_shape, w_shape = graph.tensor_shape(x), graph.tensor_shape(w)
+        if len(x_shape) < 3:
+            raise ctx.error(f"Conv input must have rank >= 3, got {list(x_shape)}")
+        spatial = len(x_shape) - 2
+        kernel = _ints(attrs, "kernel_shape", w_shape[2:])
+        if tuple(kernel) != tuple(w_shape[2:]):
+            raise ctx.error(f"kernel_shape {kernel} does not match the weight {list(w_shape)}")
+        strides = _ints(attrs, "strides", [1] * spatial)
+        dilations = _ints(attrs, "dilations", [1] * spatial)
+        pads = window_pads(ctx, attrs, x_shape[2:], kernel, strides, dilations)
+        bias = ctx.input(node, 2)
+        if bias is None:
+            bias = ctx.tensor(np.zeros(w_shape[0], dtype=np.float32), "zero_bias")
+        group = int(attrs.get("group", 1))
+        return [graph.ConvOp(x, w, bias, strides, pads, dilations, group).result]
+
+
+def _pool(
+    ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any], kind: str
+) -> list[SSAValue]:
+    if len(node.output) > 1 and node.output[1]:
+        raise ctx.error("the Indices output of MaxPool is not supported")
+    x = required(ctx, node, 0)
+    shape = graph.tensor_shape(x)
+    spatial = len(shape) - 2
+    kernel = _ints(attrs, "kernel_shape", [])
+    if len(kernel) != spatial:
+        raise ctx.error(f"kernel_shape {kernel} must have {spatial} entries")
+    strides = _ints(attrs, "strides", [1] * spatial)
+    dilations = _ints(attrs, "dilations", [1] * spatial)
+    pads = window_pads(ctx, attrs, shape[2:], kernel, strides, dilations)
+    return [
+        graph.PoolOp(
+            x,
+            kind,
+            kernel,
+            strides,
+            pads,
+            dilations,
+            bool(attrs.get("ceil_mode", 0)),
+            bool(attrs.get("count_include_pad", 0)),
+        ).result
+    ]
+
+
+@register("MaxPool")
+class MaxPool(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return _pool(ctx, node, attrs, "max")
+
+
+@register("AveragePool")
+class AveragePool(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return _pool(ctx, node, attrs, "avg")
+
+
+def _global_pool(ctx: ImportContext, node: onnx.NodeProto, kind: str) -> list[SSAValue]:
+    x = required(ctx, node, 0)
+    spatial = graph.tensor_shape(x)[2:]
+    ones = [1] * len(spatial)
+    return [graph.PoolOp(x, kind, spatial, ones, [0] * (2 * len(spatial)), ones).result]
+
+
+@register("GlobalAveragePool")
+class GlobalAveragePool(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return _global_pool(ctx, node, "avg")
+
+
+@register("GlobalMaxPool")
+class GlobalMaxPool(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return _global_pool(ctx, node, "max")
+
+
+@register("BatchNormalization")
+class BatchNormalization(OnnxOpConverter):
+    """Inference only: the running mean and variance; training outputs are refused."""
+
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        if int(attrs.get("training_mode", 0)) or any(node.output[1:]):
+            raise ctx.error("BatchNormalization in training mode is not supported")
+        operands = [required(ctx, node, i) for i in range(5)]
+        return [graph.BatchNormOp(*operands, float(attrs.get("epsilon", 1e-5))).result]
+
+
+@register("LRN")
+class LRN(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        if "size" not in attrs:
+            raise ctx.error("LRN needs a size")
+        return [
+            graph.LrnOp(
+                required(ctx, node, 0),
+                int(attrs["size"]),
+                float(attrs.get("alpha", 1e-4)),
+                float(attrs.get("beta", 0.75)),
+                float(attrs.get("bias", 1.0)),
+            ).result
+        ]

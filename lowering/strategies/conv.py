@@ -1,0 +1,138 @@
+"""Strategies for the convolution family: convolution, pooling, batch normalization and
+local response normalization. Padding is read as a select on a clamped read, so no padded
+copy of the input is made."""
+
+from collections.abc import Sequence
+
+from xdsl.ir import Operation, SSAValue
+
+from ziggurat.dialects import graph
+from ziggurat.lowering import te_builder as tb
+
+
+def _window_position(out: SSAValue, k: SSAValue, stride: int, pad: int, dilation: int) -> SSAValue:
+    """The input coordinate out * stride - pad + k * dilation (signed: may fall in padding)."""
+    position = tb.index_add(tb.index_mul(out, stride), tb.index_mul(k, dilation))
+    return tb.index_sub(position, tb.const_index(pad)) if pad else position
+
+
+def conv(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """out[n, f, o..] = bias[f] + sum over c, k.. of x[n, g*Cg + c, o*s - p + k*d] * w[f, c, k..]."""
+    assert isinstance(op, graph.ConvOp)
+    x, w, b = args
+    w_shape = graph.tensor_shape(w)
+    spatial = len(w_shape) - 2
+    groups = op.groups.value.data
+    per_group_out = w_shape[0] // groups
+    strides, pads, dilations = op.stride_values, op.pad_values, op.dilation_values
+    padded = [False, False, *(pads[d] > 0 or pads[spatial + d] > 0 for d in range(spatial))]
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        n, f, outs = idx[0], idx[1], idx[2:]
+        group_base = tb.index_mul(tb.index_div(f, per_group_out), w_shape[1])
+
+        def product(k: Sequence[SSAValue]) -> SSAValue:
+            c, taps = k[0], k[1:]
+            channel = tb.index_add(group_base, c) if groups > 1 else c
+            positions = [
+                _window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
+                for d in range(spatial)
+            ]
+            value = tb.read_or(x, [n, channel, *positions], 0.0, padded)
+            return tb.mul(value, tb.read(w, [f, c, *taps]))
+
+        return tb.reduce("sum", w_shape[1:], product, init=tb.read(b, [f]))
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="conv")
+
+
+def pool(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """Max: the window's max with padding as -inf. Average: the window's sum over the count
+    of positions inside the input (or inside the padded input, with count_include_pad)."""
+    assert isinstance(op, graph.PoolOp)
+    (x,) = args
+    shape = graph.tensor_shape(x)
+    spatial = len(shape) - 2
+    kernel, strides, pads, dilations = (
+        op.kernel_values,
+        op.stride_values,
+        op.pad_values,
+        op.dilation_values,
+    )
+    checked = [False, False, *([True] * spatial)]
+    is_max = op.kind.data == "max"
+
+    def positions(outs: Sequence[SSAValue], taps: Sequence[SSAValue]) -> list[SSAValue]:
+        return [
+            _window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
+            for d in range(spatial)
+        ]
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        n, c, outs = idx[0], idx[1], idx[2:]
+        if is_max:
+            return tb.reduce(
+                "max",
+                kernel,
+                lambda k: tb.read_or(x, [n, c, *positions(outs, k)], -float("inf"), checked),
+            )
+        total = tb.reduce(
+            "sum", kernel, lambda k: tb.read_or(x, [n, c, *positions(outs, k)], 0.0, checked)
+        )
+
+        def counted(k: Sequence[SSAValue]) -> SSAValue:
+            inside: SSAValue | None = None
+            for d, position in enumerate(positions(outs, k)):
+                if op.count_include_pad.value.data:
+                    shifted = tb.index_add(position, tb.const_index(pads[d]))
+                    test = tb.in_range(shifted, shape[2 + d] + pads[d] + pads[spatial + d])
+                else:
+                    test = tb.in_range(position, shape[2 + d])
+                inside = test if inside is None else tb.and_(inside, test)
+            assert inside is not None
+            return tb.select(inside, tb.const_float(1.0), tb.const_float(0.0))
+
+        return tb.div(total, tb.reduce("sum", kernel, counted))
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag=f"{op.kind.data}_pool")
+
+
+def batch_norm(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    assert isinstance(op, graph.BatchNormOp)
+    x, scale, bias, mean, variance = args
+    epsilon = op.epsilon.value.data
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        c = [idx[1]]
+        inverse = tb.div(
+            tb.const_float(1.0), tb.sqrt(tb.add(tb.read(variance, c), tb.const_float(epsilon)))
+        )
+        centered = tb.sub(tb.read(x, idx), tb.read(mean, c))
+        return tb.add(tb.mul(tb.mul(centered, inverse), tb.read(scale, c)), tb.read(bias, c))
+
+    return tb.compute(graph.tensor_shape(x), element, tag="batch_norm")
+
+
+def lrn(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """x / (bias + alpha / size * sum of x^2 over channels c - (size-1)//2 .. c + size//2)^beta."""
+    assert isinstance(op, graph.LrnOp)
+    (x,) = args
+    shape = graph.tensor_shape(x)
+    size = op.size.value.data
+    before = (size - 1) // 2
+    checked = [False, True, *([False] * (len(shape) - 2))]
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        def square(k: Sequence[SSAValue]) -> SSAValue:
+            channel = tb.index_sub(tb.index_add(idx[1], k[0]), tb.const_index(before))
+            value = tb.read_or(x, [idx[0], channel, *idx[2:]], 0.0, checked)
+            return tb.mul(value, value)
+
+        total = tb.reduce("sum", [size], square)
+        scaled = tb.mul(total, tb.const_float(op.alpha.value.data / size))
+        denominator = tb.pow(
+            tb.add(scaled, tb.const_float(op.bias.value.data)), tb.const_float(op.beta.value.data)
+        )
+        return tb.div(tb.read(x, idx), denominator)
+
+    return tb.compute(shape, element, tag="lrn")

@@ -1,0 +1,127 @@
+"""Convolution-family and other CNN ops: the reference executor and the compiled code,
+both against onnxruntime."""
+
+import numpy as np
+import onnx
+import pytest
+from models import make_model, onnxruntime_outputs, random_inputs
+from onnx import helper
+
+import ziggurat
+from ziggurat.reference import run_reference
+from ziggurat.runtime import GraphModule
+
+RNG = np.random.default_rng(11)
+
+
+def weights(*shape: int) -> np.ndarray:
+    return (RNG.standard_normal(shape) * 0.5).astype(np.float32)
+
+
+def check(model: onnx.ModelProto, shapes: dict, rtol: float = 1e-4, atol: float = 1e-4) -> None:
+    inputs = random_inputs(shapes)
+    expected = onnxruntime_outputs(model, inputs)
+    module, params = ziggurat.from_onnx(model)
+    for got, want in zip(run_reference(module, params, inputs), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    runner = GraphModule(ziggurat.build(module, params=params))
+    runner.run(**inputs)
+    for n, want in enumerate(expected):
+        np.testing.assert_allclose(runner.get_output(n), want, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    "attrs, w_shape",
+    [
+        ({}, (4, 3, 3, 3)),
+        ({"pads": [1, 1, 1, 1], "strides": [2, 2]}, (4, 3, 3, 3)),
+        ({"pads": [0, 1, 2, 1], "dilations": [2, 1]}, (5, 3, 3, 2)),
+        ({"group": 3, "pads": [1, 1, 1, 1]}, (6, 1, 3, 3)),
+        ({"auto_pad": "SAME_UPPER", "strides": [2, 2]}, (4, 3, 3, 3)),
+        ({"auto_pad": "SAME_LOWER"}, (4, 3, 2, 2)),
+    ],
+)
+def test_conv2d(attrs: dict, w_shape: tuple) -> None:
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], **attrs)]
+    model = make_model(
+        nodes, {"x": [2, 3, 9, 8]}, {"y": None}, {"w": weights(*w_shape), "b": weights(w_shape[0])}
+    )
+    check(model, {"x": (2, 3, 9, 8)})
+
+
+def test_conv1d_without_bias() -> None:
+    model = make_model(
+        [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1])],
+        {"x": [1, 2, 10]},
+        {"y": None},
+        {"w": weights(3, 2, 3)},
+    )
+    check(model, {"x": (1, 2, 10)})
+
+
+@pytest.mark.parametrize(
+    "op, attrs",
+    [
+        ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+        ("MaxPool", {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}),
+        ("MaxPool", {"kernel_shape": [2, 2], "dilations": [2, 2]}),
+        ("AveragePool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+        ("AveragePool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1}),
+        ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}),
+    ],
+)
+def test_pools(op: str, attrs: dict) -> None:
+    model = make_model(
+        [helper.make_node(op, ["x"], ["y"], **attrs)], {"x": [1, 3, 7, 9]}, {"y": None}
+    )
+    check(model, {"x": (1, 3, 7, 9)})
+
+
+@pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
+def test_global_pools(op: str) -> None:
+    check(
+        make_model([helper.make_node(op, ["x"], ["y"])], {"x": [2, 4, 5, 6]}, {"y": None}),
+        {"x": (2, 4, 5, 6)},
+    )
+
+
+def test_batch_norm_lrn_concat_and_activations() -> None:
+    var = np.abs(weights(4)) + 0.5
+    nodes = [
+        helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["bn"], epsilon=1e-3),
+        helper.make_node("LRN", ["bn"], ["lrn"], size=3, alpha=0.01, beta=0.75, bias=2.0),
+        helper.make_node("Clip", ["lrn", "lo", "hi"], ["clip"]),
+        helper.make_node("LeakyRelu", ["bn"], ["leaky"], alpha=0.1),
+        helper.make_node("HardSigmoid", ["bn"], ["hs"]),
+        helper.make_node("HardSwish", ["bn"], ["hw"]),
+        helper.make_node("PRelu", ["bn", "slope"], ["pr"]),
+        helper.make_node("Concat", ["clip", "leaky", "hs", "hw", "pr"], ["cat"], axis=1),
+        helper.make_node("Unsqueeze", ["cat", "axes"], ["u"]),
+        helper.make_node("Squeeze", ["u", "axes"], ["y"]),
+    ]
+    model = make_model(
+        nodes,
+        {"x": [2, 4, 3, 5]},
+        {"y": None},
+        {
+            "s": weights(4),
+            "b": weights(4),
+            "m": weights(4),
+            "v": var,
+            "lo": np.array(-0.5, np.float32),
+            "hi": np.array(0.5, np.float32),
+            "slope": weights(4, 1, 1),
+            "axes": np.array([0], np.int64),
+        },
+    )
+    check(model, {"x": (2, 4, 3, 5)})
+
+
+def test_clip_before_opset_11_uses_attributes() -> None:
+    model = make_model(
+        [helper.make_node("Clip", ["x"], ["y"], min=0.0, max=6.0)],
+        {"x": [3, 4]},
+        {"y": None},
+        opset=9,
+    )
+    check(model, {"x": (3, 4)})
