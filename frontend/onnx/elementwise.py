@@ -115,15 +115,16 @@ class Identity(OnnxOpConverter):
 
 @register("Dropout")
 class Dropout(OnnxOpConverter):
-    """Inference: the identity. The mask output, when used, is not supported."""
+    """Inference: the identity, and a mask of all ones (a known constant)."""
 
     @classmethod
     def _impl_v1(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
         if len(node.output) > 1 and node.output[1]:
-            raise ctx.error("Dropout's mask output is not supported (inference only)")
-        return [required(ctx, node, 0)]
+            ctx.constants[node.output[1]] = np.ones(graph.tensor_shape(x), dtype=bool)
+        return [x]
 
 
 def _bound(ctx: ImportContext, node: onnx.NodeProto, index: int, default: float) -> float:

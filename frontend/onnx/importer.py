@@ -220,8 +220,13 @@ def _convert_node(ctx: ImportContext, node: onnx.NodeProto) -> None:
         results = impl(ctx, node, node_attributes(node))
     except (ValueError, VerifyException) as err:
         raise ctx.error(str(err)) from err
-    if len(results) < len([o for o in node.output if o]):
-        raise ctx.error(f"produced {len(results)} outputs, expected {len(node.output)}")
+    missing = [
+        name
+        for n, name in enumerate(node.output)
+        if name and n >= len(results) and name not in ctx.constants
+    ]
+    if missing:
+        raise ctx.error(f"produced no value for output(s) {missing}")
     for name, value in zip(node.output, results, strict=False):
         if name:
             ctx.values[name] = value
