@@ -4,36 +4,18 @@ residual Add and LayerNormalization."""
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+from benchmarks.models.builder import GraphBuilder
 
 
-class _GraphBuilder:
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-
-    def weight(self, name: str, shape: tuple[int, ...], scale: float) -> str:
-        value = (self.rng.standard_normal(shape) * scale).astype(np.float32)
-        self.initializers.append(numpy_helper.from_array(value, name))
-        return name
-
-    def constant(self, name: str, value: np.ndarray) -> str:
-        self.initializers.append(numpy_helper.from_array(value, name))
-        return name
-
-    def node(self, op: str, inputs: list[str], name: str, **attrs: object) -> str:
-        self.nodes.append(helper.make_node(op, inputs, [name], name=f"/{name}/{op}", **attrs))
-        return name
-
-
-def _dense(g: _GraphBuilder, x: str, prefix: str, fan_in: int, fan_out: int) -> str:
+def _dense(g: GraphBuilder, x: str, prefix: str, fan_in: int, fan_out: int) -> str:
     w = g.weight(f"{prefix}.weight", (fan_in, fan_out), 1.0 / np.sqrt(fan_in))
     b = g.weight(f"{prefix}.bias", (fan_out,), 0.02)
     return g.node("Add", [g.node("MatMul", [x, w], f"{prefix}/matmul"), b], f"{prefix}/add")
 
 
-def _layer_norm(g: _GraphBuilder, x: str, prefix: str, hidden: int) -> str:
+def _layer_norm(g: GraphBuilder, x: str, prefix: str, hidden: int) -> str:
     gamma = g.constant(
         f"{prefix}.gamma", (1 + 0.1 * g.rng.standard_normal(hidden)).astype(np.float32)
     )
@@ -41,7 +23,7 @@ def _layer_norm(g: _GraphBuilder, x: str, prefix: str, hidden: int) -> str:
     return g.node("LayerNormalization", [x, gamma, beta], f"{prefix}/ln", axis=-1, epsilon=1e-12)
 
 
-def _gelu(g: _GraphBuilder, x: str, prefix: str) -> str:
+def _gelu(g: GraphBuilder, x: str, prefix: str) -> str:
     """x * 0.5 * (1 + erf(x / sqrt(2))), the way torch.onnx writes nn.GELU."""
     root2 = g.constant(f"{prefix}.sqrt2", np.array(np.sqrt(2.0), dtype=np.float32))
     one = g.constant(f"{prefix}.one", np.array(1.0, dtype=np.float32))
@@ -60,7 +42,7 @@ def bert_encoder(
     seed: int = 0,
 ) -> onnx.ModelProto:
     """Input "hidden_states" (batch, seq, hidden) -> output "encoded" of the same shape."""
-    g = _GraphBuilder(seed)
+    g = GraphBuilder(seed)
     head_dim = hidden // heads
     split = g.constant("shape.heads", np.array([batch, seq, heads, head_dim], dtype=np.int64))
     merge = g.constant("shape.merge", np.array([batch, seq, hidden], dtype=np.int64))
