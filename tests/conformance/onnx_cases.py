@@ -1,0 +1,103 @@
+"""The ONNX backend node tests, generated from the installed onnx package (onnx >= 1.23 ships
+the generators, not the data), for the ops Ziggurat covers, and how to run one case.
+
+Integer inputs of a case (shapes, axes, indices, pads...) are bound as initializers with
+their test values, as real models carry them; float inputs stay runtime inputs.
+"""
+
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+OPS = (
+    "Conv ConvTranspose BatchNormalization MaxPool AveragePool GlobalAveragePool GlobalMaxPool "
+    "Resize Pad MatMul Gemm Softmax LayerNormalization LRN Relu LeakyRelu PRelu Sigmoid "
+    "HardSigmoid HardSwish Tanh Erf Gelu Clip Add Sub Mul Div Pow Sqrt Exp Log Neg Reciprocal "
+    "Max Min Sum Equal Where ReduceMean ReduceSum ReduceMax Reshape Transpose Concat Split Slice "
+    "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
+    "Dropout"
+).split()
+
+LOW_PRECISION = {
+    "FLOAT8E4M3FN",
+    "FLOAT8E4M3FNUZ",
+    "FLOAT8E5M2",
+    "FLOAT8E5M2FNUZ",
+    "FLOAT8E8M0",
+    "UINT4",
+    "INT4",
+    "FLOAT4E2M1",
+    "UINT2",
+    "INT2",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    op: str
+    model: onnx.ModelProto
+    inputs: tuple[dict[str, np.ndarray], ...]
+    outputs: tuple[list[np.ndarray], ...]
+    rtol: float
+    atol: float
+
+
+def _uses_low_precision(model: onnx.ModelProto) -> bool:
+    types = [v.type.tensor_type.elem_type for v in (*model.graph.input, *model.graph.output)]
+    for node in model.graph.node:
+        types += [a.i for a in node.attribute if a.name == "to"]
+    return any(onnx.TensorProto.DataType.Name(t) in LOW_PRECISION for t in types if t)
+
+
+@cache
+def cases() -> tuple[Case, ...]:
+    """Single-node cases of the ops above, leaving out fp8/fp4/int4/int2 types."""
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        collected = collect_testcases(None)
+    found: list[Case] = []
+    for case in collected:
+        model = case.model
+        if model is None or len(model.graph.node) != 1 or model.graph.node[0].op_type not in OPS:
+            continue
+        if _uses_low_precision(model):
+            continue
+        names_in = [v.name for v in model.graph.input]
+        inputs, outputs = [], []
+        for data_in, data_out in case.data_sets or []:
+            inputs.append(dict(zip(names_in, [np.asarray(d) for d in data_in], strict=False)))
+            outputs.append([np.asarray(d) for d in data_out])
+        found.append(
+            Case(
+                case.name,
+                model.graph.node[0].op_type,
+                model,
+                tuple(inputs),
+                tuple(outputs),
+                case.rtol,
+                case.atol,
+            )
+        )
+    return tuple(found)
+
+
+def bind_integer_inputs(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray]
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    """The model with its integer inputs as initializers, and the remaining feeds."""
+    bound = onnx.ModelProto()
+    bound.CopyFrom(model)
+    runtime: dict[str, np.ndarray] = {}
+    for name, value in feeds.items():
+        if value.dtype.kind in "iub" and value.dtype != np.bool_:
+            bound.graph.initializer.append(numpy_helper.from_array(value, name))
+        else:
+            runtime[name] = value
+    return bound, runtime
