@@ -15,7 +15,7 @@ from ziggurat.errors import CompileError
 PLAN_VERSION = 1
 
 DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "i64": "int64", "i32": "int32",
-          "i8": "int8", "i1": "bool"}  # fmt: skip
+          "i16": "int16", "i8": "int8", "i1": "bool"}  # fmt: skip
 
 
 def dtype_name(buffer: MemRefType) -> str:

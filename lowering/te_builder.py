@@ -29,13 +29,16 @@ REDUCE_IDENTITY = {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}
 
 
 def compute(
-    shape: Sequence[int], body: Body, element_type: Attribute = f32, tag: str | None = None
+    shape: Sequence[int], body: Body, element_type: Attribute | None = None, tag: str | None = None
 ) -> SSAValue:
-    """A te.compute of the given shape whose element at `idx` is `body(idx)`."""
+    """A te.compute of the given shape whose element at `idx` is `body(idx)`; the element
+    type is the body's unless given."""
     block = Block(arg_types=[IndexType()] * len(shape))
     with ImplicitBuilder(block) as indices:
-        te.YieldOp(body(indices))
-    return te.ComputeOp(TensorType(element_type, list(shape)), Region(block), tag).result
+        value = body(indices)
+        te.YieldOp(value)
+    element = value.type if element_type is None else element_type
+    return te.ComputeOp(TensorType(element, list(shape)), Region(block), tag).result
 
 
 def reduce(kind: str, extents: Sequence[int], body: Body, init: SSAValue | None = None) -> SSAValue:
@@ -64,8 +67,15 @@ def read(tensor: SSAValue, indices: Indices) -> SSAValue:
     value = splat_value(tensor)
     if value is not None:
         assert isinstance(tensor.type, TensorType)
-        return const_float(value, tensor.type.element_type)
+        return const_scalar(value, tensor.type.element_type)
     return te.ReadOp(tensor, indices).result
+
+
+def const_scalar(value: float, element_type: Attribute) -> SSAValue:
+    """A constant of any element type: float, or integer (bool as i1)."""
+    if isinstance(element_type, AnyFloat):
+        return const_float(value, element_type)
+    return arith.ConstantOp(IntegerAttr(int(value), element_type)).result
 
 
 def read_broadcast(tensor: SSAValue, out_indices: Indices) -> SSAValue:

@@ -164,6 +164,9 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.PoolOp: _pool,
     graph.BatchNormOp: _batch_norm,
     graph.LrnOp: _lrn,
+    graph.ReduceOp: lambda op, x: getattr(np, op.kind.data)(
+        x, axis=op.axis_values, keepdims=bool(op.keepdims.value.data)
+    ),
     graph.LayerNormOp: _layer_norm,
     graph.MatmulOp: _matmul,
     graph.SoftmaxOp: lambda op, x: _softmax(x, op.axis.value.data),

@@ -19,8 +19,10 @@ from xdsl.ir import Dialect
 
 from ziggurat.dialects.graph.base import (
     NAME_ATTR,
+    NUMPY_ELEMENT_TYPES,
     ConstantOp,
     WeightOp,
+    element_type_for,
     tensor_of,
     tensor_shape,
 )
@@ -51,7 +53,7 @@ from ziggurat.dialects.graph.elementwise import (
     TanhOp,
     UnaryElementwiseOp,
 )
-from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, SoftmaxOp
+from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
 from ziggurat.dialects.graph.shape import ConcatOp, ReshapeOp, TransposeOp
 
 Graph = Dialect(
@@ -62,7 +64,7 @@ Graph = Dialect(
         AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
-        ConvOp, PoolOp, BatchNormOp, LrnOp,
+        ConvOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
     ],
     [],
 )  # fmt: skip

@@ -6,7 +6,14 @@ from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     StringAttr,
     TensorType,
+    f16,
     f32,
+    f64,
+    i1,
+    i8,
+    i16,
+    i32,
+    i64,
 )
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
@@ -29,6 +36,20 @@ def tensor_shape(value: SSAValue | Attribute) -> tuple[int, ...]:
     ty = value.type if isinstance(value, SSAValue) else value
     assert isinstance(ty, TensorType)
     return tuple(ty.get_shape())
+
+
+NUMPY_ELEMENT_TYPES: dict[str, Attribute] = {
+    "float32": f32, "float64": f64, "float16": f16, "int64": i64, "int32": i32,
+    "int16": i16, "int8": i8, "bool": i1,
+}  # fmt: skip
+"""numpy dtypes the graph dialect holds, as element types (integers are signless)."""
+
+
+def element_type_for(dtype: object) -> Attribute | None:
+    """The element type of a numpy dtype, or None when the graph dialect has none."""
+    import numpy as np
+
+    return NUMPY_ELEMENT_TYPES.get(np.dtype(dtype).name)  # pyright: ignore[reportArgumentType]
 
 
 def tensor_of(shape: Sequence[int], element_type: Attribute = f32) -> TensorType:

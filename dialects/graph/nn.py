@@ -1,11 +1,14 @@
-"""Dense and normalization graph ops: matmul, softmax, layer_norm."""
+"""Dense, normalization and reduction graph ops: matmul, softmax, layer_norm, reduce."""
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     AnyFloat,
+    DenseArrayBase,
     FloatAttr,
     IntegerAttr,
+    StringAttr,
     TensorType,
     UnitAttr,
     f32,
@@ -177,3 +180,63 @@ class LayerNormOp(IRDLOperation):
                 )
         if self.result.type != self.input.type:
             raise VerifyException("graph.layer_norm result type must be the input's.")
+
+
+REDUCE_KINDS = ("sum", "mean", "max", "min", "prod")
+
+
+def reduce_shape(shape: Sequence[int], axes: Sequence[int], keepdims: bool) -> tuple[int, ...]:
+    if keepdims:
+        return tuple(1 if d in axes else s for d, s in enumerate(shape))
+    return tuple(s for d, s in enumerate(shape) if d not in axes)
+
+
+@irdl_op_definition
+class ReduceOp(IRDLOperation):
+    """Sum, mean, max, min or product over `axes`, kept as size-1 dims with `keepdims`.
+
+    %y = graph.reduce %x {kind = "mean", axes = array<i64: 2, 3>, keepdims = 1 : i64} : tensor<1x64x7x7xf32> -> tensor<1x64x1x1xf32>
+    """
+
+    name = "graph.reduce"
+    input = operand_def(TensorType)
+    kind = prop_def(StringAttr)
+    axes = prop_def(DenseArrayBase.constr(i64))
+    keepdims = prop_def(IntegerAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, x: SSAValue, kind: str, axes: Sequence[int], keepdims: bool):
+        rank = len(tensor_shape(x))
+        normalized = sorted({shapes.normalize_axis(a, rank) for a in axes})
+        super().__init__(
+            operands=[x],
+            properties={
+                "kind": StringAttr(kind),
+                "axes": DenseArrayBase.from_list(i64, normalized),
+                "keepdims": IntegerAttr(int(keepdims), i64),
+            },
+            result_types=[
+                tensor_of(reduce_shape(tensor_shape(x), normalized, keepdims), element_type_of(x))
+            ],
+        )
+
+    @property
+    def axis_values(self) -> tuple[int, ...]:
+        return tuple(self.axes.get_values())
+
+    def verify_(self) -> None:
+        if self.kind.data not in REDUCE_KINDS:
+            raise VerifyException(
+                f"graph.reduce kind must be one of {', '.join(REDUCE_KINDS)}, got '{self.kind.data}'."
+            )
+        shape = tensor_shape(self.input)
+        axes = self.axis_values
+        if any(not 0 <= a < len(shape) for a in axes) or len(set(axes)) != len(axes):
+            raise VerifyException(
+                f"graph.reduce axes {list(axes)} are not distinct dims of rank {len(shape)}."
+            )
+        expected = reduce_shape(shape, axes, bool(self.keepdims.value.data))
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]

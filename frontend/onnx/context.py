@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import onnx
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, f32
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Block, SSAValue
 
 from ziggurat.dialects import graph
@@ -74,18 +74,22 @@ class ImportContext:
 
     def tensor(self, array: np.ndarray, name: str) -> SSAValue:
         """A graph value holding `array`: inline when tiny, else a weight in the params."""
-        if array.dtype != np.float32:
-            raise self.error(f"tensor {name!r} is {array.dtype}; only float32 data is supported")
+        element = graph.element_type_for(array.dtype)
+        if element is None:
+            raise self.error(f"tensor {name!r} is {array.dtype}, which Ziggurat does not support")
         if array.size <= INLINE_CONSTANT_LIMIT:
+            values = array.reshape(-1).tolist()
+            if array.dtype == np.bool_:
+                values = [int(v) for v in values]
             attr = DenseIntOrFPElementsAttr.from_list(
-                TensorType(f32, list(array.shape)), array.reshape(-1).tolist()
+                TensorType(element, list(array.shape)), values
             )
             return graph.ConstantOp(attr).result
         param_name = name
         while param_name in self.params and self.params[param_name] is not array:
             param_name += "_"
         self.params[param_name] = np.ascontiguousarray(array)
-        weight = graph.WeightOp(param_name, graph.tensor_of(array.shape)).result
+        weight = graph.WeightOp(param_name, graph.tensor_of(array.shape, element)).result
         weight.name_hint = ssa_name(param_name)
         return weight
 

@@ -127,13 +127,6 @@ class Dropout(OnnxOpConverter):
         return [x]
 
 
-def _bound(ctx: ImportContext, node: onnx.NodeProto, index: int, default: float) -> float:
-    value = ctx.constant_input(node, index)
-    if index < len(node.input) and node.input[index] and value is None:
-        raise ctx.error("Clip bounds computed at run time are not supported")
-    return default if value is None else float(np.asarray(value).reshape(-1)[0])
-
-
 @register("Clip")
 class Clip(OnnxOpConverter):
     @classmethod
@@ -147,8 +140,22 @@ class Clip(OnnxOpConverter):
     def _impl_v11(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        low, high = _bound(ctx, node, 1, -np.inf), _bound(ctx, node, 2, np.inf)
-        return [graph.ClipOp(required(ctx, node, 0), low, high).result]
+        """Constant bounds become a graph.clip; bounds known only at run time, max and min."""
+        x = required(ctx, node, 0)
+        low, high = ctx.constant_input(node, 1), ctx.constant_input(node, 2)
+        runtime_low = low is None and ctx.input(node, 1) is not None
+        runtime_high = high is None and ctx.input(node, 2) is not None
+        if not runtime_low and not runtime_high:
+            bounds = [
+                -np.inf if low is None else float(low),
+                np.inf if high is None else float(high),
+            ]
+            return [graph.ClipOp(x, *bounds).result]
+        if ctx.input(node, 1) is not None:
+            x = graph.MaxOp(x, required(ctx, node, 1)).result
+        if ctx.input(node, 2) is not None:
+            x = graph.MinOp(x, required(ctx, node, 2)).result
+        return [x]
 
 
 @register("LeakyRelu")

@@ -100,18 +100,64 @@ class Softmax(OnnxOpConverter):
 
 @register("LayerNormalization")
 class LayerNormalization(OnnxOpConverter):
-    """Normalizes over the dims from `axis` on; the Mean and InvStdDev outputs are not
-    supported."""
+    """Normalizes over the dims from `axis` on; the optional Mean and InvStdDev outputs are
+    computed by reductions beside it."""
 
     @classmethod
     def _impl_v17(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        if any(node.output[1:]):
-            raise ctx.error("LayerNormalization's Mean and InvStdDev outputs are not supported")
         x, scale = required(ctx, node, 0), required(ctx, node, 1)
         bias = ctx.input(node, 2)
         if bias is None:
             bias = ctx.tensor(np.zeros(graph.tensor_shape(scale), dtype=np.float32), "zero_bias")
         axis, epsilon = int(attrs.get("axis", -1)), float(attrs.get("epsilon", 1e-5))
-        return [graph.LayerNormOp(x, scale, bias, axis, epsilon).result]
+        normalized = graph.LayerNormOp(x, scale, bias, axis, epsilon)
+        if not any(node.output[1:]):
+            return [normalized.result]
+        axes = list(range(normalized.axis.value.data, len(graph.tensor_shape(x))))
+        mean = graph.ReduceOp(x, "mean", axes, True).result
+        centered = graph.SubOp(x, mean).result
+        variance = graph.ReduceOp(graph.MulOp(centered, centered).result, "mean", axes, True).result
+        shifted = graph.AddOp(variance, ctx.tensor(np.array(epsilon, np.float32), "epsilon")).result
+        inverse = graph.ReciprocalOp(graph.SqrtOp(shifted).result).result
+        return [normalized.result, mean, inverse]
+
+
+def _reduce_axes(
+    ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any], rank: int
+) -> list[int] | None:
+    """The axes to reduce (from the attribute or the constant second input); None = identity."""
+    if "axes" in attrs:
+        axes = [int(a) for a in attrs["axes"]]
+    else:
+        given = ctx.constant_input(node, 1)
+        if given is None and ctx.input(node, 1) is not None:
+            raise ctx.error("reduction axes computed at run time are not supported")
+        axes = [] if given is None else [int(a) for a in np.asarray(given).reshape(-1)]
+    if not axes:
+        return None if int(attrs.get("noop_with_empty_axes", 0)) else list(range(rank))
+    return axes
+
+
+def _reduction(kind: str) -> type[OnnxOpConverter]:
+    def impl(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        axes = _reduce_axes(ctx, node, attrs, len(graph.tensor_shape(x)))
+        if axes is None:
+            return [x]
+        return [graph.ReduceOp(x, kind, axes, bool(attrs.get("keepdims", 1))).result]
+
+    return type(f"Reduce{kind.title()}", (OnnxOpConverter,), {"_impl_v1": classmethod(impl)})
+
+
+for _kind, _name in (
+    ("sum", "ReduceSum"),
+    ("mean", "ReduceMean"),
+    ("max", "ReduceMax"),
+    ("min", "ReduceMin"),
+    ("prod", "ReduceProd"),
+):
+    register(_name)(_reduction(_kind))

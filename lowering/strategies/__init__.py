@@ -21,7 +21,7 @@ from ziggurat.lowering.strategies.elementwise import (
     scalar_param,
     unary,
 )
-from ziggurat.lowering.strategies.nn import layer_norm, matmul, softmax
+from ziggurat.lowering.strategies.nn import layer_norm, matmul, reduce, softmax
 from ziggurat.lowering.strategies.shape import concat, copy, reshape, transpose
 
 __all__ = ["STRATEGIES", "Strategy", "copy"]
@@ -54,6 +54,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.PoolOp: pool,
     graph.BatchNormOp: batch_norm,
     graph.LrnOp: lrn,
+    graph.ReduceOp: reduce,
     graph.LayerNormOp: layer_norm,
     graph.MatmulOp: matmul,
     graph.SoftmaxOp: softmax,

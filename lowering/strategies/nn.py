@@ -117,3 +117,30 @@ def softmax(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         lambda idx: tb.div(tb.read(exps, idx), tb.read(total, without_axis(idx))),
         tag="softmax",
     )
+
+
+def reduce(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """out[kept dims] = fold over the reduced dims; mean divides the sum by their count."""
+    assert isinstance(op, graph.ReduceOp)
+    (x,) = args
+    shape = graph.tensor_shape(x)
+    axes = op.axis_values
+    keepdims = bool(op.keepdims.value.data)
+    kind = op.kind.data
+    extents = [shape[a] for a in axes]
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        kept = [d for n, d in enumerate(idx) if n not in axes] if keepdims else list(idx)
+
+        def at(k: Sequence[SSAValue]) -> SSAValue:
+            reduced, rest = iter(k), iter(kept)
+            return tb.read(
+                x, [next(reduced) if d in axes else next(rest) for d in range(len(shape))]
+            )
+
+        total = tb.reduce("sum" if kind == "mean" else kind, extents, at)
+        if kind == "mean":
+            return tb.div(total, tb.const_float(float(max(1, num_elements(extents)))))
+        return total
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag=f"reduce_{kind}")

@@ -25,7 +25,8 @@ KNOWN_FAILURES = {
 def run_case(case: Case) -> None:
     for feeds, expected in zip(case.inputs, case.outputs, strict=True):
         model, runtime_feeds = bind_integer_inputs(case.model, feeds)
-        module, params = ziggurat.from_onnx(model)
+        shapes = {name: value.shape for name, value in runtime_feeds.items()}
+        module, params = ziggurat.from_onnx(model, shape=shapes)
         runner = GraphModule(ziggurat.build(module, params=params))
         runner.run(**runtime_feeds)
         for n, want in enumerate(expected):

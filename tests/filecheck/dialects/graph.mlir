@@ -1,4 +1,4 @@
-// RUN: ziggurat-opt %s | filecheck %s
+// RUN: ziggurat-opt %s --split-input-file | filecheck %s
 // RUN: ZIGGURAT_ROUNDTRIP
 
 // CHECK-LABEL: func.func @main
@@ -26,4 +26,31 @@ func.func @main(%x: tensor<1x784xf32> {graph.name = "onnx::Flatten_0"}) -> (tens
   %5 = graph.reshape %4 : tensor<2x5xf32> -> tensor<1x10xf32>
   %6 = graph.softmax %5 {axis = 1 : i64} : tensor<1x10xf32>
   func.return %6 : tensor<1x10xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @cnn
+// CHECK:         graph.conv %{{.*}}, %{{.*}}, %{{.*}} {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>, tensor<8xf32>) -> tensor<1x8x16x16xf32>
+// CHECK:         graph.batch_norm
+// CHECK:         graph.clip %{{.*}} {min = 0.000000e+00 : f32, max = 6.000000e+00 : f32}
+// CHECK:         graph.pool %{{.*}} {kind = "max", kernel = array<i64: 3, 3>
+// CHECK:         graph.lrn
+// CHECK:         graph.concat %{{.*}}, %{{.*}} {axis = 1 : i64}
+// CHECK:         graph.reduce %{{.*}} {kind = "mean", axes = array<i64: 2, 3>, keepdims = 1 : i64}
+// CHECK:         graph.leaky_relu
+// CHECK:         graph.hard_sigmoid
+// CHECK:         graph.prelu
+func.func @cnn(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>, %b: tensor<8xf32>) -> tensor<1x16x1x1xf32> {
+  %0 = graph.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x32x32xf32>, tensor<8x3x7x7xf32>, tensor<8xf32>) -> tensor<1x8x16x16xf32>
+  %1 = graph.batch_norm %0, %b, %b, %b, %b {epsilon = 1.0e-05 : f32} : (tensor<1x8x16x16xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x8x16x16xf32>
+  %2 = graph.clip %1 {min = 0.0 : f32, max = 6.0 : f32} : tensor<1x8x16x16xf32>
+  %3 = graph.pool %2 {kind = "max", kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, count_include_pad = 0 : i64} : tensor<1x8x16x16xf32> -> tensor<1x8x8x8xf32>
+  %4 = graph.lrn %3 {size = 3 : i64, alpha = 1.0e-04 : f32, beta = 0.75 : f32, bias = 1.0 : f32} : tensor<1x8x8x8xf32>
+  %5 = graph.concat %3, %4 {axis = 1 : i64} : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x16x8x8xf32>
+  %6 = graph.reduce %5 {kind = "mean", axes = array<i64: 2, 3>, keepdims = 1 : i64} : tensor<1x16x8x8xf32> -> tensor<1x16x1x1xf32>
+  %7 = graph.leaky_relu %6 {alpha = 0.1 : f32} : tensor<1x16x1x1xf32>
+  %8 = graph.hard_sigmoid %7 {alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<1x16x1x1xf32>
+  %9 = graph.prelu %8, %7 : (tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>) -> tensor<1x16x1x1xf32>
+  func.return %9 : tensor<1x16x1x1xf32>
 }
