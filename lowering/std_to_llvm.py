@@ -121,8 +121,11 @@ def _convert_constant(op: arith.ConstantOp) -> Operation:
     return llvm.ConstantOp(value, value.type)
 
 
-def _call_intrinsic(name: str, args: list[SSAValue], result: Attribute) -> Operation:
-    return llvm.CallIntrinsicOp(f"{name}.{intrinsic_suffix(result)}", args, [result])
+def _call_intrinsic(
+    name: str, args: list[SSAValue], result: Attribute, suffix: str | None = None
+) -> Operation:
+    """A call of LLVM intrinsic `name`, overloaded on the result type unless `suffix` says."""
+    return llvm.CallIntrinsicOp(f"{name}.{suffix or intrinsic_suffix(result)}", args, [result])
 
 
 class LibmDeclarations:
@@ -151,12 +154,21 @@ class StdToLLVM(RewritePattern):
 
     def __init__(self, libm: LibmDeclarations):
         self.libm = libm
-        self.special: dict[type[Operation], Callable[[Operation], Operation | None]] = {
+        self.special: dict[
+            type[Operation], Callable[[Operation], Operation | list[Operation] | None]
+        ] = {
             arith.ConstantOp: lambda op: _convert_constant(op),  # type: ignore[arg-type]
             arith.IndexCastOp: self._index_cast,
             arith.CmpiOp: lambda op: llvm.ICmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
             arith.CmpfOp: lambda op: llvm.FCmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
             arith.SelectOp: lambda op: llvm.SelectOp(*op.operands),
+            arith.FPToSIOp: lambda op: _call_intrinsic(
+                f"llvm.fptosi.sat.{intrinsic_suffix(op.results[0].type)}",
+                [op.operands[0]],
+                op.results[0].type,
+                suffix=intrinsic_suffix(op.operands[0].type),
+            ),
+            arith.UIToFPOp: self._unsigned_to_float,
             arith.MinSIOp: lambda op: _call_intrinsic(
                 "llvm.smin", list(op.operands), op.results[0].type
             ),
@@ -184,6 +196,15 @@ class StdToLLVM(RewritePattern):
         }
 
     @staticmethod
+    def _unsigned_to_float(op: Operation) -> list[Operation]:
+        """Unsigned integer to float: zero-extend one bit wider, then signed conversion."""
+        source, target = op.operands[0].type, op.results[0].type
+        assert isinstance(source, IntegerType)
+        wider = IntegerType(source.width.data + 1)
+        extended = llvm.ZExtOp(op.operands[0], wider)
+        return [extended, llvm.SIToFPOp(extended.results[0], target)]
+
+    @staticmethod
     def _index_cast(op: Operation) -> Operation | None:
         source, target = op.operands[0].type, op.results[0].type
         if source == target:
@@ -196,7 +217,9 @@ class StdToLLVM(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         kind = type(op)
         if kind in INT_BINARY:
-            new: Operation | None = INT_BINARY[kind](op.operands[0], op.operands[1])
+            new: Operation | list[Operation] | None = INT_BINARY[kind](
+                op.operands[0], op.operands[1]
+            )
         elif kind in FLOAT_BINARY:
             new = FLOAT_BINARY[kind](op.operands[0], op.operands[1], FAST_MATH)
         elif kind in INTRINSIC_UNARY:

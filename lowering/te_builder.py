@@ -15,8 +15,10 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
+    IntegerType,
     TensorType,
     f32,
+    i1,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
@@ -260,3 +262,51 @@ def read_or(
 
 def and_(a: SSAValue, b: SSAValue) -> SSAValue:
     return arith.AndIOp(a, b).result
+
+
+def to_index(value: SSAValue) -> SSAValue:
+    """An integer scalar as an index value."""
+    return arith.IndexCastOp(value, IndexType()).result
+
+
+def index_less(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.CmpiOp(a, b, "slt").result
+
+
+def index_rem(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.RemSIOp(a, b).result
+
+
+def equal(a: SSAValue, b: SSAValue) -> SSAValue:
+    """a == b for floats (ordered) or integers, as i1."""
+    if isinstance(a.type, AnyFloat):
+        return arith.CmpfOp(a, b, "oeq").result
+    return arith.CmpiOp(a, b, "eq").result
+
+
+def cast(value: SSAValue, target: Attribute) -> SSAValue:
+    """value converted to `target`: float widths, float <-> integer, integer widths, and to
+    i1 as value != 0."""
+    source = value.type
+    if source == target:
+        return value
+    if target == i1:
+        zero = const_scalar(0, source)
+        if isinstance(source, AnyFloat):
+            return arith.CmpfOp(value, zero, "une").result
+        return arith.CmpiOp(value, zero, "ne").result
+    if isinstance(source, AnyFloat) and isinstance(target, AnyFloat):
+        if {source.bitwidth, target.bitwidth} == {16, 64}:
+            return cast(cast(value, f32), target)  # LLVM would call a runtime helper for f64<->f16
+        widen = source.bitwidth < target.bitwidth
+        return (arith.ExtFOp if widen else arith.TruncFOp)(value, target).result
+    if isinstance(source, AnyFloat):
+        return arith.FPToSIOp(value, target).result
+    if isinstance(target, AnyFloat):
+        if source == i1:
+            return arith.UIToFPOp(value, target).result
+        return arith.SIToFPOp(value, target).result
+    assert isinstance(source, IntegerType) and isinstance(target, IntegerType)
+    if source.width.data < target.width.data:
+        return (arith.ExtUIOp if source == i1 else arith.ExtSIOp)(value, target).result
+    return arith.TruncIOp(value, target).result

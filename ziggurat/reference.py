@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import Attribute, Operation
 
 from ziggurat.dialects import graph
 from ziggurat.errors import ZigguratError
@@ -134,6 +134,27 @@ def _lrn(op: graph.LrnOp, x: np.ndarray) -> np.ndarray:
     return x / (bias + alpha / size * total) ** beta
 
 
+def _slice(op: graph.SliceOp, x: np.ndarray) -> np.ndarray:
+    out = graph.tensor_shape(op.result)
+    index = tuple(
+        np.arange(out[d]) * step + start
+        for d, (start, step) in enumerate(
+            zip(op.starts.get_values(), op.steps.get_values(), strict=True)
+        )
+    )
+    return x[np.ix_(*index)] if x.ndim else x
+
+
+def _pad(op: graph.PadOp, x: np.ndarray) -> np.ndarray:
+    pads = op.pad_values
+    widths = [(pads[d], pads[x.ndim + d]) for d in range(x.ndim)]
+    if op.mode.data == "constant":
+        return np.pad(x, widths, constant_values=op.value.value.data)
+    return np.pad(
+        x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[op.mode.data]
+    )
+
+
 Evaluator = Callable[..., np.ndarray]
 
 EVALUATORS: dict[type[Operation], Evaluator] = {
@@ -164,6 +185,13 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.PoolOp: _pool,
     graph.BatchNormOp: _batch_norm,
     graph.LrnOp: _lrn,
+    graph.SliceOp: _slice,
+    graph.BroadcastOp: lambda op, x: np.broadcast_to(x, graph.tensor_shape(op.result)).copy(),
+    graph.PadOp: _pad,
+    graph.GatherOp: lambda op, x, i: np.take(x, i, axis=op.axis.value.data),
+    graph.WhereOp: lambda op, c, x, y: np.where(c, x, y),
+    graph.EqualOp: lambda op, a, b: np.equal(a, b),
+    graph.CastOp: lambda op, x: x.astype(_dtype(op.result.type)),
     graph.ReduceOp: lambda op, x: getattr(np, op.kind.data)(
         x, axis=op.axis_values, keepdims=bool(op.keepdims.value.data)
     ),
@@ -173,6 +201,14 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.ReshapeOp: lambda op, x: x.reshape(graph.tensor_shape(op.result)),
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
+
+
+def _dtype(tensor_type: Attribute) -> np.dtype:
+    assert isinstance(tensor_type, TensorType)
+    for name, element in graph.NUMPY_ELEMENT_TYPES.items():
+        if element == tensor_type.element_type:
+            return np.dtype(name)
+    raise ZigguratError(f"the reference executor has no numpy type for {tensor_type.element_type}")
 
 
 def _main(module: ModuleOp) -> func.FuncOp:
@@ -204,7 +240,7 @@ def run_reference(
     for name, arg in zip(names, function.body.block.args, strict=True):
         if name not in inputs:
             raise ZigguratError(f"no value given for input {name!r}")
-        values[arg] = np.asarray(inputs[name], dtype=np.float32)
+        values[arg] = np.asarray(inputs[name], dtype=_dtype(arg.type))
     for op in function.body.block.ops:
         if isinstance(op, func.ReturnOp):
             return [values[v] for v in op.arguments]
@@ -212,10 +248,12 @@ def run_reference(
             values[op.result] = np.asarray(params[op.weight_name.data])
         elif isinstance(op, graph.ConstantOp):
             shape = graph.tensor_shape(op.result)
-            values[op.result] = np.array(op.value.get_values(), dtype=np.float32).reshape(shape)
+            values[op.result] = np.array(
+                op.value.get_values(), dtype=_dtype(op.result.type)
+            ).reshape(shape)
         elif type(op) in EVALUATORS:
             result = EVALUATORS[type(op)](op, *(values[v] for v in op.operands))
-            values[op.results[0]] = np.asarray(result, dtype=np.float32)
+            values[op.results[0]] = np.asarray(result, dtype=_dtype(op.results[0].type))
         else:
             raise ZigguratError(f"the reference executor cannot run {op.name}")
     raise ZigguratError("the graph function has no return")

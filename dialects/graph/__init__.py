@@ -23,6 +23,7 @@ from ziggurat.dialects.graph.base import (
     ConstantOp,
     WeightOp,
     element_type_for,
+    element_type_of,
     tensor_of,
     tensor_shape,
 )
@@ -31,8 +32,10 @@ from ziggurat.dialects.graph.elementwise import (
     GELU_APPROXIMATIONS,
     AddOp,
     BinaryElementwiseOp,
+    CastOp,
     ClipOp,
     DivOp,
+    EqualOp,
     ErfOp,
     ExpOp,
     GeluOp,
@@ -54,7 +57,17 @@ from ziggurat.dialects.graph.elementwise import (
     UnaryElementwiseOp,
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
-from ziggurat.dialects.graph.shape import ConcatOp, ReshapeOp, TransposeOp
+from ziggurat.dialects.graph.shape import (
+    PAD_MODES,
+    BroadcastOp,
+    ConcatOp,
+    GatherOp,
+    PadOp,
+    ReshapeOp,
+    SliceOp,
+    TransposeOp,
+    WhereOp,
+)
 
 Graph = Dialect(
     "graph",
@@ -65,6 +78,7 @@ Graph = Dialect(
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
         ConvOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
+        SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
     ],
     [],
 )  # fmt: skip

@@ -7,8 +7,9 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     f32,
+    i1,
 )
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -287,3 +288,50 @@ class PReluOp(BinaryElementwiseOp):
     """x if x >= 0 else slope * x, the slope broadcast to x."""
 
     name = "graph.prelu"
+
+
+@irdl_op_definition
+class EqualOp(IRDLOperation):
+    """lhs == rhs elementwise with numpy broadcasting, as an i1 tensor.
+
+    %c = graph.equal %a, %b : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi1>
+    """
+
+    name = "graph.equal"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        shape = shapes.broadcast_shapes(tensor_shape(lhs), tensor_shape(rhs))
+        super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, i1)])
+
+    def verify_(self) -> None:
+        if element_type_of(self.lhs) != element_type_of(self.rhs):
+            raise VerifyException("graph.equal operands must have the same element type.")
+        if element_type_of(self.result) != i1:
+            raise VerifyException("graph.equal result must be a tensor of i1.")
+
+
+@irdl_op_definition
+class CastOp(IRDLOperation):
+    """Converts each element to the result's element type (floats round to nearest, floats to
+    integers truncate toward zero and saturate, integers to bool test for non-zero).
+
+        %y = graph.cast %x : tensor<4xf32> -> tensor<4xi32>
+    """
+
+    name = "graph.cast"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, x: SSAValue, element_type: Attribute):
+        super().__init__(operands=[x], result_types=[tensor_of(tensor_shape(x), element_type)])
+
+    def verify_(self) -> None:
+        if tensor_shape(self.input) != tensor_shape(self.result):
+            raise VerifyException("graph.cast must keep the shape.")

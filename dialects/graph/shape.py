@@ -1,11 +1,17 @@
-"""Graph ops that move data without computing: reshape, transpose, concat."""
+"""Graph ops that move or select data without computing: reshape, transpose, concat, slice,
+broadcast, pad, gather, where."""
 
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
+    FloatAttr,
     IntegerAttr,
+    IntegerType,
+    StringAttr,
     TensorType,
+    f32,
+    i1,
     i64,
 )
 from xdsl.ir import SSAValue
@@ -140,4 +146,215 @@ class ConcatOp(IRDLOperation):
                 )
         expected = list(shapes_[0])
         expected[axis] = sum(s[axis] for s in shapes_)
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+
+
+@irdl_op_definition
+class SliceOp(IRDLOperation):
+    """A strided window: out[i0, ..., in] = x[starts[0] + i0 * steps[0], ...], one start and
+    step per dim (steps may be negative); the result type gives the extents.
+
+        %y = graph.slice %x {starts = array<i64: 0, 2>, steps = array<i64: 1, 2>} : tensor<4x10xf32> -> tensor<4x3xf32>
+    """
+
+    name = "graph.slice"
+    input = operand_def(TensorType)
+    starts = prop_def(DenseArrayBase.constr(i64))
+    steps = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(
+        self, x: SSAValue, starts: Sequence[int], steps: Sequence[int], shape: Sequence[int]
+    ):
+        super().__init__(
+            operands=[x],
+            properties={
+                "starts": DenseArrayBase.from_list(i64, list(starts)),
+                "steps": DenseArrayBase.from_list(i64, list(steps)),
+            },
+            result_types=[tensor_of(shape, element_type_of(x))],
+        )
+
+    def verify_(self) -> None:
+        shape, out = tensor_shape(self.input), tensor_shape(self.result)
+        starts, steps = tuple(self.starts.get_values()), tuple(self.steps.get_values())
+        if not len(starts) == len(steps) == len(shape) == len(out):
+            raise VerifyException(
+                "graph.slice needs one start and step per dim and keeps the rank."
+            )
+        for d, (start, step, size, extent) in enumerate(
+            zip(starts, steps, shape, out, strict=True)
+        ):
+            last = start + (extent - 1) * step
+            if step == 0 or (extent > 0 and not (0 <= start < size and 0 <= last < size)):
+                raise VerifyException(
+                    f"graph.slice dim {d}: start {start}, step {step}, {extent} elements leave [0, {size})."
+                )
+
+
+@irdl_op_definition
+class BroadcastOp(IRDLOperation):
+    """numpy broadcasting of the input to the result's shape (ONNX Expand).
+
+    %y = graph.broadcast %x : tensor<3x1xf32> -> tensor<2x3x4xf32>
+    """
+
+    name = "graph.broadcast"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, x: SSAValue, shape: Sequence[int]):
+        super().__init__(operands=[x], result_types=[tensor_of(shape, element_type_of(x))])
+
+    def verify_(self) -> None:
+        source, target = tensor_shape(self.input), tensor_shape(self.result)
+        try:
+            if shapes.broadcast_shapes(source, target) != target:
+                raise ValueError(f"{list(source)} does not broadcast to {list(target)}")
+        except ValueError as err:
+            raise VerifyException(f"graph.broadcast: {err}.") from err
+
+
+PAD_MODES = ("constant", "reflect", "edge", "wrap")
+
+
+@irdl_op_definition
+class PadOp(IRDLOperation):
+    """Pads every dim by pads[d] before and pads[rank + d] after: with `value`, or by
+    reflecting, repeating the edge, or wrapping around.
+
+        %y = graph.pad %x {pads = array<i64: 0, 1, 0, 1>, mode = "constant", value = 0.0 : f32} : tensor<2x3xf32> -> tensor<2x5xf32>
+    """
+
+    name = "graph.pad"
+    input = operand_def(TensorType)
+    pads = prop_def(DenseArrayBase.constr(i64))
+    mode = prop_def(StringAttr)
+    value = prop_def(FloatAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, x: SSAValue, pads: Sequence[int], mode: str, value: float):
+        shape = tensor_shape(x)
+        rank = len(shape)
+        out = [s + pads[d] + pads[rank + d] for d, s in enumerate(shape)]
+        super().__init__(
+            operands=[x],
+            properties={
+                "pads": DenseArrayBase.from_list(i64, list(pads)),
+                "mode": StringAttr(mode),
+                "value": FloatAttr(value, f32),
+            },
+            result_types=[tensor_of(out, element_type_of(x))],
+        )
+
+    @property
+    def pad_values(self) -> tuple[int, ...]:
+        return tuple(self.pads.get_values())
+
+    def verify_(self) -> None:
+        shape = tensor_shape(self.input)
+        pads = self.pad_values
+        if self.mode.data not in PAD_MODES:
+            raise VerifyException(
+                f"graph.pad mode must be one of {', '.join(PAD_MODES)}, got '{self.mode.data}'."
+            )
+        if len(pads) != 2 * len(shape) or min(pads, default=0) < 0:
+            raise VerifyException(
+                f"graph.pad needs {2 * len(shape)} non-negative pads, got {list(pads)}."
+            )
+        if self.mode.data == "reflect" and any(
+            pads[d] >= s or pads[len(shape) + d] >= s
+            for d, s in enumerate(shape)
+            if pads[d] or pads[len(shape) + d]
+        ):
+            raise VerifyException("graph.pad reflect pads must be smaller than the dims they pad.")
+        expected = [s + pads[d] + pads[len(shape) + d] for d, s in enumerate(shape)]
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+
+
+@irdl_op_definition
+class GatherOp(IRDLOperation):
+    """Takes entries along `axis` at integer indices (negative counts from the end):
+    out[a.., i.., b..] = x[a.., indices[i..], b..].
+
+        %y = graph.gather %x, %idx {axis = 0 : i64} : (tensor<5x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+    """
+
+    name = "graph.gather"
+    input = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input `,` $indices attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, x: SSAValue, indices: SSAValue, axis: int):
+        shape = tensor_shape(x)
+        axis = shapes.normalize_axis(axis, len(shape))
+        out = [*shape[:axis], *tensor_shape(indices), *shape[axis + 1 :]]
+        super().__init__(
+            operands=[x, indices],
+            properties={"axis": IntegerAttr(axis, i64)},
+            result_types=[tensor_of(out, element_type_of(x))],
+        )
+
+    def verify_(self) -> None:
+        shape = tensor_shape(self.input)
+        axis = self.axis.value.data
+        if not 0 <= axis < len(shape):
+            raise VerifyException(
+                f"graph.gather axis {axis} is out of range for rank {len(shape)}."
+            )
+        if not isinstance(element_type_of(self.indices), IntegerType):
+            raise VerifyException("graph.gather indices must be integers.")
+        expected = [*shape[:axis], *tensor_shape(self.indices), *shape[axis + 1 :]]
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+
+
+@irdl_op_definition
+class WhereOp(IRDLOperation):
+    """condition ? x : y elementwise, all three broadcast together.
+
+    %z = graph.where %c, %x, %y : (tensor<2x2xi1>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+    """
+
+    name = "graph.where"
+    condition = operand_def(TensorType)
+    on_true = operand_def(TensorType)
+    on_false = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$condition `,` $on_true `,` $on_false attr-dict `:` functional-type(operands, results)"
+    )
+
+    def __init__(self, condition: SSAValue, x: SSAValue, y: SSAValue):
+        shape = shapes.broadcast_shapes(
+            shapes.broadcast_shapes(tensor_shape(condition), tensor_shape(x)), tensor_shape(y)
+        )
+        super().__init__(
+            operands=[condition, x, y], result_types=[tensor_of(shape, element_type_of(x))]
+        )
+
+    def verify_(self) -> None:
+        if element_type_of(self.condition) != i1:
+            raise VerifyException("graph.where condition must be a tensor of i1.")
+        if element_type_of(self.on_true) != element_type_of(self.on_false):
+            raise VerifyException("graph.where branches must have the same element type.")
+        try:
+            expected = shapes.broadcast_shapes(
+                shapes.broadcast_shapes(tensor_shape(self.condition), tensor_shape(self.on_true)),
+                tensor_shape(self.on_false),
+            )
+        except ValueError as err:
+            raise VerifyException(f"graph.where: {err}.") from err
         check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]

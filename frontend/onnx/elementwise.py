@@ -9,6 +9,7 @@ import onnx
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
+from ziggurat.errors import UnsupportedOpError
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
@@ -196,3 +197,23 @@ class PRelu(OnnxOpConverter):
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
         return [graph.PReluOp(required(ctx, node, 0), required(ctx, node, 1)).result]
+
+
+@register("Cast")
+class Cast(OnnxOpConverter):
+    @classmethod
+    def _impl_v6(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        to = int(attrs["to"])
+        try:
+            element = graph.element_type_for(onnx.helper.tensor_dtype_to_np_dtype(to))
+        except (KeyError, ValueError, TypeError):
+            element = None
+        if element is None:
+            name = onnx.TensorProto.DataType.Name(to)
+            raise UnsupportedOpError(
+                {"Cast": [ctx.node_label]}, f"casting to {name} is not supported"
+            )
+        x = required(ctx, node, 0)
+        return [x if graph.element_type_of(x) == element else graph.CastOp(x, element).result]

@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
 )
-from xdsl.ir import Block, Region
+from xdsl.ir import Attribute, Block, Region
 from xdsl.utils.exceptions import VerifyException
 
 from ziggurat.dialects import graph
@@ -60,15 +60,12 @@ def _input_shape(
 ) -> tuple[int, ...]:
     name = value_info.name
     tensor_type = value_info.type.tensor_type
-    if tensor_type.elem_type != onnx.TensorProto.FLOAT:
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
-        raise ModelImportError(f"input {name!r} is {dtype}; only float32 inputs are supported")
     declared = list(tensor_type.shape.dim) if tensor_type.HasField("shape") else None
     if override is not None:
         override = tuple(int(d) for d in override)
-        if any(d <= 0 for d in override):
+        if any(d < 0 for d in override):
             raise ModelImportError(
-                f"shape= for input {name!r} must be positive, got {list(override)}"
+                f"shape= for input {name!r} must be non-negative, got {list(override)}"
             )
         if declared is not None:
             if len(declared) != len(override):
@@ -101,6 +98,20 @@ def _input_shape(
 
 SHAPE_OPS = ("Shape", "Size")
 """Ops whose outputs depend only on their input's shape, which is static: always constants."""
+
+
+def _input_element_type(value_info: onnx.ValueInfoProto) -> Attribute:
+    elem_type = value_info.type.tensor_type.elem_type
+    try:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
+    except (KeyError, ValueError):
+        dtype = onnx.TensorProto.DataType.Name(elem_type)
+    element = graph.element_type_for(dtype) if not isinstance(dtype, str) else None
+    if element is None:
+        raise ModelImportError(
+            f"input {value_info.name!r} is {dtype}, which Ziggurat does not support"
+        )
+    return element
 
 
 def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int, constant_names: set[str]) -> None:
@@ -151,7 +162,10 @@ def from_onnx(
         raise ModelImportError(
             f"shape= names unknown input(s) {sorted(unknown)}; the inputs are {names}"
         )
-    input_types = [graph.tensor_of(_input_shape(v, overrides.get(v.name))) for v in inputs]
+    input_types = [
+        graph.tensor_of(_input_shape(v, overrides.get(v.name)), _input_element_type(v))
+        for v in inputs
+    ]
     _check_supported(proto.graph.node, opset, initializer_names)
 
     block = Block(arg_types=input_types)

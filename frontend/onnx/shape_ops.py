@@ -7,7 +7,7 @@ import onnx
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.dialects.shapes import num_elements
+from ziggurat.dialects.shapes import broadcast_shapes, num_elements
 from ziggurat.errors import UnsupportedOpError
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
@@ -153,3 +153,217 @@ class Squeeze(OnnxOpConverter):
                 f"Squeeze axes {sorted(drop)} include dims that are not 1 in {list(shape)}"
             )
         return [_reshape(ctx, x, tuple(s for d, s in enumerate(shape) if d not in drop))]
+
+
+def _constant_ints(
+    ctx: ImportContext, node: onnx.NodeProto, index: int, what: str
+) -> list[int] | None:
+    """Input `index` as ints when given; it must be known at import time."""
+    if index >= len(node.input) or not node.input[index]:
+        return None
+    value = ctx.constant_input(node, index)
+    if value is None:
+        raise UnsupportedOpError(
+            {node.op_type: [ctx.node_label]}, f"its {what} are computed at run time"
+        )
+    return [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def slice_value(
+    ctx: ImportContext,
+    x: SSAValue,
+    starts: list[int],
+    ends: list[int],
+    axes: list[int] | None,
+    steps: list[int] | None,
+) -> SSAValue:
+    """numpy/ONNX slicing (negative bounds count from the end, bounds clamp) as graph.slice."""
+    shape = graph.tensor_shape(x)
+    rank = len(shape)
+    axes = [a % rank for a in (axes if axes is not None else range(len(starts)))]
+    steps = steps or [1] * len(starts)
+    first, stride, extent = [0] * rank, [1] * rank, list(shape)
+    for axis, start, end, step in zip(axes, starts, ends, steps, strict=True):
+        if step == 0:
+            raise ctx.error("Slice steps must not be 0")
+        begin, stop, step = slice(start, end, step).indices(shape[axis])
+        extent[axis] = len(range(begin, stop, step))
+        first[axis], stride[axis] = (begin if extent[axis] else 0), step
+    if tuple(extent) == shape and all(s == 1 for s in stride):
+        return x
+    return graph.SliceOp(x, first, stride, extent).result
+
+
+@register("Slice")
+class Slice(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        starts, ends = [int(v) for v in attrs["starts"]], [int(v) for v in attrs["ends"]]
+        axes = [int(v) for v in attrs["axes"]] if "axes" in attrs else None
+        return [slice_value(ctx, required(ctx, node, 0), starts, ends, axes, None)]
+
+    @classmethod
+    def _impl_v10(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        starts = _constant_ints(ctx, node, 1, "starts")
+        ends = _constant_ints(ctx, node, 2, "ends")
+        assert starts is not None and ends is not None
+        axes, steps = _constant_ints(ctx, node, 3, "axes"), _constant_ints(ctx, node, 4, "steps")
+        return [slice_value(ctx, required(ctx, node, 0), starts, ends, axes, steps)]
+
+
+@register("Split")
+class Split(OnnxOpConverter):
+    """Consecutive slices along `axis`: sizes from the attribute or input, else equal parts
+    (the last one smaller when they do not divide)."""
+
+    @classmethod
+    def _split(
+        cls,
+        ctx: ImportContext,
+        node: onnx.NodeProto,
+        attrs: dict[str, Any],
+        sizes: list[int] | None,
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        shape = graph.tensor_shape(x)
+        axis = int(attrs.get("axis", 0)) % len(shape)
+        parts = len([o for o in node.output])
+        if sizes is None:
+            count = int(attrs.get("num_outputs", parts))
+            chunk = -(-shape[axis] // count)
+            sizes = [min(chunk, shape[axis] - n * chunk) for n in range(count)]
+        if sum(sizes) != shape[axis]:
+            raise ctx.error(f"split sizes {sizes} do not add up to dim {axis} = {shape[axis]}")
+        results, offset = [], 0
+        for size in sizes:
+            results.append(slice_value(ctx, x, [offset], [offset + size], [axis], None))
+            offset += size
+        return results
+
+    @classmethod
+    def _impl_v2(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        sizes = [int(s) for s in attrs["split"]] if "split" in attrs else None
+        return cls._split(ctx, node, attrs, sizes)
+
+    @classmethod
+    def _impl_v13(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return cls._split(ctx, node, attrs, _constant_ints(ctx, node, 1, "split sizes"))
+
+
+@register("Expand")
+class Expand(OnnxOpConverter):
+    @classmethod
+    def _impl_v8(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        target = _constant_ints(ctx, node, 1, "target shape")
+        assert target is not None
+        try:
+            shape = broadcast_shapes(graph.tensor_shape(x), target)
+        except ValueError as err:
+            raise ctx.error(str(err)) from err
+        return [x if shape == graph.tensor_shape(x) else graph.BroadcastOp(x, shape).result]
+
+
+@register("Pad")
+class Pad(OnnxOpConverter):
+    @classmethod
+    def _pad(
+        cls,
+        ctx: ImportContext,
+        node: onnx.NodeProto,
+        pads: list[int],
+        mode: str,
+        value: float,
+        axes: list[int] | None,
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        rank = len(graph.tensor_shape(x))
+        if axes is not None:
+            full = [0] * (2 * rank)
+            for n, axis in enumerate(a % rank for a in axes):
+                full[axis], full[rank + axis] = pads[n], pads[len(axes) + n]
+            pads = full
+        if any(p < 0 for p in pads):
+            raise UnsupportedOpError(
+                {"Pad": [ctx.node_label]}, "negative pads (cropping) are not supported"
+            )
+        if mode not in graph.PAD_MODES:
+            raise ctx.error(f"Pad mode {mode!r} is not supported")
+        return [graph.PadOp(x, pads, mode, value).result]
+
+    @classmethod
+    def _impl_v2(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        mode = attrs.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        return cls._pad(
+            ctx, node, [int(p) for p in attrs["pads"]], mode, float(attrs.get("value", 0.0)), None
+        )
+
+    @classmethod
+    def _impl_v11(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        mode = attrs.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        pads = _constant_ints(ctx, node, 1, "pads")
+        assert pads is not None
+        value = ctx.constant_input(node, 2)
+        if len(node.input) > 2 and node.input[2] and value is None:
+            raise UnsupportedOpError(
+                {"Pad": [ctx.node_label]}, "its constant value is computed at run time"
+            )
+        axes = _constant_ints(ctx, node, 3, "axes")
+        return cls._pad(
+            ctx,
+            node,
+            pads,
+            mode,
+            0.0 if value is None else float(np.asarray(value).reshape(-1)[0]),
+            axes,
+        )
+
+
+@register("Gather")
+class Gather(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x = required(ctx, node, 0)
+        indices = ctx.constant_input(node, 1)
+        index_value = (
+            ctx.tensor(np.asarray(indices), "indices")
+            if indices is not None
+            else required(ctx, node, 1)
+        )
+        return [graph.GatherOp(x, index_value, int(attrs.get("axis", 0))).result]
+
+
+@register("Where")
+class Where(OnnxOpConverter):
+    @classmethod
+    def _impl_v9(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return [graph.WhereOp(*(required(ctx, node, i) for i in range(3))).result]
+
+
+@register("Equal")
+class Equal(OnnxOpConverter):
+    @classmethod
+    def _impl_v7(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        return [graph.EqualOp(required(ctx, node, 0), required(ctx, node, 1)).result]

@@ -13,6 +13,7 @@ from ziggurat.lowering.strategies.base import Strategy
 from ziggurat.lowering.strategies.conv import batch_norm, conv, lrn, pool
 from ziggurat.lowering.strategies.elementwise import (
     binary,
+    cast,
     clip_scalar,
     gelu,
     hard_sigmoid_scalar,
@@ -22,7 +23,18 @@ from ziggurat.lowering.strategies.elementwise import (
     unary,
 )
 from ziggurat.lowering.strategies.nn import layer_norm, matmul, reduce, softmax
-from ziggurat.lowering.strategies.shape import concat, copy, reshape, transpose
+from ziggurat.lowering.strategies.shape import (
+    broadcast,
+    concat,
+    copy,
+    equal,
+    gather,
+    pad,
+    reshape,
+    slice_,
+    transpose,
+    where,
+)
 
 __all__ = ["STRATEGIES", "Strategy", "copy"]
 
@@ -55,6 +67,13 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.BatchNormOp: batch_norm,
     graph.LrnOp: lrn,
     graph.ReduceOp: reduce,
+    graph.SliceOp: slice_,
+    graph.BroadcastOp: broadcast,
+    graph.PadOp: pad,
+    graph.GatherOp: gather,
+    graph.WhereOp: where,
+    graph.EqualOp: equal,
+    graph.CastOp: cast,
     graph.LayerNormOp: layer_norm,
     graph.MatmulOp: matmul,
     graph.SoftmaxOp: softmax,

@@ -74,3 +74,9 @@ def hard_sigmoid_scalar(op: Operation, x: SSAValue) -> SSAValue:
 
 def prelu_scalar(x: SSAValue, slope: SSAValue) -> SSAValue:
     return tb.select(tb.less(x, tb.const_float(0.0)), tb.mul(x, slope), x)
+
+
+def cast(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    (x,) = args
+    target = op.results[0].type.element_type  # pyright: ignore[reportAttributeAccessIssue]
+    return tb.compute(result_shape(op), lambda idx: tb.cast(tb.read(x, idx), target), tag="cast")

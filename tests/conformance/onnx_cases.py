@@ -54,6 +54,10 @@ def _uses_low_precision(model: onnx.ModelProto) -> bool:
     return any(onnx.TensorProto.DataType.Name(t) in LOW_PRECISION for t in types if t)
 
 
+def _array(data: object) -> np.ndarray:
+    return numpy_helper.to_array(data) if isinstance(data, onnx.TensorProto) else np.asarray(data)
+
+
 @cache
 def cases() -> tuple[Case, ...]:
     """Single-node cases of the ops above, leaving out fp8/fp4/int4/int2 types."""
@@ -72,8 +76,8 @@ def cases() -> tuple[Case, ...]:
         names_in = [v.name for v in model.graph.input]
         inputs, outputs = [], []
         for data_in, data_out in case.data_sets or []:
-            inputs.append(dict(zip(names_in, [np.asarray(d) for d in data_in], strict=False)))
-            outputs.append([np.asarray(d) for d in data_out])
+            inputs.append(dict(zip(names_in, [_array(d) for d in data_in], strict=False)))
+            outputs.append([_array(d) for d in data_out])
         found.append(
             Case(
                 case.name,
