@@ -310,3 +310,11 @@ def cast(value: SSAValue, target: Attribute) -> SSAValue:
     if source.width.data < target.width.data:
         return (arith.ExtUIOp if source == i1 else arith.ExtSIOp)(value, target).result
     return arith.TruncIOp(value, target).result
+
+
+def index_equal(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.CmpiOp(a, b, "eq").result
+
+
+def index_div_signed(a: SSAValue, b: SSAValue) -> SSAValue:
+    return arith.DivSIOp(a, b).result

@@ -94,6 +94,28 @@ def _conv(op: graph.ConvOp, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.n
     return out + b.reshape(1, -1, *([1] * (x.ndim - 2)))
 
 
+def _conv_transpose(
+    op: graph.ConvTransposeOp, x: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    groups = op.groups.value.data
+    out = np.zeros(graph.tensor_shape(op.result), dtype=np.float64)
+    spatial = x.ndim - 2
+    per_in, per_out = x.shape[1] // groups, w.shape[1]
+    strides, pads, dilations = op.stride_values, op.pad_values, op.dilation_values
+    for position in np.ndindex(*x.shape[2:]):
+        for tap in np.ndindex(*w.shape[2:]):
+            target = [
+                position[d] * strides[d] - pads[d] + tap[d] * dilations[d] for d in range(spatial)
+            ]
+            if any(not 0 <= t < out.shape[2 + d] for d, t in enumerate(target)):
+                continue
+            for g in range(groups):
+                values = x[:, g * per_in : (g + 1) * per_in, *position]
+                kernel = w[g * per_in : (g + 1) * per_in, :, *tap]
+                out[:, g * per_out : (g + 1) * per_out, *target] += values @ kernel
+    return out + b.reshape(1, -1, *([1] * spatial))
+
+
 def _pool(op: graph.PoolOp, x: np.ndarray) -> np.ndarray:
     kernel = op.kernel_values
     if op.kind.data == "max":
@@ -182,6 +204,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.HardSigmoidOp: lambda op, x: np.clip(x * op.param("alpha") + op.param("beta"), 0, 1),
     graph.PReluOp: lambda op, x, slope: np.where(x < 0, x * slope, x),
     graph.ConvOp: _conv,
+    graph.ConvTransposeOp: _conv_transpose,
     graph.PoolOp: _pool,
     graph.BatchNormOp: _batch_norm,
     graph.LrnOp: _lrn,

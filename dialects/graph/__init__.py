@@ -27,7 +27,7 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
-from ziggurat.dialects.graph.conv import BatchNormOp, ConvOp, LrnOp, PoolOp
+from ziggurat.dialects.graph.conv import BatchNormOp, ConvOp, ConvTransposeOp, LrnOp, PoolOp
 from ziggurat.dialects.graph.elementwise import (
     GELU_APPROXIMATIONS,
     AddOp,
@@ -77,7 +77,7 @@ Graph = Dialect(
         AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
-        ConvOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
+        ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
     ],
     [],

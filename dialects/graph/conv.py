@@ -347,3 +347,64 @@ class LrnOp(IRDLOperation):
             raise VerifyException("graph.lrn size must be at least 1.")
         if len(tensor_shape(self.input)) < 2:
             raise VerifyException("graph.lrn needs rank >= 2.")
+
+
+@irdl_op_definition
+class ConvTransposeOp(WindowOp):
+    """The transpose (gradient) of a convolution: each input element scatters its product with
+    the kernel into the output at i * stride - pad + k * dilation. The result type gives the
+    output extents (they may include ONNX's output_padding).
+
+        %y = graph.conv_transpose %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<4x2x3x3xf32>, tensor<2xf32>) -> tensor<1x2x17x17xf32>
+    """
+
+    name = "graph.conv_transpose"
+    input = operand_def()
+    weight = operand_def()
+    bias = operand_def()
+    groups = prop_def(IntegerAttr)
+    result = result_def()
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)"
+    )
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        b: SSAValue,
+        strides: Sequence[int],
+        pads: Sequence[int],
+        dilations: Sequence[int],
+        groups: int,
+        shape: Sequence[int],
+    ):
+        super().__init__(
+            operands=[x, w, b],
+            properties={
+                "strides": _array(strides),
+                "pads": _array(pads),
+                "dilations": _array(dilations),
+                "groups": IntegerAttr(groups, i64),
+            },
+            result_types=[tensor_of(shape, element_type_of(x))],
+        )
+
+    def verify_(self) -> None:
+        x, w, out = tensor_shape(self.input), tensor_shape(self.weight), tensor_shape(self.result)
+        groups = self.groups.value.data
+        if len(x) < 3 or len(w) != len(x) or len(out) != len(x):
+            raise VerifyException(
+                "graph.conv_transpose needs input, weight and result of equal rank >= 3."
+            )
+        self._check_window(len(x) - 2)
+        if groups < 1 or x[1] != w[0] or x[1] % groups:
+            raise VerifyException(
+                f"graph.conv_transpose weight {list(w)} does not fit {x[1]} input channels in {groups} groups."
+            )
+        if out[:2] != (x[0], w[1] * groups) or tensor_shape(self.bias) != (w[1] * groups,):
+            raise VerifyException(
+                f"graph.conv_transpose result {list(out)} or bias does not have {w[1] * groups} channels."
+            )

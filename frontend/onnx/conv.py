@@ -176,3 +176,53 @@ class LRN(OnnxOpConverter):
                 float(attrs.get("bias", 1.0)),
             ).result
         ]
+
+
+@register("ConvTranspose")
+class ConvTranspose(OnnxOpConverter):
+    """Output extents from output_shape or from strides, kernel, pads and output_padding;
+    auto_pad SAME_* splits the padding that output_shape implies; an output_shape larger than
+    the full result adds positions that only the bias reaches."""
+
+    @classmethod
+    def _impl_v1(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        x, w = required(ctx, node, 0), required(ctx, node, 1)
+        x_shape, w_shape = graph.tensor_shape(x), graph.tensor_shape(w)
+        spatial = len(x_shape) - 2
+        group = int(attrs.get("group", 1))
+        kernel = _ints(attrs, "kernel_shape", w_shape[2:])
+        strides = _ints(attrs, "strides", [1] * spatial)
+        dilations = _ints(attrs, "dilations", [1] * spatial)
+        output_padding = _ints(attrs, "output_padding", [0] * spatial)
+        full = [
+            s * (i - 1) + op + (k - 1) * d + 1
+            for s, i, op, k, d in zip(
+                strides, x_shape[2:], output_padding, kernel, dilations, strict=True
+            )
+        ]
+        auto = _text(attrs.get("auto_pad", "NOTSET"))
+        if "output_shape" in attrs or auto in ("SAME_UPPER", "SAME_LOWER"):
+            target = _ints(
+                attrs, "output_shape", [i * s for i, s in zip(x_shape[2:], strides, strict=True)]
+            )[-spatial:]
+            total = [max(0, f - t) for f, t in zip(full, target, strict=True)]
+            if auto == "SAME_UPPER":
+                pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+            else:
+                pads = [t - t // 2 for t in total] + [t // 2 for t in total]
+            sizes = target
+        else:
+            pads = (
+                [0] * (2 * spatial)
+                if auto == "VALID"
+                else _ints(attrs, "pads", [0] * (2 * spatial))
+            )
+            sizes = [f - pads[d] - pads[spatial + d] for d, f in enumerate(full)]
+        bias = ctx.input(node, 2)
+        channels = w_shape[1] * group
+        if bias is None:
+            bias = ctx.tensor(np.zeros(channels, dtype=np.float32), "zero_bias")
+        shape = [x_shape[0], channels, *sizes]
+        return [graph.ConvTransposeOp(x, w, bias, strides, pads, dilations, group, shape).result]

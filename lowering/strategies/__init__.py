@@ -10,7 +10,7 @@ from xdsl.ir import Operation
 from ziggurat.dialects import graph
 from ziggurat.lowering import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.conv import batch_norm, conv, lrn, pool
+from ziggurat.lowering.strategies.conv import batch_norm, conv, conv_transpose, lrn, pool
 from ziggurat.lowering.strategies.elementwise import (
     binary,
     cast,
@@ -63,6 +63,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.HardSigmoidOp: scalar_param(hard_sigmoid_scalar, "hard_sigmoid"),
     graph.PReluOp: binary(prelu_scalar, "prelu"),
     graph.ConvOp: conv,
+    graph.ConvTransposeOp: conv_transpose,
     graph.PoolOp: pool,
     graph.BatchNormOp: batch_norm,
     graph.LrnOp: lrn,

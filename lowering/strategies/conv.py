@@ -136,3 +136,43 @@ def lrn(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         return tb.div(tb.read(x, idx), denominator)
 
     return tb.compute(shape, element, tag="lrn")
+
+
+def conv_transpose(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """out[n, m, o..] = bias[m] + sum over c in m's group and k.. of x[n, c, i..] * w[c, m', k..]
+    where i * stride = o + pad - k * dilation (taps with no such whole, in-range i add 0)."""
+    assert isinstance(op, graph.ConvTransposeOp)
+    x, w, b = args
+    x_shape, w_shape = graph.tensor_shape(x), graph.tensor_shape(w)
+    spatial = len(x_shape) - 2
+    groups = op.groups.value.data
+    per_group_in, per_group_out = x_shape[1] // groups, w_shape[1]
+    strides, pads, dilations = op.stride_values, op.pad_values, op.dilation_values
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        n, m, outs = idx[0], idx[1], idx[2:]
+        group = tb.index_div(m, per_group_out)
+        local_m = tb.index_sub(m, tb.index_mul(group, per_group_out)) if groups > 1 else m
+
+        def product(k: Sequence[SSAValue]) -> SSAValue:
+            c = tb.index_add(tb.index_mul(group, per_group_in), k[0]) if groups > 1 else k[0]
+            valid: SSAValue | None = None
+            positions = []
+            for d in range(spatial):
+                shifted = tb.index_sub(
+                    tb.index_add(outs[d], tb.const_index(pads[d])),
+                    tb.index_mul(k[1 + d], dilations[d]),
+                )
+                stride = tb.const_index(strides[d])
+                whole = tb.index_equal(tb.index_rem(shifted, stride), tb.const_index(0))
+                position = tb.index_div_signed(shifted, stride)
+                test = tb.and_(whole, tb.in_range(position, x_shape[2 + d]))
+                valid = test if valid is None else tb.and_(valid, test)
+                positions.append(tb.clamp_index(position, x_shape[2 + d]))
+            value = tb.mul(tb.read(x, [n, c, *positions]), tb.read(w, [c, local_m, *k[1:]]))
+            assert valid is not None
+            return tb.select(valid, value, tb.const_float(0.0))
+
+        return tb.reduce("sum", [per_group_in, *w_shape[2:]], product, init=tb.read(b, [m]))
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="conv_transpose")

@@ -125,3 +125,51 @@ def test_clip_before_opset_11_uses_attributes() -> None:
         opset=9,
     )
     check(model, {"x": (3, 4)})
+
+
+@pytest.mark.parametrize(
+    "attrs, w_shape",
+    [
+        ({"strides": [2, 2]}, (3, 2, 3, 3)),
+        ({"strides": [2, 1], "pads": [1, 0, 0, 1], "output_padding": [1, 0]}, (3, 2, 3, 2)),
+        ({"group": 3, "dilations": [2, 2]}, (3, 1, 2, 2)),
+    ],
+)
+def test_conv_transpose(attrs: dict, w_shape: tuple) -> None:
+    nodes = [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], **attrs)]
+    channels = w_shape[1] * attrs.get("group", 1)
+    model = make_model(
+        nodes, {"x": [1, 3, 4, 5]}, {"y": None}, {"w": weights(*w_shape), "b": weights(channels)}
+    )
+    check(model, {"x": (1, 3, 4, 5)})
+
+
+def test_slice_split_pad_gather_where_equal_cast() -> None:
+    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+    nodes = [
+        helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["s"]),
+        helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=2),
+        helper.make_node("Pad", ["a", "pads"], ["p"], mode="reflect"),
+        helper.make_node("Gather", ["b", "idx"], ["g"], axis=1),
+        helper.make_node("Equal", ["a", "a"], ["eq"]),
+        helper.make_node("Where", ["eq", "a", "a"], ["w"]),
+        helper.make_node("Cast", ["w"], ["c"], to=onnx.TensorProto.INT32),
+        helper.make_node("Cast", ["c"], ["y"], to=onnx.TensorProto.FLOAT),
+        helper.make_node("Expand", ["y", "shape"], ["e"]),
+    ]
+    model = make_model(
+        nodes,
+        {"x": [2, 3, 6]},
+        {"s": None, "p": None, "g": None, "e": None},
+        {
+            "starts": i64(5, 0),
+            "ends": i64(-7, 2),
+            "axes": i64(2, 1),
+            "steps": i64(-2, 1),
+            "sizes": i64(4, 2),
+            "pads": i64(0, 0, 1, 0, 0, 2),
+            "idx": i64(-1, 0, 2),
+            "shape": i64(2, 2, 3, 4),
+        },
+    )
+    check(model, {"x": (2, 3, 6)})
