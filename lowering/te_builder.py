@@ -104,32 +104,26 @@ def dense_splat(value: float, element_type: Attribute = f32) -> DenseIntOrFPElem
     return DenseIntOrFPElementsAttr.from_list(TensorType(element_type, []), [value])
 
 
-def add(a: SSAValue, b: SSAValue) -> SSAValue:
-    return arith.AddfOp(a, b).result
+def _float_or_int(float_op: type, int_op: type) -> Callable[[SSAValue, SSAValue], SSAValue]:
+    """A binary scalar op that picks the float or the (signed) integer arith op by type."""
+
+    def build(a: SSAValue, b: SSAValue) -> SSAValue:
+        op = float_op if isinstance(a.type, AnyFloat) else int_op
+        return op(a, b).result
+
+    return build
 
 
-def sub(a: SSAValue, b: SSAValue) -> SSAValue:
-    return arith.SubfOp(a, b).result
-
-
-def mul(a: SSAValue, b: SSAValue) -> SSAValue:
-    return arith.MulfOp(a, b).result
-
-
-def div(a: SSAValue, b: SSAValue) -> SSAValue:
-    return arith.DivfOp(a, b).result
-
-
-def maximum(a: SSAValue, b: SSAValue) -> SSAValue:
-    return arith.MaximumfOp(a, b).result
+add = _float_or_int(arith.AddfOp, arith.AddiOp)
+sub = _float_or_int(arith.SubfOp, arith.SubiOp)
+mul = _float_or_int(arith.MulfOp, arith.MuliOp)
+div = _float_or_int(arith.DivfOp, arith.DivSIOp)
+maximum = _float_or_int(arith.MaximumfOp, arith.MaxSIOp)
+minimum = _float_or_int(arith.MinimumfOp, arith.MinSIOp)
 
 
 def exp(a: SSAValue) -> SSAValue:
     return math.ExpOp(a).result
-
-
-def minimum(a: SSAValue, b: SSAValue) -> SSAValue:
-    return arith.MinimumfOp(a, b).result
 
 
 def neg(a: SSAValue) -> SSAValue:

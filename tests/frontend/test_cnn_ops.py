@@ -173,3 +173,29 @@ def test_slice_split_pad_gather_where_equal_cast() -> None:
         },
     )
     check(model, {"x": (2, 3, 6)})
+
+
+def test_integer_arithmetic() -> None:
+    graph_ = helper.make_graph(
+        [
+            helper.make_node("Add", ["a", "b"], ["s"]),
+            helper.make_node("Mul", ["s", "b"], ["m"]),
+            helper.make_node("Max", ["m", "a"], ["y"]),
+            helper.make_node("Div", ["y", "b"], ["q"]),
+        ],
+        "ints",
+        [helper.make_tensor_value_info(n, onnx.TensorProto.INT32, [3, 4]) for n in ("a", "b")],
+        [helper.make_tensor_value_info(n, onnx.TensorProto.INT32, None) for n in ("y", "q")],
+    )
+    model = helper.make_model(graph_, opset_imports=[helper.make_opsetid("", 17)])
+    rng = np.random.default_rng(5)
+    inputs = {
+        "a": rng.integers(-50, 50, (3, 4), dtype=np.int32),
+        "b": rng.integers(1, 9, (3, 4), dtype=np.int32),
+    }
+    module, params = ziggurat.from_onnx(model)
+    runner = GraphModule(ziggurat.build(module, params=params))
+    runner.run(**inputs)
+    expected = onnxruntime_outputs(model, inputs)
+    for n, want in enumerate(expected):
+        np.testing.assert_array_equal(runner.get_output(n), want)
