@@ -1,8 +1,9 @@
 """The ONNX backend node tests, generated from the installed onnx package (onnx >= 1.23 ships
 the generators, not the data), for the ops Ziggurat covers, and how to run one case.
 
-Integer inputs of a case (shapes, axes, indices, pads...) are bound as initializers with
-their test values, as real models carry them; float inputs stay runtime inputs.
+Integer inputs of a case (shapes, axes, indices, pads...) and the float inputs that are
+parameters rather than data (Resize's roi and scales, Pad's value) are bound as initializers
+with their test values, as real models carry them; other float inputs stay runtime inputs.
 """
 
 import warnings
@@ -21,6 +22,9 @@ OPS = (
     "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
     "Dropout"
 ).split()
+
+PARAMETER_INPUTS = {"Resize": {1, 2, 3}, "Pad": {2}}
+"""Inputs, by position, that models give as constants whatever their type."""
 
 LOW_PRECISION = {
     "FLOAT8E4M3FN",
@@ -95,12 +99,16 @@ def cases() -> tuple[Case, ...]:
 def bind_integer_inputs(
     model: onnx.ModelProto, feeds: dict[str, np.ndarray]
 ) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
-    """The model with its integer inputs as initializers, and the remaining feeds."""
+    """The model with its integer and parameter inputs as initializers, and the other feeds."""
     bound = onnx.ModelProto()
     bound.CopyFrom(model)
+    node = model.graph.node[0]
+    parameters = {
+        node.input[i] for i in PARAMETER_INPUTS.get(node.op_type, ()) if i < len(node.input)
+    }
     runtime: dict[str, np.ndarray] = {}
     for name, value in feeds.items():
-        if value.dtype.kind in "iub" and value.dtype != np.bool_:
+        if (value.dtype.kind in "iu" and value.dtype != np.bool_) or name in parameters:
             bound.graph.initializer.append(numpy_helper.from_array(value, name))
         else:
             runtime[name] = value
