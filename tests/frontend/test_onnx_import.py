@@ -245,3 +245,20 @@ def test_layer_norm_mean_and_inverse_std_outputs() -> None:
         nodes, {"x": [2, 6, 3]}, {"y": None, "mean": None, "inv": None}, {"g": weights(6, 3)}
     )
     check_against_onnxruntime(model, {"x": (2, 6, 3)})
+
+
+def test_truncated_model_file(tmp_path) -> None:
+    data = mlp_model(1, sizes=(8, 4)).SerializeToString()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelImportError, match="cut.onnx"):
+        ziggurat.from_onnx(path)
+
+
+def test_unsupported_attribute_value_is_named() -> None:
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up", mode="area")]
+    model = make_model(
+        nodes, {"x": [1, 1, 2, 2]}, {"y": None}, {"scales": np.array([1, 1, 2, 2], np.float32)}
+    )
+    with pytest.raises(UnsupportedOpError, match=r"Resize .*'up'.*mode 'area'"):
+        ziggurat.from_onnx(model)
