@@ -2,13 +2,17 @@
 
 from ziggurat.errors import CompileError
 
+SIMPLIFY = ["graph-canonicalize", "graph-eliminate-dead", "cse"]
+FOLD = ["graph-fold-constants", "graph-simplify-inference", *SIMPLIFY]
+
 GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
     0: [],
-    1: ["canonicalize", "cse"],
-    2: ["canonicalize", "cse"],
-    3: ["canonicalize", "cse"],
+    1: SIMPLIFY,
+    2: [*SIMPLIFY, *FOLD],
+    3: [*SIMPLIFY, *FOLD],
 }
-"""Graph-level optimizations per opt_level: 0 runs none; from 1, dead and duplicate ops go."""
+"""Graph-level optimizations per opt_level: 0 runs none; 1 removes no-ops, dead and duplicate
+ops; 2 and 3 also fold constants and batch norms into convolutions."""
 
 LOWERING = ["convert-graph-to-te", "convert-te-to-sched"]
 """From graph to loop nests, before the schedules and the target."""

@@ -15,6 +15,12 @@ def _lazy(module: str, cls: str) -> PassFactory:
 
 
 OWN_PASSES: dict[str, PassFactory] = {
+    "graph-canonicalize": _lazy("ziggurat.passes.graph.canonicalize", "GraphCanonicalize"),
+    "graph-eliminate-dead": _lazy("ziggurat.passes.graph.eliminate_dead", "GraphEliminateDead"),
+    "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),
+    "graph-simplify-inference": _lazy(
+        "ziggurat.passes.graph.simplify_inference", "GraphSimplifyInference"
+    ),
     "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
     "sched-parallelize": _lazy("ziggurat.passes.sched.parallelize", "SchedParallelize"),

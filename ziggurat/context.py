@@ -65,3 +65,18 @@ def ir_text(op: Operation) -> str:
     stream = StringIO()
     Printer(stream=stream).print_op(op)
     return stream.getvalue() + "\n"
+
+
+def params_of(ctx: Context) -> dict[str, np.ndarray]:
+    """The params store of a context; a plain xDSL context gets an empty one of its own."""
+    if isinstance(ctx, CompilerContext):
+        return ctx.params
+    return {}
+
+
+def fresh_param_name(params: dict[str, np.ndarray], stem: str) -> str:
+    """A params-store name starting with `stem` that no weight uses yet."""
+    n = 0
+    while f"{stem}_{n}" in params:
+        n += 1
+    return f"{stem}_{n}"
