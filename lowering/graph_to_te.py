@@ -100,9 +100,9 @@ def _build_kernel(op: Operation, operands: list[SSAValue]) -> func.FuncOp:
                 constants.append(graph.ConstantOp(value.owner.value))
                 inside[value] = constants[-1].result
         func.ReturnOp(strategy(op, [inside[v] for v in operands]))
-    for constant in constants:
-        if not constant.result.uses:
-            Rewriter.erase_op(constant)
+    for inner in list(block.ops):
+        if isinstance(inner, graph.ConstantOp) and not inner.result.uses:
+            Rewriter.erase_op(inner)
     return func.FuncOp(
         "kernel",
         ([v.type for v in passed], [op.results[0].type]),
@@ -145,7 +145,9 @@ class ConvertGraphToTe(ModulePass):
                 continue
             operands = list(inner.operands)
             kernel = _build_kernel(inner, operands)
-            tag = inner.name.split(".", 1)[1]
+            tag = (
+                inner.kind.data if isinstance(inner, graph.FusedOp) else inner.name.split(".", 1)[1]
+            )
             name = table.add(kernel, tag, function)
             call_args = [v for v in operands if not isinstance(v.owner, graph.ConstantOp)]
             call = func.CallOp(name, call_args, [inner.results[0].type])

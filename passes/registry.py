@@ -17,6 +17,8 @@ def _lazy(module: str, cls: str) -> PassFactory:
 OWN_PASSES: dict[str, PassFactory] = {
     "graph-canonicalize": _lazy("ziggurat.passes.graph.canonicalize", "GraphCanonicalize"),
     "graph-eliminate-dead": _lazy("ziggurat.passes.graph.eliminate_dead", "GraphEliminateDead"),
+    "graph-fuse-ops": _lazy("ziggurat.passes.graph.fuse_ops", "GraphFuseOps"),
+    "te-inline-computes": _lazy("ziggurat.lowering.te_inline", "TeInlineComputes"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),
     "graph-simplify-inference": _lazy(
         "ziggurat.passes.graph.simplify_inference", "GraphSimplifyInference"

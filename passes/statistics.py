@@ -21,10 +21,13 @@ def count(name: str, amount: int = 1) -> None:
 
 @contextmanager
 def collect() -> Iterator[Counter[str]]:
-    """Collects the counters bumped inside the block."""
+    """Collects the counters bumped inside the block; an enclosing collect() sees them too."""
+    outer = _current.get()
     counters: Counter[str] = Counter()
     token = _current.set(counters)
     try:
         yield counters
     finally:
         _current.reset(token)
+        if outer is not None:
+            outer.update(counters)

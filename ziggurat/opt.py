@@ -6,7 +6,7 @@ mlir-opt's debugging flags.
     ziggurat-opt --list-passes
 
 Weights referenced by `graph.weight` load from `model.params.npz` beside the input (or
-`--params FILE`). Errors print as `file:line:col: error: ...` and exit 1; a failing pass also
+`--params FILE`); weights that passes add are written beside the `-o` output. Errors print as `file:line:col: error: ...` and exit 1; a failing pass also
 leaves `<input>.repro.mlir` to replay with `--run-reproducer`. `--traceback` shows Python's
 trace instead.
 """
@@ -31,7 +31,7 @@ from ziggurat.passes.instruments import DumpIRTree, PassStatistics, PassTiming, 
 from ziggurat.passes.pass_manager import PassFailure, PassInstrument, PassManager, parse_passes
 from ziggurat.passes.registry import all_passes
 from ziggurat.plugins import PLUGIN_DIALECTS, load_entry_point_plugins, load_plugin
-from ziggurat.runtime.params import load_params
+from ziggurat.runtime.params import load_params, save_params
 
 REPRODUCER_HEADER = "// ziggurat-opt reproducer"
 REPRODUCER_PIPELINE = "// pipeline: "
@@ -136,6 +136,14 @@ class ZigguratOptMain(xDSLOptMain):
         self.pass_manager = PassManager(parse_passes(args.passes)) if args.passes else None
         self._load_params()
 
+    def _save_params(self) -> None:
+        """Weights that passes added go beside the output, so the next run finds them."""
+        if self.args.output_file and set(self.ctx.params) != self._loaded_param_names:
+            target = Path(self.args.output_file).with_suffix(".params.npz")
+            partial = target.with_name(f".{target.name}.partial.npz")
+            save_params(partial, self.ctx.params)
+            partial.replace(target)
+
     def _load_params(self) -> None:
         path = self.args.params
         if path is None and self.args.input_file:
@@ -143,6 +151,7 @@ class ZigguratOptMain(xDSLOptMain):
             path = beside if beside.exists() else None
         if path is not None:
             self.ctx.params.update(load_params(path))
+        self._loaded_param_names = set(self.ctx.params)
 
     def _instruments(self) -> tuple[list[PassInstrument], PassTiming | None, PassStatistics | None]:
         args = self.args
@@ -248,6 +257,7 @@ class ZigguratOptMain(xDSLOptMain):
             if timing:
                 timing.add("output", time.perf_counter() - started)
         self._write_output(output.getvalue())
+        self._save_params()
         if timing:
             sys.stderr.write(timing.report())
         if stats:

@@ -21,7 +21,9 @@ from ziggurat.dialects.graph.base import (
     NAME_ATTR,
     NUMPY_ELEMENT_TYPES,
     ConstantOp,
+    FusedOp,
     WeightOp,
+    YieldOp,
     element_type_for,
     element_type_of,
     tensor_of,
@@ -72,7 +74,7 @@ from ziggurat.dialects.graph.shape import (
 Graph = Dialect(
     "graph",
     [
-        WeightOp, ConstantOp,
+        WeightOp, ConstantOp, FusedOp, YieldOp,
         ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
         AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,

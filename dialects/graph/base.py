@@ -15,17 +15,21 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
+    ParsePropInAttrDict,
     irdl_op_definition,
     prop_def,
+    region_def,
     result_def,
     traits_def,
+    var_operand_def,
+    var_result_def,
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
-from xdsl.traits import ConstantLike, Pure
+from xdsl.traits import ConstantLike, IsolatedFromAbove, IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
 NAME_ATTR = "graph.name"
@@ -122,3 +126,58 @@ class ConstantOp(IRDLOperation):
     def verify_(self) -> None:
         if self.value.type != self.result.type:
             raise VerifyException("graph.constant result type must be the value's type.")
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """Ends a graph.fused body with the group's result."""
+
+    name = "graph.yield"
+    values = var_operand_def()
+    traits = traits_def(IsTerminator())
+    assembly_format = "$values attr-dict `:` type($values)"
+
+    def __init__(self, values: Sequence[SSAValue]):
+        super().__init__(operands=[values])
+
+
+@irdl_op_definition
+class FusedOp(IRDLOperation):
+    """A group of graph ops that becomes one kernel (TVM's fused function). The body's block
+    arguments stand for the operands; `kind` names the group for people and schedules.
+
+        %y = graph.fused %x, %w, %b {kind = "conv_add_relu"} : (tensor<...>, tensor<...>, tensor<...>) -> tensor<...> {
+        ^bb0(%a: tensor<...>, %c: tensor<...>, %d: tensor<...>):
+          ...
+          graph.yield %r : tensor<...>
+        }
+    """
+
+    name = "graph.fused"
+    inputs = var_operand_def()
+    kind = prop_def(StringAttr)
+    outputs = var_result_def()
+    body = region_def("single_block")
+    traits = traits_def(IsolatedFromAbove())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$inputs attr-dict `:` functional-type($inputs, $outputs) $body"
+
+    def __init__(
+        self, inputs: Sequence[SSAValue], kind: str, result_types: Sequence[Attribute], body: Region
+    ):
+        super().__init__(
+            operands=[inputs],
+            properties={"kind": StringAttr(kind)},
+            result_types=[result_types],
+            regions=[body],
+        )
+
+    def verify_(self) -> None:
+        block = self.body.block
+        if tuple(a.type for a in block.args) != tuple(v.type for v in self.inputs):
+            raise VerifyException("graph.fused body arguments must match its operands.")
+        last = block.last_op
+        if not isinstance(last, YieldOp) or tuple(v.type for v in last.values) != tuple(
+            r.type for r in self.outputs
+        ):
+            raise VerifyException("graph.fused body must end with graph.yield of its result types.")

@@ -5,9 +5,12 @@ te.compute ops with `te_builder` (inside an ImplicitBuilder on the kernel body) 
 the value holding the op's result. `STRATEGIES` is the table convert-graph-to-te consults.
 """
 
-from xdsl.ir import Operation
+from collections.abc import Sequence
+
+from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
+from ziggurat.errors import CompileError
 from ziggurat.lowering import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy
 from ziggurat.lowering.strategies.conv import batch_norm, conv, conv_transpose, lrn, pool
@@ -80,3 +83,25 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.SoftmaxOp: softmax,
     graph.ReshapeOp: reshape,
 }
+
+
+def fused(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """A graph.fused group: each member's strategy in order, in one kernel; the computes are
+    merged into one loop nest afterwards by te-inline-computes."""
+    assert isinstance(op, graph.FusedOp)
+    block = op.body.block
+    values: dict[SSAValue, SSAValue] = dict(zip(block.args, args, strict=True))
+    for inner in block.ops:
+        if isinstance(inner, graph.YieldOp):
+            return values[inner.values[0]]
+        if isinstance(inner, graph.ConstantOp):
+            values[inner.result] = graph.ConstantOp(inner.value).result
+            continue
+        strategy = STRATEGIES.get(type(inner))
+        if strategy is None:
+            raise CompileError(f"convert-graph-to-te has no strategy for {inner.name}.")
+        values[inner.results[0]] = strategy(inner, [values[v] for v in inner.operands])
+    raise CompileError("graph.fused body has no graph.yield.")
+
+
+STRATEGIES[graph.FusedOp] = fused

@@ -63,6 +63,7 @@ def test_pipeline_parsing_with_options() -> None:
     manager = PassManager.parse(pipelines.to_target_pipeline(0))
     assert [p.name for p in manager.passes] == [
         "convert-graph-to-te",
+        "te-inline-computes",
         "convert-te-to-sched",
         "sched-parallelize",
         "convert-sched-to-target",

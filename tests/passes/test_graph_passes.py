@@ -66,3 +66,20 @@ def test_opt_level_3_equals_opt_level_0(name: str) -> None:
         runner.run(**inputs)
         outputs.append(runner.get_output(0))
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-3, atol=1e-4)
+
+
+def test_fusion_groups_resnet18_and_keeps_the_numbers() -> None:
+    module, params = ziggurat.from_onnx(resnet18(image=32))
+    ctx = make_context(params)
+    with statistics.collect() as counters:
+        PassManager.parse("graph-fold-constants,graph-simplify-inference,graph-fuse-ops").run(
+            ctx, module
+        )
+    assert graph_ops(module)["graph.batch_norm"] == 0
+    assert counters["groups-fused"] >= 15
+    inputs = {"input": np.random.default_rng(3).standard_normal((1, 3, 32, 32)).astype(np.float32)}
+    original, original_params = ziggurat.from_onnx(resnet18(image=32))
+    expected = run_reference(original, original_params, inputs)[0]
+    runner = GraphModule(ziggurat.build(module, params=ctx.params, opt_level=0))
+    runner.run(**inputs)
+    np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-3, atol=1e-4)
