@@ -8,7 +8,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Block, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.errors import ModelImportError
+from ziggurat.errors import ModelImportError, UnsupportedOpError
 
 INLINE_CONSTANT_LIMIT = 16
 """Constant tensors up to this many elements are written inline as graph.constant."""
@@ -37,9 +37,15 @@ class ImportContext:
         self.constants: dict[str, np.ndarray] = {}
         self.params: dict[str, np.ndarray] = {}
         self.node_label = ""
+        self.node_name = ""
+        self.node_op = ""
 
     def error(self, message: str) -> ModelImportError:
         return ModelImportError(f"node {self.node_label}: {message}")
+
+    def unsupported(self, message: str) -> UnsupportedOpError:
+        """An error for a feature of the current node that Ziggurat does not support."""
+        return UnsupportedOpError({self.node_op: [self.node_name]}, message)
 
     def constant(self, name: str) -> np.ndarray | None:
         """The value of tensor `name` if it is known at import time."""
@@ -76,7 +82,9 @@ class ImportContext:
         """A graph value holding `array`: inline when tiny, else a weight in the params."""
         element = graph.element_type_for(array.dtype)
         if element is None:
-            raise self.error(f"tensor {name!r} is {array.dtype}, which Ziggurat does not support")
+            raise self.unsupported(
+                f"its tensor {name!r} is {array.dtype}, which Ziggurat does not support"
+            )
         if array.size <= INLINE_CONSTANT_LIMIT:
             values = array.reshape(-1).tolist()
             if array.dtype == np.bool_:

@@ -78,7 +78,7 @@ def _pool(
     ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any], kind: str
 ) -> list[SSAValue]:
     if len(node.output) > 1 and node.output[1]:
-        raise ctx.error("the Indices output of MaxPool is not supported")
+        raise ctx.unsupported("its Indices output is not supported")
     x = required(ctx, node, 0)
     shape = graph.tensor_shape(x)
     spatial = len(shape) - 2
@@ -154,7 +154,7 @@ class BatchNormalization(OnnxOpConverter):
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
         if int(attrs.get("training_mode", 0)) or any(node.output[1:]):
-            raise ctx.error("BatchNormalization in training mode is not supported")
+            raise ctx.unsupported("training mode is not supported")
         operands = [required(ctx, node, i) for i in range(5)]
         return [graph.BatchNormOp(*operands, float(attrs.get("epsilon", 1e-5))).result]
 

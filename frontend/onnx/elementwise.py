@@ -9,7 +9,6 @@ import onnx
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.errors import UnsupportedOpError
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
@@ -116,13 +115,21 @@ class Identity(OnnxOpConverter):
 
 @register("Dropout")
 class Dropout(OnnxOpConverter):
-    """Inference: the identity, and a mask of all ones (a known constant)."""
+    """Inference (or a zero ratio): the identity, and a mask of all ones (a known constant).
+    Training mode with a non-zero ratio (random masks) is refused."""
 
     @classmethod
     def _impl_v1(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
         x = required(ctx, node, 0)
+        training = ctx.constant_input(node, 2)
+        if training is None and ctx.input(node, 2) is not None:
+            raise ctx.unsupported("its training mode is computed at run time")
+        ratio = ctx.constant_input(node, 1)
+        drops = ratio is None or float(np.asarray(ratio).reshape(-1)[0]) != 0.0
+        if training is not None and bool(np.asarray(training).reshape(-1)[0]) and drops:
+            raise ctx.unsupported("training mode (random dropout) is not supported")
         if len(node.output) > 1 and node.output[1]:
             ctx.constants[node.output[1]] = np.ones(graph.tensor_shape(x), dtype=bool)
         return [x]
@@ -212,8 +219,6 @@ class Cast(OnnxOpConverter):
             element = None
         if element is None:
             name = onnx.TensorProto.DataType.Name(to)
-            raise UnsupportedOpError(
-                {"Cast": [ctx.node_label]}, f"casting to {name} is not supported"
-            )
+            raise ctx.unsupported(f"casting to {name} is not supported")
         x = required(ctx, node, 0)
         return [x if graph.element_type_of(x) == element else graph.CastOp(x, element).result]

@@ -178,6 +178,7 @@ def from_onnx(
     with ImplicitBuilder(block):
         for index, node in enumerate(proto.graph.node):
             ctx.node_label = f"{node_label(node, index)!r} ({node.op_type})"
+            ctx.node_name, ctx.node_op = node_label(node, index), node.op_type
             _convert_node(ctx, node)
         outputs = [ctx.value(o.name) for o in proto.graph.output]
         func.ReturnOp(*outputs)

@@ -18,7 +18,6 @@ from onnx.reference.ops import op_resize
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.errors import UnsupportedOpError
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
@@ -124,9 +123,7 @@ class Resize(OnnxOpConverter):
         roi, scales, sizes = (ctx.constant_input(node, i) for i in (1, 2, 3))
         for index, value, what in ((1, roi, "roi"), (2, scales, "scales"), (3, sizes, "sizes")):
             if value is None and ctx.input(node, index) is not None:
-                raise UnsupportedOpError(
-                    {"Resize": [ctx.node_label]}, f"its {what} are computed at run time"
-                )
+                raise ctx.unsupported(f"its {what} are computed at run time")
         if scales is not None and np.asarray(scales).size == 0:
             scales = None
         if sizes is not None and np.asarray(sizes).size == 0:
@@ -146,7 +143,7 @@ class Resize(OnnxOpConverter):
         try:
             coeffs = coefficient_function(attrs)
         except ValueError as err:
-            raise UnsupportedOpError({"Resize": [ctx.node_label]}, str(err)) from err
+            raise ctx.unsupported(str(err)) from err
         y = x
         for axis in range(len(shape)):
             axis_roi = None if full_roi is None else [full_roi[axis], full_roi[axis + len(shape)]]

@@ -8,7 +8,6 @@ from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
 from ziggurat.dialects.shapes import broadcast_shapes, num_elements
-from ziggurat.errors import UnsupportedOpError
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
@@ -70,8 +69,7 @@ class Reshape(OnnxOpConverter):
         x = required(ctx, node, 0)
         requested = ctx.constant_input(node, 1)
         if requested is None:
-            raise UnsupportedOpError(
-                {"Reshape": [ctx.node_label]},
+            raise ctx.unsupported(
                 "its shape input is computed at run time; only constant shapes are supported",
             )
         allow_zero = bool(attrs.get("allowzero", 0))
@@ -112,9 +110,7 @@ def _axes(ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]) -> li
     if len(node.input) > 1 and node.input[1]:
         axes = ctx.constant_input(node, 1)
         if axes is None:
-            raise UnsupportedOpError(
-                {node.op_type: [ctx.node_label]}, "its axes are computed at run time"
-            )
+            raise ctx.unsupported("its axes are computed at run time")
         return [int(a) for a in np.asarray(axes).reshape(-1)]
     return None
 
@@ -163,9 +159,7 @@ def _constant_ints(
         return None
     value = ctx.constant_input(node, index)
     if value is None:
-        raise UnsupportedOpError(
-            {node.op_type: [ctx.node_label]}, f"its {what} are computed at run time"
-        )
+        raise ctx.unsupported(f"its {what} are computed at run time")
     return [int(v) for v in np.asarray(value).reshape(-1)]
 
 
@@ -294,9 +288,7 @@ class Pad(OnnxOpConverter):
                 full[axis], full[rank + axis] = pads[n], pads[len(axes) + n]
             pads = full
         if any(p < 0 for p in pads):
-            raise UnsupportedOpError(
-                {"Pad": [ctx.node_label]}, "negative pads (cropping) are not supported"
-            )
+            raise ctx.unsupported("negative pads (cropping) are not supported")
         if mode not in graph.PAD_MODES:
             raise ctx.error(f"Pad mode {mode!r} is not supported")
         return [graph.PadOp(x, pads, mode, value).result]
@@ -321,9 +313,7 @@ class Pad(OnnxOpConverter):
         assert pads is not None
         value = ctx.constant_input(node, 2)
         if len(node.input) > 2 and node.input[2] and value is None:
-            raise UnsupportedOpError(
-                {"Pad": [ctx.node_label]}, "its constant value is computed at run time"
-            )
+            raise ctx.unsupported("its constant value is computed at run time")
         axes = _constant_ints(ctx, node, 3, "axes")
         return cls._pad(
             ctx,

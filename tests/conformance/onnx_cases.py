@@ -2,7 +2,8 @@
 the generators, not the data), for the ops Ziggurat covers, and how to run one case.
 
 Integer inputs of a case (shapes, axes, indices, pads...) and the float inputs that are
-parameters rather than data (Resize's roi and scales, Pad's value) are bound as initializers
+parameters rather than data (Resize's roi and scales, Pad's value, Dropout's ratio and
+training mode) are bound as initializers
 with their test values, as real models carry them; other float inputs stay runtime inputs.
 """
 
@@ -23,7 +24,7 @@ OPS = (
     "Dropout"
 ).split()
 
-PARAMETER_INPUTS = {"Resize": {1, 2, 3}, "Pad": {2}}
+PARAMETER_INPUTS = {"Resize": {1, 2, 3}, "Pad": {2}, "Dropout": {1, 2}}
 """Inputs, by position, that models give as constants whatever their type."""
 
 LOW_PRECISION = {
