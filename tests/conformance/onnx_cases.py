@@ -1,10 +1,10 @@
 """The ONNX backend node tests, generated from the installed onnx package (onnx >= 1.23 ships
 the generators, not the data), for the ops Ziggurat covers, and how to run one case.
 
-Integer inputs of a case (shapes, axes, indices, pads...) and the float inputs that are
-parameters rather than data (Resize's roi and scales, Pad's value, Dropout's ratio and
-training mode) are bound as initializers
-with their test values, as real models carry them; other float inputs stay runtime inputs.
+Integer inputs of a case (shapes, axes, indices, pads...) and the inputs that are parameters
+rather than data (Resize's roi and scales, Pad's value, Dropout's ratio and training mode) are
+bound as initializers with their test values, as real models carry them; other inputs stay
+runtime inputs.
 """
 
 import warnings
