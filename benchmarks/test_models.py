@@ -9,10 +9,14 @@ import pytest
 import ziggurat
 from benchmarks.harness import median_seconds, onnxruntime_sessions
 from benchmarks.models.bert import bert_encoder
+from benchmarks.models.mobilenet import mobilenet_v2
+from benchmarks.models.resnet import resnet18
 from ziggurat.runtime import GraphModule
 
 MODELS = {
     "bert_encoder": (bert_encoder, {"hidden_states": (1, 128, 128)}),
+    "resnet18": (resnet18, {"input": (1, 3, 224, 224)}),
+    "mobilenet_v2": (mobilenet_v2, {"input": (1, 3, 224, 224)}),
 }
 
 
@@ -41,7 +45,7 @@ def test_model_latency(benchmark, report, name: str) -> None:
     benchmark.extra_info.update(
         {"ziggurat_ms": ours * 1e3, "onnxruntime_ms": ort * 1e3, "build_s": build_seconds}
     )
-    benchmark.pedantic(runner.run, rounds=5, iterations=1)
+    benchmark.pedantic(runner.run, rounds=3, iterations=1)
     report.append(
         f"{name}: ziggurat {ours * 1e3:8.2f} ms | onnxruntime {ort * 1e3:8.2f} ms "
         f"(ratio {ours / ort:.2f}) | build {build_seconds:.2f} s, {len(lib.plan['launches'])} launches"
