@@ -83,14 +83,9 @@ class WindowOp(IRDLOperation):
             raise VerifyException(f"{self.name} strides and dilations must be >= 1, pads >= 0.")
 
 
-@irdl_op_definition
-class ConvOp(WindowOp):
-    """Grouped, strided, dilated, padded convolution with a bias per output channel.
+class WeightedWindowOp(WindowOp):
+    """Base of the convolutions: an input, a weight, a bias per output channel, groups."""
 
-    %y = graph.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>) -> tensor<1x64x112x112xf32>
-    """
-
-    name = "graph.conv"
     input = operand_def()
     weight = operand_def()
     bias = operand_def()
@@ -107,12 +102,11 @@ class ConvOp(WindowOp):
         x: SSAValue,
         w: SSAValue,
         b: SSAValue,
-        strides: Sequence[int],
-        pads: Sequence[int],
-        dilations: Sequence[int],
-        groups: int = 1,
+        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
+        groups: int,
+        shape: Sequence[int],
     ):
-        shape = conv_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, groups)
+        strides, pads, dilations = window
         super().__init__(
             operands=[x, w, b],
             properties={
@@ -123,6 +117,29 @@ class ConvOp(WindowOp):
             },
             result_types=[tensor_of(shape, element_type_of(x))],
         )
+
+
+@irdl_op_definition
+class ConvOp(WeightedWindowOp):
+    """Grouped, strided, dilated, padded convolution with a bias per output channel.
+
+    %y = graph.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>) -> tensor<1x64x112x112xf32>
+    """
+
+    name = "graph.conv"
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        b: SSAValue,
+        strides: Sequence[int],
+        pads: Sequence[int],
+        dilations: Sequence[int],
+        groups: int = 1,
+    ):
+        shape = conv_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, groups)
+        super().__init__(x, w, b, (strides, pads, dilations), groups, shape)
 
     def verify_(self) -> None:
         x, w = tensor_shape(self.input), tensor_shape(self.weight)
@@ -350,7 +367,7 @@ class LrnOp(IRDLOperation):
 
 
 @irdl_op_definition
-class ConvTransposeOp(WindowOp):
+class ConvTransposeOp(WeightedWindowOp):
     """The transpose (gradient) of a convolution: each input element scatters its product with
     the kernel into the output at i * stride - pad + k * dilation. The result type gives the
     output extents (they may include ONNX's output_padding).
@@ -359,16 +376,6 @@ class ConvTransposeOp(WindowOp):
     """
 
     name = "graph.conv_transpose"
-    input = operand_def()
-    weight = operand_def()
-    bias = operand_def()
-    groups = prop_def(IntegerAttr)
-    result = result_def()
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$input `,` $weight `,` $bias attr-dict `:` functional-type(operands, results)"
-    )
 
     def __init__(
         self,
@@ -381,16 +388,7 @@ class ConvTransposeOp(WindowOp):
         groups: int,
         shape: Sequence[int],
     ):
-        super().__init__(
-            operands=[x, w, b],
-            properties={
-                "strides": _array(strides),
-                "pads": _array(pads),
-                "dilations": _array(dilations),
-                "groups": IntegerAttr(groups, i64),
-            },
-            result_types=[tensor_of(shape, element_type_of(x))],
-        )
+        super().__init__(x, w, b, (strides, pads, dilations), groups, shape)
 
     def verify_(self) -> None:
         x, w, out = tensor_shape(self.input), tensor_shape(self.weight), tensor_shape(self.result)
