@@ -26,6 +26,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
     "sched-parallelize": _lazy("ziggurat.passes.sched.parallelize", "SchedParallelize"),
+    "sched-lower-unroll": _lazy("ziggurat.passes.sched.unroll", "SchedLowerUnroll"),
     "convert-sched-to-target": _lazy("ziggurat.lowering.sched_to_target", "ConvertSchedToTarget"),
     "convert-target-to-llvm": _lazy("ziggurat.lowering.target_to_llvm", "ConvertTargetToLLVM"),
 }
