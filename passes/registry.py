@@ -18,6 +18,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-canonicalize": _lazy("ziggurat.passes.graph.canonicalize", "GraphCanonicalize"),
     "graph-eliminate-dead": _lazy("ziggurat.passes.graph.eliminate_dead", "GraphEliminateDead"),
     "graph-fuse-ops": _lazy("ziggurat.passes.graph.fuse_ops", "GraphFuseOps"),
+    "graph-fuse-horizontal": _lazy("ziggurat.passes.graph.fuse_horizontal", "GraphFuseHorizontal"),
     "te-inline-computes": _lazy("ziggurat.lowering.te_inline", "TeInlineComputes"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),
     "graph-simplify-inference": _lazy(
@@ -27,6 +28,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
     "sched-parallelize": _lazy("ziggurat.passes.sched.parallelize", "SchedParallelize"),
     "sched-lower-unroll": _lazy("ziggurat.passes.sched.unroll", "SchedLowerUnroll"),
+    "sched-lower-vectorize": _lazy("ziggurat.passes.sched.vectorize", "SchedLowerVectorize"),
     "convert-sched-to-target": _lazy("ziggurat.lowering.sched_to_target", "ConvertSchedToTarget"),
     "convert-target-to-llvm": _lazy("ziggurat.lowering.target_to_llvm", "ConvertTargetToLLVM"),
 }
