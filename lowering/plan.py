@@ -1,4 +1,6 @@
-"""The execution plan the runtime runs: buffers and kernel launches, read off `target.entry`.
+"""The execution plan the runtime runs: buffers and kernel launches, read off `target.entry`,
+with each launch's flop count (lowering/flop_count.py) and the memory plan's arena offsets
+(lowering/memory_plan.py).
 
 The plan is plain JSON data (see runtime/module.py for its format), so a compiled model can be
 saved and run where only numpy is installed.
@@ -11,6 +13,8 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp
 
 from ziggurat.dialects import target
 from ziggurat.errors import CompileError
+from ziggurat.lowering.flop_count import kernel_flops
+from ziggurat.lowering.memory_plan import plan_memory
 
 PLAN_VERSION = 1
 
@@ -33,7 +37,8 @@ def entry_of(module: ModuleOp) -> target.EntryOp:
 
 
 def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The plan of the module's target.entry; checks every param it binds is in `params`."""
+    """The plan of the module's target.entry, intermediates placed in a shared arena by
+    liveness; checks every param it binds is in `params`."""
     entry = entry_of(module)
     buffers: list[dict[str, Any]] = []
     for op in entry.buffers:
@@ -50,11 +55,18 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
             }
         )
     index = {op.result: op.index.data for op in entry.buffers}
+    flops = {
+        op.sym_name.data: kernel_flops(op) for op in module.ops if isinstance(op, target.KernelOp)
+    }
     launches = [
-        {"kernel": op.callee.string_value(), "args": [index[a] for a in op.args]}
+        {
+            "kernel": op.callee.string_value(),
+            "args": [index[a] for a in op.args],
+            "flops": flops[op.callee.string_value()],
+        }
         for op in entry.launches
     ]
-    return {
+    plan: dict[str, Any] = {
         "version": PLAN_VERSION,
         "buffers": buffers,
         "inputs": [n for n, b in enumerate(buffers) if b["kind"] == "input"],
@@ -62,3 +74,7 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         "launches": launches,
         "entry": entry.sym_name.data,
     }
+    offsets, plan["arena_bytes"] = plan_memory(buffers, launches)
+    for buffer_index, offset in offsets.items():
+        buffers[buffer_index]["offset"] = offset
+    return plan

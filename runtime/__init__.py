@@ -3,14 +3,40 @@
     lib = ziggurat.build(mod, target="llvm -mcpu=native", params=params)   # a Module
     m = GraphModule(lib)
     m.set_input("data", x); m.run(); y = m.get_output(0)
-    print(m.benchmark(repeat=100))
+    print(m.benchmark(repeat=100)); print(m.profile())
+    lib.export_library("model.zgt")            # one file: shared object, plan, params
+    m2 = GraphModule(load_module("model.zgt"))  # no compiler needed
 
 Imports numpy, ctypes and the standard library only, so a compiled model runs where the
 compiler (xDSL, llvmlite, onnx) is not installed.
 """
 
 from ziggurat.runtime.benchmark import BenchmarkResult
-from ziggurat.runtime.graph_executor import GraphModule, RuntimeInputError
-from ziggurat.runtime.module import Module, PlanError
+from ziggurat.runtime.errors import (
+    HostMismatchError,
+    LinkError,
+    PackageError,
+    PlanError,
+    RuntimeInputError,
+    RuntimeModuleError,
+)
+from ziggurat.runtime.graph_executor import GraphModule
+from ziggurat.runtime.loader import load_module
+from ziggurat.runtime.memory import MemoryReport
+from ziggurat.runtime.module import Module
+from ziggurat.runtime.profiler import ProfileReport
 
-__all__ = ["BenchmarkResult", "GraphModule", "Module", "PlanError", "RuntimeInputError"]
+__all__ = [
+    "BenchmarkResult",
+    "GraphModule",
+    "HostMismatchError",
+    "LinkError",
+    "MemoryReport",
+    "Module",
+    "PackageError",
+    "PlanError",
+    "ProfileReport",
+    "RuntimeInputError",
+    "RuntimeModuleError",
+    "load_module",
+]

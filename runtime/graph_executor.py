@@ -1,26 +1,27 @@
 """GraphModule: runs a compiled model on numpy arrays, like TVM's graph executor.
 
 Every buffer is allocated once, 64-byte aligned (the kernels assume it), and reused across
-runs; ctypes call objects and their pointer arguments are built once, so a run is one native
-call (the entry) or one call per kernel, with no allocation.
+runs; intermediates are views into one arena at the memory plan's offsets. ctypes call
+objects and their pointer arguments are built once, so a run is one native call (the entry)
+or one call per kernel, with no allocation.
 """
 
 import ctypes
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ziggurat.runtime.benchmark import BenchmarkResult, measure
-from ziggurat.runtime.memory import aligned_empty
-from ziggurat.runtime.module import Module, PlanError
+from ziggurat.runtime.errors import PlanError, RuntimeInputError
+from ziggurat.runtime.memory import MemoryReport, aligned_empty
+from ziggurat.runtime.module import Module
+from ziggurat.runtime.profiler import ProfileReport, TimedLaunch, profile_launches
 
 __all__ = ["GraphModule", "RuntimeInputError", "aligned_empty"]
 
 NameOrIndex = str | int | np.integer
-
-
-class RuntimeInputError(ValueError):
-    """A wrong input or output name, index, shape or dtype."""
+KernelCall = tuple[Callable[..., None], tuple[ctypes.c_void_p, ...]]
 
 
 def _convertible(source: np.dtype, target: np.dtype) -> bool:
@@ -46,31 +47,45 @@ class GraphModule:
         entry = plan.get("entry")
         if use_entry and not entry:
             raise PlanError("use_entry=True but the plan has no entry function")
+        self._arena = aligned_empty((plan.get("arena_bytes", 0),), np.uint8)
+        self._arena[...] = 0
         params = lib.bound_params()
-        self._buffers: list[np.ndarray] = []
-        for spec in plan["buffers"]:
-            if spec["kind"] == "param":
-                self._buffers.append(params[spec["name"]])
-            else:
-                array = aligned_empty(tuple(spec["shape"]), spec["dtype"])
-                array[...] = 0
-                self._buffers.append(array)
+        self._buffers: list[np.ndarray] = [
+            params[spec["name"]] if spec["kind"] == "param" else self._allocate(spec)
+            for spec in plan["buffers"]
+        ]
         self._inputs: list[int] = list(plan["inputs"])
         self._outputs: list[int] = list(plan["outputs"])
         self._input_position = {name: n for n, name in enumerate(lib.input_names)}
         self._output_position = {name: n for n, name in enumerate(lib.output_names)}
-        pointers = [ctypes.c_void_p(buffer.ctypes.data) for buffer in self._buffers]
-        self._table = (ctypes.c_void_p * len(pointers))(*pointers)
+        self._pointers = [ctypes.c_void_p(buffer.ctypes.data) for buffer in self._buffers]
+        self._table = (ctypes.c_void_p * len(self._pointers))(*self._pointers)
         self._entry: tuple[Callable[[ctypes.c_void_p], None], ctypes.c_void_p] | None = None
-        self._launches: list[tuple[Callable[..., None], tuple[ctypes.c_void_p, ...]]] = []
+        self._kernel_calls: list[KernelCall] | None = None
         if entry and use_entry is not False:
             function = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lib.get_function(entry))
             self._entry = (function, ctypes.c_void_p(ctypes.addressof(self._table)))
         else:
-            for launch in plan["launches"]:
-                args = tuple(pointers[i] for i in launch["args"])
-                prototype = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * len(args)))
-                self._launches.append((prototype(lib.get_function(launch["kernel"])), args))
+            self._kernel_calls = self._make_kernel_calls()
+
+    def _allocate(self, spec: Mapping[str, Any]) -> np.ndarray:
+        """A planned intermediate is a view into the arena; any other buffer is its own."""
+        shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
+        if "offset" in spec:
+            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            start = spec["offset"]
+            return self._arena[start : start + size].view(dtype).reshape(shape)
+        array = aligned_empty(shape, dtype)
+        array[...] = 0
+        return array
+
+    def _make_kernel_calls(self) -> list[KernelCall]:
+        calls = []
+        for launch in self.lib.plan["launches"]:
+            args = tuple(self._pointers[i] for i in launch["args"])
+            prototype = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * len(args)))
+            calls.append((prototype(self.lib.get_function(launch["kernel"])), args))
+        return calls
 
     @property
     def uses_entry(self) -> bool:
@@ -144,7 +159,8 @@ class GraphModule:
             function, table = self._entry
             function(table)
             return
-        for function, args in self._launches:
+        assert self._kernel_calls is not None
+        for function, args in self._kernel_calls:
             function(*args)
 
     def get_input(self, key: NameOrIndex) -> np.ndarray:
@@ -180,6 +196,32 @@ class GraphModule:
         return measure(
             self.run, repeat=repeat, number=number, min_repeat_ms=min_repeat_ms, warmup=warmup
         )
+
+    def profile(self, repeat: int = 10, warmup: int = 1, **inputs: np.ndarray) -> ProfileReport:
+        """Times every kernel launch on its own (per-kernel dispatch, whatever `run` uses),
+        like TVM's debug executor; `print()` the report for the table. The output shape shown
+        is the launch's last argument, the buffer a kernel writes."""
+        if inputs:
+            self.set_input(**inputs)
+        if self._kernel_calls is None:
+            self._kernel_calls = self._make_kernel_calls()
+        buffers = self.lib.plan["buffers"]
+        launches = [
+            TimedLaunch(
+                launch["kernel"],
+                lambda function=function, args=args: function(*args),
+                tuple(buffers[launch["args"][-1]]["shape"]) if launch["args"] else (),
+                launch.get("flops", 0),
+            )
+            for launch, (function, args) in zip(
+                self.lib.plan["launches"], self._kernel_calls, strict=True
+            )
+        ]
+        return profile_launches(launches, repeat=repeat, warmup=warmup)
+
+    def memory_report(self) -> MemoryReport:
+        """The memory plan's bytes for intermediates against one allocation per buffer."""
+        return self.lib.memory_report()
 
     def buffer_addresses(self) -> list[int]:
         """Data address of every buffer, in plan order, to check that runs reuse them."""

@@ -4,10 +4,16 @@ code's function addresses. Imports numpy and the standard library only.
 Plan format (version 1), plain JSON data:
 
     {"version": 1,
-     "buffers": [{"name": "input", "kind": "input", "shape": [1, 784], "dtype": "float32"}, ...],
+     "buffers": [{"name": "input", "kind": "input", "shape": [1, 784], "dtype": "float32"},
+                 {"name": "t0", "kind": "intermediate", ..., "offset": 0}, ...],
      "inputs": [0], "outputs": [3],            # buffer indices, in model order
-     "launches": [{"kernel": "matmul_0", "args": [0, 1, 2]}, ...],
-     "entry": "__ziggurat_main"}               # or None
+     "launches": [{"kernel": "matmul_0", "args": [0, 1, 2], "flops": 802816}, ...],
+     "entry": "__ziggurat_main",               # or None
+     "arena_bytes": 4096}                      # the memory plan's shared storage
+
+`offset` and `arena_bytes` are the memory plan (see runtime/memory.py); intermediates without
+an offset get their own allocation. `flops` (optional) is the launch's floating-point
+operation count, for the profiler.
 
 Kernel ABI: `void kernel(void *arg0, ...)`, one pointer per buffer argument (C-contiguous,
 64-byte aligned). Entry ABI: `void entry(void **table)`, table[i] pointing at buffer i.
@@ -15,20 +21,28 @@ Kernel ABI: `void kernel(void *arg0, ...)`, one pointer per buffer argument (C-c
 
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from ziggurat.runtime.memory import aligned_copy
+from ziggurat.runtime.errors import PlanError
+from ziggurat.runtime.memory import MemoryReport, aligned_copy, memory_report, validate_storage
+from ziggurat.runtime.package import write_package
 
 PLAN_VERSION = 1
 BUFFER_KINDS = ("input", "output", "param", "intermediate")
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what kernels can hold
 
 
-class PlanError(ValueError):
-    """The execution plan is malformed, does not match the params, or names a function the
-    compiled code lacks."""
+class NativeCode(Protocol):
+    """The machine code behind a Module, as `export_library` needs it."""
+
+    target: Mapping[str, Any]
+
+    def shared_object(self, cc: str | None = None) -> bytes:
+        """The code as a shared object for `target`, linked with `cc` if it must be linked."""
+        ...
 
 
 def _is_index(value: object) -> bool:
@@ -97,6 +111,12 @@ def _validate_launches(plan: Mapping[str, Any], buffer_count: int) -> None:
                     f"launch {position} of {launch['kernel']!r} uses unknown buffer {index!r}; "
                     f"the plan has {buffer_count} buffers"
                 )
+        flops = launch.get("flops", 0)
+        if not _is_index(flops) or flops < 0:
+            raise PlanError(
+                f"launch {position} of {launch['kernel']!r} has flops {flops!r}; expected a "
+                "non-negative int"
+            )
     entry = plan.get("entry")
     if entry is not None and (not isinstance(entry, str) or not entry):
         raise PlanError(f"plan entry is {entry!r}; expected a function name or None")
@@ -132,6 +152,7 @@ def validate_plan(plan: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> 
         _validate_buffer(index, buffer)
     _validate_endpoints(plan, list(buffers))
     _validate_launches(plan, len(buffers))
+    validate_storage(plan)
     _validate_params(list(buffers), params)
 
 
@@ -139,8 +160,8 @@ class Module:
     """What `ziggurat.build` returns and `GraphModule` runs (TVM's factory module).
 
     `symbols` maps a function name to its machine address; each name is looked up once, when
-    first needed. `keepalive` (the JIT engine) is held so the machine code outlives every
-    address handed out.
+    first needed. `keepalive` (the JIT engine or the loaded library) is held so the machine
+    code outlives every address handed out. `native` gives `export_library` the code itself.
     """
 
     def __init__(
@@ -150,12 +171,14 @@ class Module:
         symbols: Callable[[str], int],
         keepalive: object = None,
         target: str = "",
+        native: NativeCode | None = None,
     ):
         validate_plan(plan, params)
         self.plan: dict[str, Any] = copy.deepcopy(dict(plan))
         self.params = dict(params)
         self.keepalive = keepalive
         self.target = target
+        self.native = native
         self._symbols = symbols
         self._addresses: dict[str, int] = {}
         self._bound_params: dict[str, np.ndarray] | None = None
@@ -181,6 +204,18 @@ class Module:
                     bound[buffer["name"]] = array
             self._bound_params = bound
         return self._bound_params
+
+    def export_library(self, path: str | Path, cc: str | None = None) -> Path:
+        """Writes the model as one `.zgt` file (see runtime/package.py) that `load_module`
+        runs without the compiler. `cc` is the linker command (default: $CC, then cc)."""
+        if self.native is None:
+            raise PlanError("this module has no machine code to export (it was made by hand)")
+        shared_object = self.native.shared_object(cc)
+        return write_package(path, self.plan, self.params, shared_object, self.native.target)
+
+    def memory_report(self) -> MemoryReport:
+        """Intermediate bytes the memory plan allocates against one allocation per buffer."""
+        return memory_report(self.plan)
 
     @property
     def input_names(self) -> list[str]:
