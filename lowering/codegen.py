@@ -87,18 +87,12 @@ def optimize(ir_text: str, machine: llvm.TargetMachine, opt_level: int = 3) -> l
 
 
 @dataclass
-class JitModule:
-    """Machine code in memory: function addresses by name, alive as long as this object."""
+class CompiledModule:
+    """Optimized LLVM IR for a target machine: its text, assembly and object code. Any
+    triple LLVM knows, so this is also the cross-compiling path."""
 
-    engine: llvm.ExecutionEngine
     machine: llvm.TargetMachine
     optimized: llvm.ModuleRef
-
-    def address(self, name: str) -> int:
-        address = self.engine.get_function_address(name)
-        if not address:
-            raise CompileError(f"the compiled module has no function {name!r}.")
-        return address
 
     def llvm_ir(self) -> str:
         return str(self.optimized)
@@ -110,11 +104,29 @@ class JitModule:
         return self.machine.emit_object(self.optimized)
 
 
-def jit(module: ModuleOp, opt_level: int = 3) -> JitModule:
-    """Compiles a module in the llvm dialect for its #target.cpu and loads it here."""
+@dataclass
+class JitModule(CompiledModule):
+    """Machine code in memory: function addresses by name, alive as long as this object."""
+
+    engine: llvm.ExecutionEngine
+
+    def address(self, name: str) -> int:
+        address = self.engine.get_function_address(name)
+        if not address:
+            raise CompileError(f"the compiled module has no function {name!r}.")
+        return address
+
+
+def compile_module(module: ModuleOp, opt_level: int = 3) -> CompiledModule:
+    """Compiles a module in the llvm dialect for its #target.cpu, without loading it."""
     cpu = module_target(module)
     machine = target_machine(cpu, opt_level)
-    optimized = optimize(translate(module), machine, opt_level)
-    engine = llvm.create_mcjit_compiler(optimized, machine)
+    return CompiledModule(machine, optimize(translate(module), machine, opt_level))
+
+
+def jit(module: ModuleOp, opt_level: int = 3) -> JitModule:
+    """Compiles a module in the llvm dialect for its #target.cpu and loads it here."""
+    compiled = compile_module(module, opt_level)
+    engine = llvm.create_mcjit_compiler(compiled.optimized, compiled.machine)
     engine.finalize_object()
-    return JitModule(engine, machine, optimized)
+    return JitModule(compiled.machine, compiled.optimized, engine)

@@ -1,10 +1,12 @@
 """`ziggurat.build`: a graph-dialect module and its params to a runnable `runtime.Module`.
 
 The road: graph passes for the opt_level, graph -> te -> sched -> target (the execution plan is
-read off target.entry there), target -> llvm, LLVM IR, O3 and MCJIT for the target's CPU.
+read off target.entry there), target -> llvm, LLVM IR, O3 and MCJIT for the target's CPU. A
+target of another architecture is compiled but not loaded: the module then exports (with a
+cross linker) or gives its object code, and cannot run here.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,11 +14,11 @@ from xdsl.dialects.builtin import ModuleOp
 
 from ziggurat.context import make_context
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.lowering import codegen, plan
+from ziggurat.lowering import codegen, export, plan
 from ziggurat.lowering.targets import as_target
 from ziggurat.passes import pipelines
 from ziggurat.passes.pass_manager import PassInstrument, PassManager
-from ziggurat.runtime import Module
+from ziggurat.runtime import HostMismatchError, Module
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Artifacts:
     target_ir: ModuleOp
     llvm_ir: str
     optimized_llvm_ir: str
-    jit: codegen.JitModule
+    compiled: codegen.CompiledModule
 
 
 def _contiguous(params: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
@@ -54,15 +56,33 @@ def build(
     to_llvm = f"{pipelines.TO_LLVM_PIPELINE}{{parallel-runtime={runtime}}}"
     PassManager.parse(to_llvm, instruments=instruments).run(ctx, module)
     llvm_ir = codegen.translate(module)
-    jit = codegen.jit(module)
+    target_string = _target_string(cpu)
+    if export.is_foreign(cpu):
+        compiled: codegen.CompiledModule = codegen.compile_module(module)
+        symbols = _not_runnable_here(target_string)
+    else:
+        compiled = codegen.jit(module)
+        symbols = compiled.address
     used = {b["name"] for b in execution_plan["buffers"] if b["kind"] == "param"}
+    libraries = ("m", "gomp") if runtime == "gomp" else ("m",)
     return Module(
         execution_plan,
         {name: value for name, value in ctx.params.items() if name in used},
-        jit.address,
-        keepalive=Artifacts(target_ir, llvm_ir, jit.llvm_ir(), jit),
-        target=_target_string(cpu),
+        symbols,
+        keepalive=Artifacts(target_ir, llvm_ir, compiled.llvm_ir(), compiled),
+        target=target_string,
+        native=export.CompiledCode(compiled, cpu, target_string, libraries),
     )
+
+
+def _not_runnable_here(target: str) -> Callable[[str], int]:
+    def symbols(name: str) -> int:
+        raise HostMismatchError(
+            f"this module was compiled for another architecture ({target!r}) and cannot run "
+            "here; export it with a cross linker or write its object code"
+        )
+
+    return symbols
 
 
 def _target_string(cpu: CpuTargetAttr) -> str:

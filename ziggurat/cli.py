@@ -92,9 +92,9 @@ def cmd_compile(args: argparse.Namespace) -> None:
     if kind == "llvm":
         _write_atomically(output, lambda p: p.write_text(artifacts.optimized_llvm_ir))
     elif kind == "asm":
-        _write_atomically(output, lambda p: p.write_text(artifacts.jit.assembly()))
+        _write_atomically(output, lambda p: p.write_text(artifacts.compiled.assembly()))
     elif kind == "object":
-        _write_atomically(output, lambda p: p.write_bytes(artifacts.jit.object_code()))
+        _write_atomically(output, lambda p: p.write_bytes(artifacts.compiled.object_code()))
     else:
         _write_atomically(output, lambda p: p.write_text(ir_text(artifacts.target_ir)))
     print(f"wrote {output} ({len(lib.plan['launches'])} kernel launches, target {args.target})")
