@@ -1,4 +1,5 @@
-"""arith, math and cf to xDSL's llvm dialect: the conversions xDSL 0.74 lacks.
+"""arith, math, cf and vector.broadcast to xDSL's llvm dialect: the conversions xDSL 0.74
+lacks. arith and math ops on vector types become the same llvm ops and intrinsics on vectors.
 
 Index values are 64-bit here: `index_to_i64` retypes every index value in place first, so the
 patterns see i64 and stay one-to-one (no cast chains to reconcile). Float arithmetic carries
@@ -8,15 +9,18 @@ so NaN and infinity propagate as ONNX expects.
 
 from collections.abc import Callable
 
-from xdsl.dialects import arith, cf, llvm, math
+from xdsl.dialects import arith, cf, llvm, math, vector
 from xdsl.dialects.builtin import (
     AnyFloat,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
     ModuleOp,
     VectorType,
+    i32,
     i64,
 )
 from xdsl.dialects.utils.fast_math import FastMathFlag
@@ -114,11 +118,26 @@ CASTS: dict[type[Operation], type[Operation]] = {
 
 def _convert_constant(op: arith.ConstantOp) -> Operation:
     value = op.value
+    if isinstance(value, DenseIntOrFPElementsAttr):
+        return llvm.ConstantOp(value, value.type)
     if isinstance(value, IntegerAttr):
         ty = i64 if isinstance(value.type, IndexType) else value.type
         return llvm.ConstantOp(IntegerAttr(value.value.data, ty), ty)
     assert isinstance(value, FloatAttr)
     return llvm.ConstantOp(value, value.type)
+
+
+def _broadcast(op: vector.BroadcastOp) -> list[Operation]:
+    """A scalar in every lane: insertelement into lane 0, then a shufflevector with an
+    all-zero mask, the shape LLVM turns into one vbroadcastss."""
+    ty = op.vector.type
+    lanes = ty.get_shape()[0]
+    empty = llvm.UndefOp(ty)
+    lane0 = llvm.ConstantOp(IntegerAttr(0, i32), i32)
+    inserted = llvm.InsertElementOp(empty, op.source, lane0)
+    mask = DenseArrayBase.from_list(i32, [0] * lanes)
+    splat = llvm.ShuffleVectorOp(inserted, inserted, mask, ty)
+    return [empty, lane0, inserted, splat]
 
 
 def _call_intrinsic(
@@ -158,6 +177,7 @@ class StdToLLVM(RewritePattern):
             type[Operation], Callable[[Operation], Operation | list[Operation] | None]
         ] = {
             arith.ConstantOp: lambda op: _convert_constant(op),  # type: ignore[arg-type]
+            vector.BroadcastOp: lambda op: _broadcast(op),  # type: ignore[arg-type]
             arith.IndexCastOp: self._index_cast,
             arith.CmpiOp: lambda op: llvm.ICmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
             arith.CmpfOp: lambda op: llvm.FCmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]

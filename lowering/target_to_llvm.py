@@ -3,9 +3,9 @@
 Algorithm:
 1. Each `target.kernel` becomes an external `llvm.func` taking one `!llvm.ptr` per buffer,
    marked `noalias`, 64-byte aligned and dereferenceable for the buffer's size (the runtime
-   allocates every buffer so). `memref.load`/`memref.store` become `getelementptr inbounds` on
-   the row-major offset plus `llvm.load`/`llvm.store`: GEP addressing, not ptrtoint, so LLVM's
-   vectorizer sees through it. Scratch becomes `llvm.alloca` (stack) or `aligned_alloc`/`free`.
+   allocates every buffer so). `memref.load`/`memref.store` and `vector.load`/`vector.store`
+   become `getelementptr inbounds` on the row-major offset plus `llvm.load`/`llvm.store`
+   aligned to one element: GEP addressing, not ptrtoint, so LLVM's vectorizer sees through it. Scratch becomes `llvm.alloca` (stack) or `aligned_alloc`/`free`.
 2. Parallel loops are outlined onto libgomp (parallel.py) unless `parallel-runtime=serial`
    or the target has one core; then `scf.for` becomes branches (xDSL's convert-scf-to-cf), index values become i64, and arith,
    math and cf become llvm ops (std_to_llvm.py).
@@ -16,11 +16,12 @@ Algorithm:
 Runs after convert-sched-to-target; the result translates to LLVM IR text (`-t llvm`).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
-from xdsl.dialects import llvm, memref
+from xdsl.dialects import llvm, memref, vector
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
@@ -61,32 +62,50 @@ def _i64(value: int) -> Operation:
     return llvm.ConstantOp(IntegerAttr(value, i64), i64)
 
 
-def _element_pointer(op: memref.LoadOp | memref.StoreOp) -> list[Operation]:
+def _element_pointer(buffer: SSAValue, indices: Sequence[SSAValue]) -> list[Operation]:
     """Ops computing &buffer[indices] by a GEP on the row-major offset."""
-    buffer = op.memref.type
-    assert isinstance(buffer, MemRefType)
-    if not op.indices:
+    buffer_type = buffer.type
+    assert isinstance(buffer_type, MemRefType)
+    if not indices:
         return []
     block = Block()
     with ImplicitBuilder(block):
-        offset = te_builder.linearize(list(op.indices), buffer.get_shape())
-        llvm.GEPOp(op.memref, [GEP_DYNAMIC], buffer.element_type, [offset], inbounds=True)
+        offset = te_builder.linearize(list(indices), buffer_type.get_shape())
+        llvm.GEPOp(buffer, [GEP_DYNAMIC], buffer_type.element_type, [offset], inbounds=True)
     ops = list(block.ops)
     for new in ops:
         new.detach()
     return ops
 
 
+def _element_bytes(buffer: SSAValue) -> int:
+    """The alignment an access can rely on: an element's, since a kernel may be handed a
+    buffer at any element offset."""
+    return buffer.type.element_type.bitwidth // 8  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def _lower_access(op: Operation) -> None:
-    if isinstance(op, memref.LoadOp):
-        ops = _element_pointer(op)
-        pointer = ops[-1].results[0] if ops else op.memref
-        load = llvm.LoadOp(pointer, op.res.type, alignment=op.res.type.bitwidth // 8)  # pyright: ignore[reportAttributeAccessIssue]
+    """Scalar and vector loads and stores as a GEP plus llvm.load/llvm.store; a vector
+    access covers contiguous elements from the indexed one."""
+    if isinstance(op, memref.LoadOp | vector.LoadOp):
+        buffer, result = (
+            (op.memref, op.res) if isinstance(op, memref.LoadOp) else (op.base, op.result)
+        )
+        ops = _element_pointer(buffer, op.indices)
+        pointer = ops[-1].results[0] if ops else buffer
+        load = llvm.LoadOp(pointer, result.type, alignment=_element_bytes(buffer))
         Rewriter.replace_op(op, [*ops, load])
-    elif isinstance(op, memref.StoreOp):
-        ops = _element_pointer(op)
-        pointer = ops[-1].results[0] if ops else op.memref
-        store = llvm.StoreOp(op.value, pointer, alignment=op.value.type.bitwidth // 8)  # pyright: ignore[reportAttributeAccessIssue]
+    elif isinstance(op, memref.StoreOp | vector.StoreOp):
+        buffer, value = (
+            (op.memref, op.value) if isinstance(op, memref.StoreOp) else (op.base, op.vector)
+        )
+        ops = _element_pointer(buffer, op.indices)
+        if isinstance(op, vector.StoreOp):
+            # llvmlite types the pointers of GEPs and allocas by their element, and refuses
+            # to store a vector through a float*: pass it through an opaque ptr.
+            ops.append(llvm.BitcastOp(ops[-1] if ops else buffer, llvm.LLVMPointerType()))
+        pointer = ops[-1].results[0] if ops else buffer
+        store = llvm.StoreOp(value, pointer, alignment=_element_bytes(buffer))
         Rewriter.replace_op(op, [*ops, store])
 
 

@@ -62,6 +62,12 @@ def vector_bits(arch: str, cpu: str, features: str) -> int:
     return 128
 
 
+def vector_lanes(cpu: CpuTargetAttr, element_bits: int = 32) -> int:
+    """Elements of `element_bits` in one SIMD register of the CPU: 16 fp32 lanes with
+    AVX-512, 8 with AVX/AVX2, 4 with SSE or NEON. Schedules size their vector loops by it."""
+    return cpu.vector_lanes(element_bits)
+
+
 def parse_target(spec: str) -> CpuTargetAttr:
     """`llvm [-mtriple=T] [-mcpu=C|native] [-mattr=+f,-g] [-num-cores=N]` as #target.cpu.
 
