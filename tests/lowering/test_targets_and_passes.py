@@ -66,6 +66,8 @@ def test_pipeline_parsing_with_options() -> None:
         "te-inline-computes",
         "convert-te-to-sched",
         "sched-parallelize",
+        "sched-lower-unroll",
+        "sched-lower-vectorize",
         "convert-sched-to-target",
     ]
 

@@ -9,7 +9,7 @@ import numpy as np
 from xdsl.parser import Parser
 
 from ziggurat.context import make_context
-from ziggurat.lowering.codegen import JitModule, jit
+from ziggurat.lowering.codegen import JitModule, jit, openmp_runtime
 from ziggurat.lowering.targets import parse_target, vector_lanes
 from ziggurat.passes import statistics
 from ziggurat.passes.pass_manager import PassManager
@@ -25,11 +25,12 @@ def compile_kernels(
     """Machine code of sched kernels, and the statistics of the loop passes."""
     ctx = make_context()
     module = Parser(ctx, source).parse_module()
+    runtime = "gomp" if openmp_runtime() else "serial"
     with statistics.collect() as counters:
         PassManager.parse(LOWER_LOOPS).run(ctx, module)
-    PassManager.parse(f'convert-sched-to-target{{target="{target}"}},convert-target-to-llvm').run(
-        ctx, module
-    )
+    lower = f'convert-sched-to-target{{target="{target}"}},'
+    lower += f"convert-target-to-llvm{{parallel-runtime={runtime}}}"
+    PassManager.parse(lower).run(ctx, module)
     return jit(module), counters
 
 
@@ -186,3 +187,25 @@ def test_haswell_gets_ymm_fma() -> None:
     module, _ = compile_kernels(REGISTER_TILE.replace("K", "16"), "llvm -mcpu=haswell")
     assembly = function_assembly(module, "tile_0")
     assert re.search(r"vfmadd\w+\s+.*%ymm", assembly) and "zmm" not in assembly
+
+
+def test_vector_code_inside_a_parallel_loop() -> None:
+    module, counters = compile_kernels(
+        """
+        func.func private @rows_0(%x: memref<64x32xf32>, %y: memref<64x32xf32>) {
+          sched.for %i = 0 to 64 step 1 parallel {
+            sched.for %j = 0 to 32 step 1 vectorize {
+              %v = sched.load %x[%i, %j] : memref<64x32xf32>
+              %half = arith.constant 5.000000e-01 : f32
+              %r = arith.mulf %v, %half : f32
+              sched.store %r, %y[%i, %j] : memref<64x32xf32>
+            }
+          }
+          func.return
+        }""",
+        "llvm -mcpu=native -num-cores=2",
+    )
+    assert counters["loops-vectorized"] == 1
+    x, y = random(64, 32), aligned_empty((64, 32), np.float32)
+    call(module, "rows_0", x, y)
+    np.testing.assert_allclose(y, 0.5 * x)
