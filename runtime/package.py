@@ -1,6 +1,6 @@
 """The `.zgt` file: a compiled model in one file that loads without the compiler.
 
-A zip archive (members stored uncompressed) holding:
+A zip archive (members stored uncompressed, archive comment "ziggurat-zgt") holding:
 
     manifest.json   {"format": "ziggurat-zgt", "format_version": 1,
                      "target": {"target": "llvm -mtriple=... -mcpu=...", "triple": "...",
@@ -34,6 +34,7 @@ from ziggurat.runtime.errors import PackageError
 from ziggurat.runtime.params import load_params, save_params
 
 FORMAT = "ziggurat-zgt"
+COMMENT = FORMAT.encode()  # marks the archive's own end, not the end of a nested .npz
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PLAN = "plan.json"
@@ -90,6 +91,7 @@ def write_package(
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as stream, zipfile.ZipFile(stream, "w") as archive:
+            archive.comment = COMMENT
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
             for name, data in contents.items():
                 archive.writestr(name, data)
@@ -103,6 +105,8 @@ def write_package(
 def _read_members(path: Path) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(path) as archive:
+            if archive.comment != COMMENT:
+                raise zipfile.BadZipFile("the archive does not end as a .zgt file does")
             names = set(archive.namelist())
             missing = [name for name in (MANIFEST, *MEMBERS) if name not in names]
             if missing:

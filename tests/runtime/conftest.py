@@ -170,3 +170,25 @@ def expected(
 ) -> tuple[np.ndarray, np.ndarray]:
     relu = np.maximum(inputs["x"] + params[BIAS_NAME], 0)
     return relu, relu + inputs["y"]
+
+
+@pytest.fixture(scope="session")
+def shared_object() -> bytes:
+    """The test kernels and entry linked as a shared object, as export_library makes one."""
+    from ziggurat.runtime.linker import link_shared_object
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    module = llvm.parse_assembly(KERNELS_IR + entry_ir(PLAN))
+    machine = llvm.Target.from_default_triple().create_target_machine(reloc="pic")
+    return link_shared_object(machine.emit_object(module))
+
+
+@pytest.fixture
+def host_target() -> dict[str, Any]:
+    return {
+        "target": "llvm",
+        "triple": llvm.get_process_triple(),
+        "cpu": "generic",
+        "features": [],
+    }
