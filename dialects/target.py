@@ -21,19 +21,28 @@ slot of that table and `target.launch` calls a kernel.
 """
 
 from collections.abc import Sequence
+from typing import ClassVar
 
+from xdsl.dialects.arith import CMPF_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import (
+    I1,
+    AnyFloatConstr,
     FunctionType,
     IntAttr,
     MemRefType,
     StringAttr,
     SymbolRefAttr,
+    VectorType,
+    i1,
 )
 from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, Region, SSAValue
 from xdsl.irdl import (
+    AnyAttr,
     IRDLOperation,
+    VarConstraint,
     irdl_attr_definition,
     irdl_op_definition,
+    operand_def,
     prop_def,
     region_def,
     result_def,
@@ -45,6 +54,7 @@ from xdsl.printer import Printer
 from xdsl.traits import (
     IsolatedFromAbove,
     IsTerminator,
+    Pure,
     SymbolOpInterface,
     SymbolTable,
 )
@@ -330,8 +340,72 @@ class LaunchOp(IRDLOperation):
             )
 
 
+@irdl_op_definition
+class VectorCmpfOp(IRDLOperation):
+    """Compares float vectors lane by lane into a vector of i1, with arith.cmpf's predicates
+    (xDSL 0.74's arith.cmpf gives a scalar i1 only).
+
+        %m = target.vector_cmpf "olt" %a, %b : vector<16xf32> -> vector<16xi1>
+    """
+
+    name = "target.vector_cmpf"
+    T: ClassVar = VarConstraint("T", VectorType.constr(AnyFloatConstr))
+    predicate = prop_def(StringAttr)
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(VectorType.constr(I1))
+    traits = traits_def(Pure())
+    assembly_format = "$predicate $lhs `,` $rhs attr-dict `:` type($lhs) `->` type($result)"
+
+    def __init__(self, predicate: str, lhs: SSAValue, rhs: SSAValue):
+        assert isinstance(lhs.type, VectorType)
+        super().__init__(
+            operands=[lhs, rhs],
+            properties={"predicate": StringAttr(predicate)},
+            result_types=[VectorType(i1, lhs.type.get_shape())],
+        )
+
+    def verify_(self) -> None:
+        if self.predicate.data not in CMPF_COMPARISON_OPERATIONS:
+            raise VerifyException(
+                f"target.vector_cmpf predicate must be one of "
+                f"{', '.join(CMPF_COMPARISON_OPERATIONS)}, got '{self.predicate.data}'."
+            )
+        lanes = self.lhs.type.get_shape()  # pyright: ignore[reportAttributeAccessIssue]
+        if self.result.type.get_shape() != lanes:  # pyright: ignore[reportAttributeAccessIssue]
+            raise VerifyException("target.vector_cmpf needs one result lane per operand lane.")
+
+
+@irdl_op_definition
+class VectorSelectOp(IRDLOperation):
+    """Picks lane by lane from two vectors by a vector of i1 (xDSL 0.74's arith.select takes
+    a scalar condition only).
+
+        %r = target.vector_select %m, %a, %b : vector<16xi1>, vector<16xf32>
+    """
+
+    name = "target.vector_select"
+    T: ClassVar = VarConstraint("T", VectorType.constr(AnyAttr()))
+    condition = operand_def(VectorType.constr(I1))
+    if_true = operand_def(T)
+    if_false = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$condition `,` $if_true `,` $if_false attr-dict `:` type($condition) `,` type($result)"
+    )
+
+    def __init__(self, condition: SSAValue, if_true: SSAValue, if_false: SSAValue):
+        super().__init__(operands=[condition, if_true, if_false], result_types=[if_true.type])
+
+    def verify_(self) -> None:
+        lanes = self.result.type.get_shape()  # pyright: ignore[reportAttributeAccessIssue]
+        if self.condition.type.get_shape() != lanes:  # pyright: ignore[reportAttributeAccessIssue]
+            raise VerifyException("target.vector_select needs one condition lane per lane.")
+
+
 Target = Dialect(
     "target",
-    [KernelOp, EntryOp, BufferOp, LaunchOp, ReturnOp],
+    [KernelOp, EntryOp, BufferOp, LaunchOp, ReturnOp, VectorCmpfOp, VectorSelectOp],
     [CpuTargetAttr],
 )

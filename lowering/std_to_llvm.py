@@ -1,5 +1,6 @@
-"""arith, math, cf and vector.broadcast to xDSL's llvm dialect: the conversions xDSL 0.74
-lacks. arith and math ops on vector types become the same llvm ops and intrinsics on vectors.
+"""arith, math, cf, vector.broadcast and the target dialect's vector compare and select to
+xDSL's llvm dialect: the conversions xDSL 0.74 lacks. arith and math ops on vector types
+become the same llvm ops and intrinsics on vectors.
 
 Index values are 64-bit here: `index_to_i64` retypes every index value in place first, so the
 patterns see i64 and stay one-to-one (no cast chains to reconcile). Float arithmetic carries
@@ -10,6 +11,7 @@ so NaN and infinity propagate as ONNX expects.
 from collections.abc import Callable
 
 from xdsl.dialects import arith, cf, llvm, math, vector
+from xdsl.dialects.arith import CMPF_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import (
     AnyFloat,
     DenseArrayBase,
@@ -27,6 +29,9 @@ from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from xdsl.rewriter import Rewriter
+
+from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
+from ziggurat.lowering.llvm_vector_ops import LLVMVectorFCmpOp, LLVMVectorSelectOp
 
 FAST_MATH = llvm.FastMathAttr([FastMathFlag.REASSOC, FastMathFlag.ALLOW_CONTRACT])
 
@@ -178,6 +183,12 @@ class StdToLLVM(RewritePattern):
         ] = {
             arith.ConstantOp: lambda op: _convert_constant(op),  # type: ignore[arg-type]
             vector.BroadcastOp: lambda op: _broadcast(op),  # type: ignore[arg-type]
+            VectorCmpfOp: lambda op: LLVMVectorFCmpOp.build(
+                CMPF_COMPARISON_OPERATIONS.index(op.predicate.data),  # type: ignore[attr-defined]
+                op.operands[0],
+                op.operands[1],
+            ),
+            VectorSelectOp: lambda op: LLVMVectorSelectOp.build(*op.operands),
             arith.IndexCastOp: self._index_cast,
             arith.CmpiOp: lambda op: llvm.ICmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
             arith.CmpfOp: lambda op: llvm.FCmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]

@@ -27,15 +27,16 @@ Algorithm, per loop, in body order:
    contiguous elements; a store likewise a `vector.store` (a uniform value broadcast). A load
    at uniform indices stays scalar.
 3. arith and math ops on a vector operand become the same op on vectors, uniform operands
-   broadcast (constants become splat vector constants).
+   broadcast (constants become splat vector constants). A float comparison becomes
+   `target.vector_cmpf` and a select on its result `target.vector_select` (xDSL 0.74's
+   arith.cmpf and arith.select take scalar i1 only).
 
 The loop stays a serial loop (LLVM may still vectorize it) when anything else appears: a
 linear index in another dimension, other arithmetic on the induction variable (strides,
 casts), a vector stored at uniform indices (a reduction), a buffer both written and accessed
-at different indices (a dependence between iterations), nested loops, comparisons with a
-vector operand and `arith.select` on a vector condition (xDSL 0.74's arith.cmpf, arith.cmpi and
-arith.select take scalar i1 only), and math functions LLVM lowers to libm calls (tanh, erf,
-tan, atan), which take no vectors.
+at different indices (a dependence between iterations), nested loops, integer comparisons
+with a vector operand, and math functions LLVM lowers to libm calls (tanh, erf, tan, atan),
+which take no vectors.
 
 Runs after sched-lower-unroll, before convert-sched-to-target.
 """
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import arith, math, vector
+from xdsl.dialects.arith import CMPF_COMPARISON_OPERATIONS
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     FloatAttr,
@@ -58,6 +60,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ziggurat.dialects import sched
+from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
 from ziggurat.passes import statistics
 
 LANEWISE_OPS: tuple[type[Operation], ...] = (
@@ -79,6 +82,7 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     arith.MaxSIOp,
     arith.MinSIOp,
     arith.SelectOp,
+    arith.CmpfOp,
     arith.ExtFOp,
     arith.TruncFOp,
     arith.SIToFPOp,
@@ -272,17 +276,21 @@ class LoopVectorizer:
             raise NotVectorizable(f"{op.name} has no vector form here")
         if any(isinstance(v.type, IndexType) for v in (*op.operands, *op.results)):
             raise NotVectorizable(f"{op.name} on index values")
-        operands = [self._as_vector(v) for v in op.operands]
-        if isinstance(op, arith.SelectOp):
-            if kinds[0] != "uniform":
-                raise NotVectorizable("arith.select on a vector condition")
-            operands[0] = self._scalar(op.operands[0])
-        new = type(op).create(
-            operands=operands,
-            result_types=[self._vector_type(r.type) for r in op.results],
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
+        if isinstance(op, arith.SelectOp) and kinds[0] == "uniform":
+            condition = self._scalar(op.operands[0])
+            new: Operation = arith.SelectOp(condition, *map(self._as_vector, op.operands[1:]))
+        elif isinstance(op, arith.SelectOp):
+            new = VectorSelectOp(*map(self._as_vector, op.operands))
+        elif isinstance(op, arith.CmpfOp):
+            predicate = CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
+            new = VectorCmpfOp(predicate, *map(self._as_vector, op.operands))
+        else:
+            new = type(op).create(
+                operands=[self._as_vector(v) for v in op.operands],
+                result_types=[self._vector_type(r.type) for r in op.results],
+                properties=dict(op.properties),
+                attributes=dict(op.attributes),
+            )
         self.vectors.update(zip(op.results, self._emit(new).results, strict=True))
 
 

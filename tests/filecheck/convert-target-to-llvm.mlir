@@ -109,3 +109,46 @@ builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", 
     target.return
   }
 }
+
+// -----
+
+// Vector accesses are a GEP to their first element and a load or store of the vector type,
+// aligned to one element; a broadcast is insertelement plus a zero-mask shufflevector;
+// splat constants, arithmetic, intrinsics, compares and selects work on vector types.
+// CHECK-LABEL: llvm.func @vector_ops_0
+// CHECK:         %[[P:.*]] = llvm.getelementptr inbounds %{{.*}}[%{{.*}}] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:    %[[V:.*]] = llvm.load %[[P]] {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
+// CHECK:         %[[S:.*]] = llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> f32
+// CHECK-NEXT:    %[[E:.*]] = llvm.mlir.undef : vector<8xf32>
+// CHECK-NEXT:    %[[L0:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT:    %[[I:.*]] = llvm.insertelement %[[S]], %[[E]][%[[L0]] : i32] : vector<8xf32>
+// CHECK-NEXT:    %[[SV:.*]] = llvm.shufflevector %[[I]], %[[I]] [0, 0, 0, 0, 0, 0, 0, 0] : vector<8xf32>
+// CHECK-NEXT:    %[[M:.*]] = llvm.fmul %[[V]], %[[SV]] {fastmathFlags = #llvm.fastmath<{{.*}}>} : vector<8xf32>
+// CHECK-NEXT:    %[[Z:.*]] = llvm.mlir.constant(dense<0.000000e+00> : vector<8xf32>) : vector<8xf32>
+// CHECK-NEXT:    %[[X:.*]] = llvm.call_intrinsic "llvm.exp.v8f32"(%[[M]]) : (vector<8xf32>) -> vector<8xf32>
+// CHECK-NEXT:    %[[C:.*]] = llvm.fcmp "olt" %[[X]], %[[Z]] : vector<8xf32>
+// CHECK-NEXT:    %[[R:.*]] = llvm.select %[[C]], %[[Z]], %[[X]] : vector<8xi1>, vector<8xf32>
+// CHECK:         %[[Q:.*]] = llvm.getelementptr inbounds %{{.*}}[%{{.*}}] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:    %[[O:.*]] = llvm.bitcast %[[Q]] : !llvm.ptr to !llvm.ptr
+// CHECK-NEXT:    llvm.store %[[R]], %[[O]] {alignment = 4 : i64} : vector<8xf32>, !llvm.ptr
+// IR-LABEL:    define void @"vector_ops_0"
+// IR:            load <8 x float>, ptr %{{.*}}, align 4
+// IR:            shufflevector <8 x float> %{{.*}}, <8 x float> %{{.*}}, <8 x i32> <i32 0, i32 0
+// IR:            fcmp olt <8 x float>
+// IR:            select <8 x i1> %{{.*}}, <8 x float>
+builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", "haswell", "", 256, 1>} {
+  target.kernel @vector_ops_0(%x: memref<2x8xf32>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+    %c1 = arith.constant 1 : index
+    %c0 = arith.constant 0 : index
+    %v = vector.load %x[%c1, %c0] : memref<2x8xf32>, vector<8xf32>
+    %scale = memref.load %s[%c1] : memref<2xf32>
+    %sv = vector.broadcast %scale : f32 to vector<8xf32>
+    %m = arith.mulf %v, %sv : vector<8xf32>
+    %zero = arith.constant dense<0.000000e+00> : vector<8xf32>
+    %e = math.exp %m : vector<8xf32>
+    %neg = target.vector_cmpf "olt" %e, %zero : vector<8xf32> -> vector<8xi1>
+    %r = target.vector_select %neg, %zero, %e : vector<8xi1>, vector<8xf32>
+    vector.store %r, %y[%c1, %c0] : memref<2x8xf32>, vector<8xf32>
+    target.return
+  }
+}

@@ -135,6 +135,31 @@ def test_select_on_a_row_condition_and_casts() -> None:
     np.testing.assert_array_equal(y, np.where(flag[:, None] != 0, x, -x).astype(np.float64))
 
 
+def test_compare_and_select_lane_by_lane() -> None:
+    module, counters = compile_kernels(
+        """
+        func.func private @leaky_relu_0(%x: memref<2x48xf32>, %y: memref<2x48xf32>) {
+          sched.for %i = 0 to 2 step 1 {
+            sched.for %j = 0 to 48 step 1 vectorize {
+              %v = sched.load %x[%i, %j] : memref<2x48xf32>
+              %zero = arith.constant 0.000000e+00 : f32
+              %slope = arith.constant 1.000000e-01 : f32
+              %neg = arith.cmpf olt, %v, %zero : f32
+              %scaled = arith.mulf %v, %slope : f32
+              %r = arith.select %neg, %scaled, %v : f32
+              sched.store %r, %y[%i, %j] : memref<2x48xf32>
+            }
+          }
+          func.return
+        }"""
+    )
+    assert counters["loops-vectorized"] == 1
+    x, y = random(2, 48), aligned_empty((2, 48), np.float32)
+    call(module, "leaky_relu_0", x, y)
+    np.testing.assert_allclose(y, np.where(x < 0, np.float32(0.1) * x, x), rtol=1e-6)
+    assert "fcmp olt <48 x float>" in module.llvm_ir().replace('"', "")
+
+
 REGISTER_TILE = """
 func.func private @tile_0(%a: memref<12xKxf32>, %b: memref<Kx64xf32>, %c: memref<6x64xf32>) {
   %acc = sched.alloc : memref<6x64xf32>
