@@ -18,6 +18,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-canonicalize": _lazy("ziggurat.passes.graph.canonicalize", "GraphCanonicalize"),
     "graph-eliminate-dead": _lazy("ziggurat.passes.graph.eliminate_dead", "GraphEliminateDead"),
     "graph-fuse-ops": _lazy("ziggurat.passes.graph.fuse_ops", "GraphFuseOps"),
+    "graph-alter-layout": _lazy("ziggurat.passes.graph.alter_layout", "GraphAlterLayout"),
     "graph-fuse-horizontal": _lazy("ziggurat.passes.graph.fuse_horizontal", "GraphFuseHorizontal"),
     "te-inline-computes": _lazy("ziggurat.lowering.te_inline", "TeInlineComputes"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),

@@ -177,6 +177,55 @@ def _pad(op: graph.PadOp, x: np.ndarray) -> np.ndarray:
     )
 
 
+def transform_layout(array: np.ndarray, source: str, target: str) -> np.ndarray:
+    """`array`, laid out in `source` (a layout string such as NCHW16c), laid out in `target`:
+    each whole axis is joined with its block, then split by the target's block and permuted."""
+    src, dst = graph.Layout.parse(source), graph.Layout.parse(target)
+    order: list[int] = []
+    for axis in src.primal_axes:
+        order.append(src.axes.index(axis))
+        if axis.lower() in src.blocks:
+            order.append(src.axes.index(axis.lower()))
+    extents = src.extents(array.shape)
+    whole = array.transpose(order).reshape([extents[a] for a in src.primal_axes])
+    split_axes: list[str] = []
+    for axis in src.primal_axes:
+        split_axes.extend([axis, axis.lower()] if axis.lower() in dst.blocks else [axis])
+    split_shape = [dst.blocks[a] if a.islower() else extents[a] // dst.block(a) for a in split_axes]
+    return whole.reshape(split_shape).transpose([split_axes.index(a) for a in dst.axes])
+
+
+class _AsNchw:
+    """A blocked op seen as its NCHW counterpart (the NCHW result type), so the NCHW
+    evaluators compute it."""
+
+    def __init__(self, op: Operation, shape: Sequence[int]):
+        self._op = op
+        self.result = graph.tensor_of(shape)
+        self.results = [self.result]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._op, name)
+
+
+def _conv_nchwc(op: graph.ConvNchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    in_block, (weight_in_block, out_block) = x.shape[4], w.shape[4:]
+    x = transform_layout(x, graph.blocked_layout(in_block), "NCHW")
+    w = transform_layout(w, graph.blocked_weight_layout(weight_in_block, out_block), "OIHW")
+    n, blocks, height, width, _ = graph.tensor_shape(op.result)
+    nchw = _AsNchw(op, (n, blocks * out_block, height, width))
+    out = _conv(nchw, x, w, b)  # pyright: ignore[reportArgumentType]
+    return transform_layout(out, "NCHW", graph.blocked_layout(out_block))
+
+
+def _pool_nchwc(op: graph.PoolNchwcOp, x: np.ndarray) -> np.ndarray:
+    block = x.shape[4]
+    n, blocks, height, width, _ = graph.tensor_shape(op.result)
+    nchw = _AsNchw(op, (n, blocks * block, height, width))
+    out = _pool(nchw, transform_layout(x, graph.blocked_layout(block), "NCHW"))  # pyright: ignore[reportArgumentType]
+    return transform_layout(out, "NCHW", graph.blocked_layout(block))
+
+
 Evaluator = Callable[..., np.ndarray]
 
 EVALUATORS: dict[type[Operation], Evaluator] = {
@@ -222,6 +271,11 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.MatmulOp: _matmul,
     graph.SoftmaxOp: lambda op, x: _softmax(x, op.axis.value.data),
     graph.ReshapeOp: lambda op, x: x.reshape(graph.tensor_shape(op.result)),
+    graph.LayoutTransformOp: lambda op, x: transform_layout(
+        x, op.src_layout.data, op.dst_layout.data
+    ),
+    graph.ConvNchwcOp: _conv_nchwc,
+    graph.PoolNchwcOp: _pool_nchwc,
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
 

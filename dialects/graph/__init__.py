@@ -58,6 +58,15 @@ from ziggurat.dialects.graph.elementwise import (
     TanhOp,
     UnaryElementwiseOp,
 )
+from ziggurat.dialects.graph.layout import (
+    ConvNchwcOp,
+    Layout,
+    LayoutTransformOp,
+    PoolNchwcOp,
+    blocked_layout,
+    blocked_weight_layout,
+    transformed_shape,
+)
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
 from ziggurat.dialects.graph.shape import (
     PAD_MODES,
@@ -81,6 +90,7 @@ Graph = Dialect(
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
+        LayoutTransformOp, ConvNchwcOp, PoolNchwcOp,
     ],
     [],
 )  # fmt: skip

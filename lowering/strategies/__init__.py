@@ -25,6 +25,7 @@ from ziggurat.lowering.strategies.elementwise import (
     scalar_param,
     unary,
 )
+from ziggurat.lowering.strategies.layout import LAYOUT_STRATEGIES
 from ziggurat.lowering.strategies.nn import layer_norm, matmul, reduce, softmax
 from ziggurat.lowering.strategies.shape import (
     broadcast,
@@ -82,6 +83,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.MatmulOp: matmul,
     graph.SoftmaxOp: softmax,
     graph.ReshapeOp: reshape,
+    **LAYOUT_STRATEGIES,
 }
 
 

@@ -2,8 +2,9 @@
 each of which becomes one kernel (TVM's FuseOps, simplified).
 
 Every graph op has a pattern kind: elementwise (maps and broadcasting binary ops), injective
-(data movement), out-elementwise-fusable (conv, conv_transpose, matmul), reduction (reduce,
-softmax, layer_norm, pool, lrn, batch_norm). Algorithm, in program order:
+(data movement, layout transforms), out-elementwise-fusable (conv, conv_nchwc, conv_transpose,
+matmul), reduction (reduce, softmax, layer_norm, pool, pool_nchwc, lrn, batch_norm).
+Algorithm, in program order:
 1. An op not yet grouped anchors a group.
 2. While the group's last result has exactly one user and the group has fewer than
    `max-depth` ops, the user joins if it is elementwise (any anchor) or injective (only after
@@ -32,14 +33,15 @@ ELEMENTWISE = (
 )  # fmt: skip
 INJECTIVE = (
     graph.ReshapeOp, graph.TransposeOp, graph.SliceOp, graph.BroadcastOp, graph.PadOp,
-    graph.GatherOp, graph.ConcatOp,
+    graph.GatherOp, graph.ConcatOp, graph.LayoutTransformOp,
 )  # fmt: skip
-OUT_FUSABLE = (graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp)
+OUT_FUSABLE = (graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp)
 REDUCTION = (
     graph.ReduceOp,
     graph.SoftmaxOp,
     graph.LayerNormOp,
     graph.PoolOp,
+    graph.PoolNchwcOp,
     graph.LrnOp,
     graph.BatchNormOp,
 )

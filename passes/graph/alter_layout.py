@@ -1,0 +1,289 @@
+"""graph-alter-layout: convolution chains in the blocked-channel layout NCHW[x]c (TVM's
+AlterOpLayout to conv2d_NCHWc), the block as wide as a vector register, so kernels load and
+store whole vectors of channels.
+
+Algorithm, for each graph function in program order:
+1. The block is the `block` option, else the f32 lanes of the module's #target.cpu (16 for
+   AVX-512, 8 for AVX2), else 16.
+2. A 2-D f32 graph.conv with a constant weight whose input and output channels divide by the
+   block (plain, depthwise, or grouped in whole blocks) becomes a graph.conv_nchwc on the
+   blocked form of its input; its weight is laid out as OIHW{i}i{o}o now, a new weight in
+   the params store.
+3. An op that does not care about the channel layout follows an operand already blocked:
+   elementwise maps; binary elementwise ops whose other operand is a constant (re-laid out
+   now) or has the same channels (blocked on the way in); 2-D pools; concats along the
+   channels and channel slices of whole blocks.
+4. Layout transforms sit only at the borders: a value is blocked at most once, right after
+   it is made, and a blocked value goes back to NCHW once, for all the users that stay in
+   NCHW (the function's return included).
+5. The NCHW originals of converted ops go, and so do weights nobody reads any more.
+Convolutions whose channels do not divide by the block stay in NCHW.
+
+Runs after graph-simplify-inference and graph-fuse-horizontal; graph-fuse-ops follows and
+fuses each blocked convolution with its elementwise consumers.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from ziggurat.context import params_of
+from ziggurat.dialects import graph
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.passes import statistics
+from ziggurat.passes.graph.constants import constant_value, make_constant
+from ziggurat.reference import transform_layout
+
+DEFAULT_BLOCK = 16
+"""Channels per block when neither the option nor the module's target says: AVX-512's f32 lanes."""
+
+MAPS = (
+    graph.UnaryElementwiseOp, graph.GeluOp, graph.ClipOp, graph.LeakyReluOp, graph.HardSigmoidOp,
+)  # fmt: skip
+
+
+def target_block(module: ModuleOp) -> int:
+    """The f32 lanes of the module's target vector registers, or DEFAULT_BLOCK."""
+    cpu = module.attributes.get(CPU_ATTR)
+    return cpu.vector_lanes(32) if isinstance(cpu, CpuTargetAttr) else DEFAULT_BLOCK
+
+
+def weight_in_block(conv: graph.ConvOp, block: int) -> int | None:
+    """The input-channel block of the conv's blocked weight, or None when the conv's
+    channels do not fit whole blocks."""
+    x, w = graph.tensor_shape(conv.input), graph.tensor_shape(conv.weight)
+    groups = conv.groups.value.data
+    if len(x) != 4 or graph.element_type_of(conv.input) != f32 or x[1] % block or w[0] % block:
+        return None
+    if groups == 1:
+        return block
+    if w[1] == 1 and w[0] == groups:
+        return 1
+    if w[1] % block == 0 and (w[0] // groups) % block == 0:
+        return block
+    return None
+
+
+@dataclass
+class Relayout:
+    """The rewrite of one function: blocked forms of values and the ops they replace."""
+
+    block: int
+    body: Block
+    params: dict[str, np.ndarray]
+    blocked: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
+    """Results of converted ops -> their blocked counterparts."""
+    inward: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
+    """NCHW values kept as they are -> their blocked copies."""
+    converted: list[Operation] = field(default_factory=list[Operation])
+
+    @property
+    def layout(self) -> str:
+        return graph.blocked_layout(self.block)
+
+    def blocked_type(self, value: SSAValue) -> TensorType:
+        shape = graph.transformed_shape(graph.tensor_shape(value), "NCHW", self.layout)
+        return graph.tensor_of(shape, graph.element_type_of(value))
+
+    def blocked_form(self, value: SSAValue) -> SSAValue:
+        """The blocked counterpart of `value`, laying it out once if it has none yet."""
+        if value in self.blocked:
+            return self.blocked[value]
+        if value not in self.inward:
+            transform = graph.LayoutTransformOp(value, "NCHW", self.layout)
+            owner = value.owner
+            where = (
+                InsertPoint.after(owner)
+                if isinstance(owner, Operation)
+                else InsertPoint.at_start(self.body)
+            )
+            Rewriter.insert_op(transform, where)
+            self.inward[value] = transform.result
+            statistics.count("layout-transforms")
+        return self.inward[value]
+
+    def replace(self, original: Operation, new_ops: list[Operation]) -> None:
+        """Puts `new_ops` before `original`, whose result the last of them computes blocked."""
+        Rewriter.insert_op(new_ops, InsertPoint.before(original))
+        self.blocked[original.results[0]] = new_ops[-1].results[0]
+        self.converted.append(original)
+
+    def convert(self, op: Operation) -> bool:
+        """Converts `op` if it can compute in the blocked layout; says whether it did."""
+        if isinstance(op, graph.ConvOp):
+            return self.conv(op)
+        if not any(v in self.blocked for v in op.operands):
+            return False
+        if isinstance(op, MAPS):
+            blocked_input = self.blocked[op.operands[0]]
+            operands, result_type = [blocked_input], blocked_input.type
+            new_ops = [self.clone(op, operands, result_type)]
+        elif isinstance(op, graph.BinaryElementwiseOp):
+            new_ops = self.binary(op)
+        elif isinstance(op, graph.PoolOp):
+            new_ops = self.pool(op)
+        elif isinstance(op, graph.ConcatOp):
+            new_ops = self.concat(op)
+        elif isinstance(op, graph.SliceOp):
+            new_ops = self.slice(op)
+        else:
+            return False
+        if not new_ops:
+            return False
+        self.replace(op, new_ops)
+        statistics.count("ops-kept-blocked")
+        return True
+
+    @staticmethod
+    def clone(op: Operation, operands: list[SSAValue], result_type: TensorType) -> Operation:
+        return type(op).create(
+            operands=operands,
+            result_types=[result_type],
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+
+    def conv(self, conv: graph.ConvOp) -> bool:
+        in_block = weight_in_block(conv, self.block)
+        weight = constant_value(conv.weight, self.params)
+        if in_block is None or weight is None:
+            return False
+        layout = graph.blocked_weight_layout(in_block, self.block)
+        blocked_weight = make_constant(
+            transform_layout(weight, "OIHW", layout), self.params, "blocked_weight"
+        )
+        blocked_conv = graph.ConvNchwcOp(
+            self.blocked_form(conv.input),
+            blocked_weight.results[0],
+            conv.bias,
+            conv.stride_values,
+            conv.pad_values,
+            conv.dilation_values,
+            conv.groups.value.data,
+        )
+        self.replace(conv, [blocked_weight, blocked_conv])
+        statistics.count("convs-converted")
+        return True
+
+    def blocked_constant(self, value: SSAValue, channels: int) -> SSAValue | None:
+        """A constant operand of a rank-4 op laid out to broadcast against blocked tensors:
+        single values as they are, others spread over the channels and blocked now, at the
+        top of the function so that graph-fuse-ops may fuse the op that reads it."""
+        array = constant_value(value, self.params)
+        if array is None or array.ndim > 4:
+            return None
+        if array.size == 1:
+            return value
+        shape = (1,) * (4 - array.ndim) + array.shape
+        if shape[1] not in (1, channels):
+            return None
+        full = np.broadcast_to(array.reshape(shape), (shape[0], channels, shape[2], shape[3]))
+        constant = make_constant(
+            np.ascontiguousarray(transform_layout(full, "NCHW", self.layout)),
+            self.params,
+            "blocked_constant",
+        )
+        Rewriter.insert_op(constant, InsertPoint.at_start(self.body))
+        return constant.results[0]
+
+    def binary(self, op: graph.BinaryElementwiseOp) -> list[Operation]:
+        shape = graph.tensor_shape(op.result)
+        if len(shape) != 4:
+            return []
+        operands: list[SSAValue] = []
+        for value in (op.lhs, op.rhs):
+            constant = None if value in self.blocked else self.blocked_constant(value, shape[1])
+            operand_shape = graph.tensor_shape(value)
+            if constant is not None:
+                operands.append(constant)
+            elif value in self.blocked or (
+                len(operand_shape) == 4 and operand_shape[1] == shape[1]
+            ):
+                operands.append(self.blocked_form(value))
+            else:
+                return []
+        return [self.clone(op, operands, self.blocked_type(op.result))]
+
+    def pool(self, op: graph.PoolOp) -> list[Operation]:
+        if len(op.kernel_values) != 2:
+            return []
+        window = (op.stride_values, op.pad_values, op.dilation_values)
+        pooled = graph.PoolNchwcOp(
+            self.blocked[op.input],
+            op.kind.data,
+            op.kernel_values,
+            window,
+            bool(op.ceil_mode.value.data),
+            bool(op.count_include_pad.value.data),
+        )
+        return [pooled]
+
+    def concat(self, op: graph.ConcatOp) -> list[Operation]:
+        shapes = [graph.tensor_shape(v) for v in op.inputs]
+        if op.axis.value.data != 1 or any(len(s) != 4 or s[1] % self.block for s in shapes):
+            return []
+        return [graph.ConcatOp([self.blocked_form(v) for v in op.inputs], 1)]
+
+    def slice(self, op: graph.SliceOp) -> list[Operation]:
+        source, out = graph.tensor_shape(op.input), graph.tensor_shape(op.result)
+        starts = tuple(op.starts.get_values())
+        whole = len(source) == 4 and all(source[d] == out[d] and starts[d] == 0 for d in (0, 2, 3))
+        if (
+            not whole
+            or any(s != 1 for s in op.steps.get_values())
+            or starts[1] % self.block
+            or out[1] % self.block
+        ):
+            return []
+        blocked_input = self.blocked[op.input]
+        shape = graph.tensor_shape(self.blocked_type(op.result))
+        return [graph.SliceOp(blocked_input, [0, starts[1] // self.block, 0, 0, 0], [1] * 5, shape)]
+
+    def finish(self) -> None:
+        """Gives NCHW users of converted results one transform back, then erases the
+        converted originals and the weights only they read."""
+        converted = set(self.converted)
+        for original, blocked in self.blocked.items():
+            if all(use.operation in converted for use in original.uses):
+                continue
+            back = graph.LayoutTransformOp(blocked, self.layout, "NCHW")
+            Rewriter.insert_op(back, InsertPoint.after(blocked.owner))  # pyright: ignore[reportArgumentType]
+            original.replace_uses_with_if(back.result, lambda u: u.operation not in converted)
+            statistics.count("layout-transforms")
+        for op in reversed(self.converted):
+            operands = list(op.operands)
+            Rewriter.erase_op(op)
+            for value in operands:
+                owner = value.owner
+                if (
+                    isinstance(owner, graph.WeightOp | graph.ConstantOp)
+                    and owner.parent is not None
+                    and not value.uses
+                ):
+                    Rewriter.erase_op(owner)
+
+
+@dataclass(frozen=True)
+class GraphAlterLayout(ModulePass):
+    """Runs convolution chains in the blocked-channel layout NCHW{block}c, with layout
+    transforms only where a chain begins and ends."""
+
+    name = "graph-alter-layout"
+    block: int | None = None
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        block = self.block or target_block(op)
+        params = params_of(ctx)
+        for function in op.ops:
+            if not isinstance(function, func.FuncOp) or not function.body.blocks:
+                continue
+            relayout = Relayout(block, function.body.block, params)
+            for inner in list(function.body.block.ops):
+                relayout.convert(inner)
+            relayout.finish()

@@ -1,0 +1,106 @@
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4}' | filecheck %s
+// RUN: ziggurat-opt %s --split-input-file -p graph-alter-layout | filecheck %s --check-prefix=TARGET
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4},graph-fuse-ops' | filecheck %s --check-prefix=FUSED
+
+// A chain in NCHW4c: the input is laid out once, the weights are blocked now (OIHW4i4o, and
+// OIHW1i4o for the depthwise conv), the per-channel constant is re-laid out, relu, the
+// residual add and the pool stay blocked, and one transform back leaves the chain.
+// CHECK-LABEL: func.func @chain
+// CHECK-NEXT:    %[[K:.*]] = graph.constant dense<{{\[\[\[\[\[}}1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]]], {{\[\[\[}}5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00]]]]]> : tensor<1x2x1x1x4xf32>
+// CHECK-NEXT:    %[[X:.*]] = graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW4c"} : tensor<1x8x4x4xf32> -> tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[B:.*]] = graph.constant dense<2.500000e-01> : tensor<8xf32>
+// CHECK-NEXT:    %[[W1:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x2x3x3x4x4xf32>
+// CHECK-NEXT:    %[[C1:.*]] = graph.conv_nchwc %[[X]], %[[W1]], %[[B]] {{.*}} : (tensor<1x2x4x4x4xf32>, tensor<2x2x3x3x4x4xf32>, tensor<8xf32>) -> tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[A:.*]] = graph.add %[[C1]], %[[K]]
+// CHECK-NEXT:    %[[R:.*]] = graph.relu %[[A]] : tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[W2:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x1x3x3x1x4xf32>
+// CHECK-NEXT:    %[[C2:.*]] = graph.conv_nchwc %[[R]], %[[W2]], %[[B]] {{.*}} groups = 8 : i64}
+// CHECK-NEXT:    %[[S:.*]] = graph.add %[[C2]], %[[R]] : (tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xf32>) -> tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[P:.*]] = graph.pool_nchwc %[[S]] {kind = "max", {{.*}}} : tensor<1x2x4x4x4xf32> -> tensor<1x2x2x2x4xf32>
+// CHECK-NEXT:    %[[Y:.*]] = graph.layout_transform %[[P]] {src_layout = "NCHW4c", dst_layout = "NCHW"} : tensor<1x2x2x2x4xf32> -> tensor<1x8x2x2xf32>
+// CHECK-NEXT:    func.return %[[Y]]
+// With the default block of 16, eight channels do not fill a block: nothing changes.
+// TARGET-LABEL: func.func @chain
+// TARGET-NOT:    graph.layout_transform
+// TARGET-NOT:    graph.conv_nchwc
+// Blocked convolutions fuse with their bias add and relu, and with the residual add.
+// FUSED-LABEL: func.func @chain
+// FUSED:         graph.fused {{.*}} {kind = "conv_nchwc_add_relu"}
+// FUSED:         graph.fused {{.*}} {kind = "conv_nchwc_add"}
+// FUSED:         graph.pool_nchwc
+func.func @chain(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x2x2xf32> {
+  %w1 = graph.constant dense<0.5> : tensor<8x8x3x3xf32>
+  %b1 = graph.constant dense<0.25> : tensor<8xf32>
+  %c1 = graph.conv %x, %w1, %b1 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x4xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  %k = graph.constant dense<[[[1.0]], [[2.0]], [[3.0]], [[4.0]], [[5.0]], [[6.0]], [[7.0]], [[8.0]]]> : tensor<8x1x1xf32>
+  %a = graph.add %c1, %k : (tensor<1x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<1x8x4x4xf32>
+  %r = graph.relu %a : tensor<1x8x4x4xf32>
+  %w2 = graph.constant dense<0.125> : tensor<8x1x3x3xf32>
+  %c2 = graph.conv %r, %w2, %b1 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 8 : i64} : (tensor<1x8x4x4xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  %s = graph.add %c2, %r : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  %p = graph.pool %s {kind = "max", kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, count_include_pad = 0 : i64} : tensor<1x8x4x4xf32> -> tensor<1x8x2x2xf32>
+  func.return %p : tensor<1x8x2x2xf32>
+}
+
+// -----
+
+// Three input channels do not fill a block: that conv and its relu stay in NCHW and the
+// chain starts after them. A channel concat and a slice of whole blocks stay blocked; the
+// softmax reads one blocked value through a transform back, the function returns another.
+// CHECK-LABEL: func.func @borders
+// CHECK:         %[[C1:.*]] = graph.conv %x, {{.*}} -> tensor<1x8x4x4xf32>
+// CHECK-NEXT:    %[[R:.*]] = graph.relu %[[C1]] : tensor<1x8x4x4xf32>
+// CHECK-NEXT:    %[[IN:.*]] = graph.layout_transform %[[R]] {src_layout = "NCHW", dst_layout = "NCHW4c"}
+// CHECK-NEXT:    %[[W2:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x2x1x1x4x4xf32>
+// CHECK-NEXT:    %[[C2:.*]] = graph.conv_nchwc %[[IN]], %[[W2]]
+// CHECK-NEXT:    %[[OUT:.*]] = graph.layout_transform %[[C2]] {src_layout = "NCHW4c", dst_layout = "NCHW"}
+// CHECK-NEXT:    %[[W3:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x2x1x1x4x4xf32>
+// CHECK-NEXT:    %[[C3:.*]] = graph.conv_nchwc %[[IN]], %[[W3]]
+// CHECK-NEXT:    %[[CAT:.*]] = graph.concat %[[C2]], %[[C3]] {axis = 1 : i64} : (tensor<1x2x4x4x4xf32>, tensor<1x2x4x4x4xf32>) -> tensor<1x4x4x4x4xf32>
+// CHECK-NEXT:    %[[SL:.*]] = graph.slice %[[CAT]] {starts = array<i64: 0, 1, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : tensor<1x4x4x4x4xf32> -> tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[E:.*]] = graph.sigmoid %[[SL]] : tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[EOUT:.*]] = graph.layout_transform %[[E]] {src_layout = "NCHW4c", dst_layout = "NCHW"}
+// CHECK-NEXT:    %[[SM:.*]] = graph.softmax %[[OUT]] {axis = 1 : i64} : tensor<1x8x4x4xf32>
+// CHECK-NEXT:    func.return %[[EOUT]], %[[SM]]
+func.func @borders(%x: tensor<1x3x4x4xf32>) -> (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) {
+  %w1 = graph.constant dense<0.5> : tensor<8x3x1x1xf32>
+  %b = graph.constant dense<0.0> : tensor<8xf32>
+  %c1 = graph.conv %x, %w1, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x4x4xf32>, tensor<8x3x1x1xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  %r = graph.relu %c1 : tensor<1x8x4x4xf32>
+  %w2 = graph.constant dense<0.25> : tensor<8x8x1x1xf32>
+  %c2 = graph.conv %r, %w2, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x4xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  %c3 = graph.conv %r, %w2, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x4xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  %cat = graph.concat %c2, %c3 {axis = 1 : i64} : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x16x4x4xf32>
+  %sl = graph.slice %cat {starts = array<i64: 0, 4, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x16x4x4xf32> -> tensor<1x8x4x4xf32>
+  %e = graph.sigmoid %sl : tensor<1x8x4x4xf32>
+  %sm = graph.softmax %c2 {axis = 1 : i64} : tensor<1x8x4x4xf32>
+  func.return %e, %sm : tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>
+}
+
+// -----
+
+// Without the option, the block is the f32 lanes of the module's target: 8 for AVX2.
+// TARGET-LABEL: func.func @avx2
+// TARGET-NEXT:    %[[X:.*]] = graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW8c"} : tensor<1x16x2x2xf32> -> tensor<1x2x2x2x8xf32>
+// TARGET:         graph.conv_nchwc %[[X]], %{{.*}}, %{{.*}} {{.*}} : (tensor<1x2x2x2x8xf32>, tensor<2x2x1x1x8x8xf32>, tensor<16xf32>) -> tensor<1x2x2x2x8xf32>
+// TARGET-NEXT:    graph.layout_transform %{{.*}} {src_layout = "NCHW8c", dst_layout = "NCHW"}
+builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", "haswell", "+avx2", 256, 2>} {
+  func.func @avx2(%x: tensor<1x16x2x2xf32>) -> tensor<1x16x2x2xf32> {
+    %w = graph.constant dense<0.5> : tensor<16x16x1x1xf32>
+    %b = graph.constant dense<0.0> : tensor<16xf32>
+    %c = graph.conv %x, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x16x2x2xf32>, tensor<16x16x1x1xf32>, tensor<16xf32>) -> tensor<1x16x2x2xf32>
+    func.return %c : tensor<1x16x2x2xf32>
+  }
+}
+
+// -----
+
+// A weight known only at run time cannot be blocked ahead of time: the conv stays.
+// CHECK-LABEL: func.func @runtime_weight
+// CHECK-NOT:     graph.layout_transform
+// CHECK:         graph.conv %x, %w, %b
+func.func @runtime_weight(%x: tensor<1x4x2x2xf32>, %w: tensor<4x4x1x1xf32>) -> tensor<1x4x2x2xf32> {
+  %b = graph.constant dense<0.0> : tensor<4xf32>
+  %c = graph.conv %x, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x2x2xf32>, tensor<4x4x1x1xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
+  func.return %c : tensor<1x4x2x2xf32>
+}
