@@ -135,3 +135,122 @@ def test_opt_errors_are_located_without_traceback(tmp_path: Path) -> None:
     assert "unknown pass 'convert-graph-to-t'; did you mean 'convert-graph-to-te'" in result.stderr
     result = run("ziggurat-opt", str(good), "-p", "sched-parallelize{min-work=lots}")
     assert result.returncode == 1 and "min-work: int" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def mlp_package(mlp_file: Path, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("packages") / "mlp.zgt"
+    result = run("ziggurat", "compile", str(mlp_file), "-o", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {path}" in result.stdout
+    return path
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr, result.stderr
+
+
+def test_run_package_writes_outputs(mlp_file: Path, mlp_package: Path, tmp_path: Path) -> None:
+    from models import onnxruntime_outputs
+
+    x = np.random.default_rng(0).standard_normal((1, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out.npz"
+    args = ["--input", f"input={tmp_path / 'x.npy'}", "--output", str(out), "--repeat", "3"]
+    result = run("ziggurat", "run", str(mlp_package), *args)
+    assert result.returncode == 0, result.stderr
+    assert f"loaded {mlp_package}" in result.stdout and f"wrote {out}" in result.stdout
+    with np.load(out) as saved:
+        assert saved.files == ["probabilities"]
+        expected = onnxruntime_outputs(onnx.load(str(mlp_file)), {"input": x})[0]
+        np.testing.assert_allclose(saved["probabilities"], expected, rtol=1e-5, atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npz", "x.npy"]
+
+
+def test_run_package_without_the_compiler(mlp_package: Path) -> None:
+    code = (
+        "import sys\n"
+        "class NoCompiler:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('xdsl', 'llvmlite', 'onnx', 'onnxruntime'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, NoCompiler())\n"
+        "from ziggurat.cli import main\n"
+        f"sys.exit(main(['run', {str(mlp_package)!r}, '--repeat', '2']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "output 'probabilities': shape [1, 10]" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "make_file, message",
+    [
+        (lambda data: data[: len(data) // 2], "is not a complete .zgt file (truncated or corrupt"),
+        (lambda data: b"", "is not a complete .zgt file"),
+        (lambda data: b"\x7fELF" + data[4:], "is not a complete .zgt file"),
+    ],
+)
+def test_run_bad_package(mlp_package: Path, tmp_path: Path, make_file, message: str) -> None:
+    bad = tmp_path / "bad.zgt"
+    bad.write_bytes(make_file(mlp_package.read_bytes()))
+    _one_line_error(run("ziggurat", "run", str(bad), "--output", str(tmp_path / "o.npz")), message)
+    assert not (tmp_path / "o.npz").exists()
+    assert "Traceback" in run("ziggurat", "--traceback", "run", str(bad)).stderr
+
+
+@pytest.mark.parametrize(
+    "name, array, message",
+    [
+        ("inputs", np.ones((1, 32), np.float32), "the model has no input 'inputs'"),
+        ("input", np.ones((2, 32), np.float32), "input 'input' expects shape [1, 32], got [2, 32]"),
+        ("input", np.ones((1, 32), np.int64), "input 'input' expects dtype float32, got int64"),
+    ],
+)
+def test_run_package_with_wrong_input(
+    mlp_package: Path, tmp_path: Path, name: str, array: np.ndarray, message: str
+) -> None:
+    np.save(tmp_path / "x.npy", array)
+    result = run("ziggurat", "run", str(mlp_package), "--input", f"{name}={tmp_path / 'x.npy'}")
+    _one_line_error(result, message)
+
+
+def test_package_options_that_do_not_apply(mlp_package: Path) -> None:
+    result = run("ziggurat", "run", str(mlp_package), "--target", "llvm")
+    _one_line_error(result, "is already compiled: --shape and --target do not apply")
+    result = run("ziggurat", "bench", str(mlp_package), "--compare", "onnxruntime")
+    _one_line_error(result, "--compare onnxruntime needs the ONNX model")
+
+
+def test_bench_package_with_profile(mlp_package: Path) -> None:
+    result = run("ziggurat", "bench", str(mlp_package), "--profile", "--repeat", "5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "Execution time summary:" in lines and any(line.startswith("memory:") for line in lines)
+    header = next(line for line in lines if "GFLOP/s" in line)
+    assert header.split() == ["#", "Name", "Shape", "Time", "(us)", "Percent", "GFLOP/s"]
+    assert any(line.split()[:2] == ["0", "matmul_0"] for line in lines if line.strip())
+    assert any(line.split()[:1] == ["Total"] for line in lines if line.strip())
+
+
+def test_bench_onnx_against_onnxruntime(mlp_file: Path) -> None:
+    result = run("ziggurat", "bench", str(mlp_file), "--compare", "onnxruntime", "--repeat", "5")
+    assert result.returncode == 0, result.stderr
+    assert "compiled in" in result.stdout and "ziggurat/onnxruntime =" in result.stdout
+
+
+def test_cross_compile_to_an_aarch64_object(mlp_file: Path, tmp_path: Path) -> None:
+    target = "llvm -mtriple=aarch64-linux-gnu"
+    output = tmp_path / "mlp.o"
+    result = run("ziggurat", "compile", "--target", target, str(mlp_file), "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "cannot run on this machine" in result.stdout
+    header = output.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183
+    package = tmp_path / "mlp.zgt"
+    result = run("ziggurat", "compile", "--target", target, str(mlp_file), "-o", str(package))
+    _one_line_error(result, "cannot link code for aarch64-linux-gnu")
+    assert not package.exists()

@@ -1,11 +1,16 @@
-"""`ziggurat`: import, compile and run ONNX models from the shell.
+"""`ziggurat`: import, compile, run and benchmark ONNX models from the shell.
 
     ziggurat example                                 # compile the built-in MLP, check it, time it
     ziggurat import model.onnx -o model.mlir         # graph dialect + model.params.npz
+    ziggurat compile model.onnx -o model.zgt         # deployable: shared object, plan, params
     ziggurat compile model.onnx -o model.ll          # LLVM IR (.ll), assembly (.s), object (.o)
+    ziggurat run model.zgt --input data=x.npy --output y.npz   # no compiler needed
     ziggurat run model.onnx --input data=x.npy --check
+    ziggurat bench model.zgt --profile               # latency, memory plan, per-kernel table
+    ziggurat bench model.onnx --compare onnxruntime
 
-User errors print one line and exit 1; `--traceback` shows the Python trace.
+User errors print one line and exit 1; `--traceback` shows the Python trace. Running a `.zgt`
+imports only the runtime (numpy), as it would where the compiler is not installed.
 """
 
 import argparse
@@ -15,10 +20,17 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ziggurat.errors import ZigguratError
+from ziggurat.runtime.errors import RuntimeModuleError
+
+if TYPE_CHECKING:
+    from ziggurat.runtime import GraphModule, Module
+
+NATIVE = "llvm -mcpu=native"
 
 
 def _parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
@@ -77,19 +89,23 @@ def cmd_compile(args: argparse.Namespace) -> None:
     from ziggurat.builder import build
     from ziggurat.context import ir_text
     from ziggurat.frontend.onnx.importer import from_onnx
+    from ziggurat.lowering.codegen import JitModule
 
     output = Path(args.output)
-    kinds = {".ll": "llvm", ".s": "asm", ".o": "object", ".mlir": "target"}
+    kinds = {".zgt": "package", ".ll": "llvm", ".s": "asm", ".o": "object", ".mlir": "target"}
     if output.suffix not in kinds:
         raise ZigguratError(
-            f"cannot tell what to write from {output.name!r}: use .ll (LLVM IR), .s (assembly), "
-            ".o (object code) or .mlir (target-level IR)"
+            f"cannot tell what to write from {output.name!r}: use .zgt (deployable model), "
+            ".ll (LLVM IR), .s (assembly), .o (object code) or .mlir (target-level IR)"
         )
+    target = args.target or NATIVE
     module, params = from_onnx(args.model, shape=_parse_shapes(args.shape))
-    lib = build(module, target=args.target, params=params, opt_level=args.opt_level)
+    lib = build(module, target=target, params=params, opt_level=args.opt_level)
     artifacts = lib.keepalive
     kind = kinds[output.suffix]
-    if kind == "llvm":
+    if kind == "package":
+        lib.export_library(output, cc=args.cc)
+    elif kind == "llvm":
         _write_atomically(output, lambda p: p.write_text(artifacts.optimized_llvm_ir))
     elif kind == "asm":
         _write_atomically(output, lambda p: p.write_text(artifacts.compiled.assembly()))
@@ -97,7 +113,9 @@ def cmd_compile(args: argparse.Namespace) -> None:
         _write_atomically(output, lambda p: p.write_bytes(artifacts.compiled.object_code()))
     else:
         _write_atomically(output, lambda p: p.write_text(ir_text(artifacts.target_ir)))
-    print(f"wrote {output} ({len(lib.plan['launches'])} kernel launches, target {args.target})")
+    print(f"wrote {output} ({len(lib.plan['launches'])} kernel launches, target {target})")
+    if kind in ("package", "object") and not isinstance(artifacts.compiled, JitModule):
+        print(f"note: {output} holds code for {lib.target!r}; it cannot run on this machine")
 
 
 def _reference_outputs(
@@ -122,37 +140,93 @@ def _reference_outputs(
     return f"onnxruntime {onnxruntime.__version__}", session.run(None, inputs)
 
 
+def _is_package(model: object) -> bool:
+    return isinstance(model, str | Path) and str(model).endswith(".zgt")
+
+
+def _load_or_compile(
+    model: object, shapes: dict[str, tuple[int, ...]], target: str | None, opt_level: int
+) -> tuple["Module", str]:
+    """The runnable module, and a line saying where it came from. A `.zgt` loads with the
+    runtime alone; anything else is an ONNX model to compile."""
+    started = time.perf_counter()
+    if _is_package(model):
+        from ziggurat.runtime import load_module
+
+        if shapes or target:
+            raise ZigguratError(f"{model} is already compiled: --shape and --target do not apply")
+        lib = load_module(str(model))
+        elapsed = time.perf_counter() - started
+        return lib, f"loaded {model} in {elapsed * 1e3:.1f} ms, {_short(lib.target)}"
+    from ziggurat.builder import build
+    from ziggurat.frontend.onnx.importer import from_onnx
+
+    module, params = from_onnx(model, shape=shapes)
+    lib = build(module, target=target or NATIVE, params=params, opt_level=opt_level)
+    return lib, f"compiled in {time.perf_counter() - started:.2f} s for {_short(lib.target)}"
+
+
+def _short(target: str) -> str:
+    return target.split(" -mattr")[0]
+
+
+def _complete_inputs(runner: "GraphModule", inputs: dict[str, np.ndarray]) -> None:
+    """Checks the inputs given, then fills in the others: standard normal floats, zeros of
+    any other dtype."""
+    runner.set_input(**inputs)
+    rng = np.random.default_rng(0)
+    for name in runner.input_names:
+        if name not in inputs:
+            template = runner.get_input(name)
+            if template.dtype.kind == "f":
+                inputs[name] = rng.standard_normal(template.shape).astype(template.dtype)
+            else:
+                inputs[name] = np.zeros_like(template)
+            print(
+                f"input {name!r} not given: {'random' if template.dtype.kind == 'f' else 'zero'} "
+                f"{template.dtype}{list(template.shape)}"
+            )
+
+
+def _save_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
+    def write(temp: Path) -> None:
+        with temp.open("wb") as stream:
+            np.savez(stream, **outputs)
+
+    _write_atomically(path, write)
+
+
 def run_model(
     model: object,
     inputs: dict[str, np.ndarray],
     shapes: dict[str, tuple[int, ...]],
-    target: str,
+    target: str | None,
     opt_level: int,
     check: bool,
     repeat: int,
+    output: Path | None = None,
 ) -> int:
-    """Compiles, runs, optionally checks against a reference, prints latency; exit code."""
-    from ziggurat.builder import build
-    from ziggurat.frontend.onnx.importer import from_onnx
+    """Loads a `.zgt` or compiles an ONNX model, runs it, optionally checks it against a
+    reference and saves its outputs, prints latency; returns the exit code."""
     from ziggurat.runtime import GraphModule
 
-    started = time.perf_counter()
-    module, params = from_onnx(model, shape={**shapes, **{k: v.shape for k, v in inputs.items()}})
-    lib = build(module, target=target, params=params, opt_level=opt_level)
-    compile_seconds = time.perf_counter() - started
+    if not _is_package(model):
+        shapes = {**shapes, **{name: value.shape for name, value in inputs.items()}}
+    lib, origin = _load_or_compile(model, shapes, target, opt_level)
     runner = GraphModule(lib)
-    rng = np.random.default_rng(0)
-    for index, name in enumerate(runner.input_names):
-        if name not in inputs:
-            shape = lib.plan["buffers"][lib.plan["inputs"][index]]["shape"]
-            inputs[name] = rng.standard_normal(shape).astype(np.float32)
+    _complete_inputs(runner, inputs)
     runner.run(**inputs)
     outputs = [runner.get_output(i) for i in range(runner.get_num_outputs())]
-    print(f"compiled in {compile_seconds:.2f} s for {lib.target.split(' -mattr')[0]}")
+    print(origin)
     for name, value in zip(runner.output_names, outputs, strict=True):
         print(f"output {name!r}: shape {list(value.shape)}, mean {value.mean():.6g}")
+    if output is not None:
+        _save_outputs(output, dict(zip(runner.output_names, outputs, strict=True)))
+        print(f"wrote {output}")
     status = 0
     if check:
+        if _is_package(model):
+            raise ZigguratError("--check needs the ONNX model, not a compiled .zgt")
         reference_name, expected = _reference_outputs(model, dict(inputs))
         worst = max(float(np.max(np.abs(o - e))) for o, e in zip(outputs, expected, strict=True))
         ok = all(
@@ -162,11 +236,12 @@ def run_model(
             f"check against {reference_name}: max abs diff {worst:.3g} -> {'OK' if ok else 'MISMATCH'}"
         )
         status = 0 if ok else 1
-    timing = runner.benchmark(repeat=repeat, **inputs)
-    print(
-        f"latency: median {timing.median * 1e3:.4f} ms, mean {timing.mean * 1e3:.4f} ms "
-        f"over {repeat} runs"
-    )
+    if repeat > 0:
+        timing = runner.benchmark(repeat=repeat)
+        print(
+            f"latency: median {timing.median * 1e3:.4f} ms, mean {timing.mean * 1e3:.4f} ms "
+            f"over {repeat} runs"
+        )
     return status
 
 
@@ -179,7 +254,55 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.opt_level,
         args.check,
         args.repeat,
+        Path(args.output) if args.output else None,
     )
+
+
+def _onnxruntime_seconds(model: object, inputs: dict[str, np.ndarray], repeat: int) -> float:
+    import onnx
+
+    from ziggurat.runtime.benchmark import measure
+
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ZigguratError("--compare onnxruntime needs onnxruntime installed") from None
+    proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
+    session = onnxruntime.InferenceSession(
+        proto.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return measure(lambda: session.run(None, inputs), repeat=repeat).median
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Latency summary, memory plan, and optionally onnxruntime's latency and the
+    per-kernel profile."""
+    from ziggurat.runtime import GraphModule
+
+    if args.compare and _is_package(args.model):
+        raise ZigguratError(
+            f"--compare onnxruntime needs the ONNX model; {args.model} is already compiled"
+        )
+    inputs, shapes = _parse_inputs(args.input), _parse_shapes(args.shape)
+    if not _is_package(args.model):
+        shapes = {**shapes, **{name: value.shape for name, value in inputs.items()}}
+    lib, origin = _load_or_compile(args.model, shapes, args.target, args.opt_level)
+    runner = GraphModule(lib)
+    _complete_inputs(runner, inputs)
+    runner.set_input(**inputs)
+    print(origin)
+    timing = runner.benchmark(repeat=args.repeat, warmup=min(5, args.repeat))
+    print(timing)
+    print(f"memory: {lib.memory_report()}")
+    if args.compare:
+        theirs = _onnxruntime_seconds(args.model, inputs, args.repeat)
+        print(
+            f"onnxruntime: median {theirs * 1e3:.4f} ms; ziggurat/onnxruntime = "
+            f"{timing.median / theirs:.2f}"
+        )
+    if args.profile:
+        print(runner.profile(repeat=args.repeat))
+    return 0
 
 
 def cmd_example(args: argparse.Namespace) -> int:
@@ -197,8 +320,15 @@ def cmd_example(args: argparse.Namespace) -> int:
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="llvm -mcpu=native", help="target string (TVM syntax)")
+    parser.add_argument("--target", help=f"target string (TVM syntax; default {NATIVE!r})")
     parser.add_argument("--opt-level", type=int, default=3, choices=range(4), help="0 to 3")
+
+
+def _add_model_options(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("model", help=help_text)
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
+    parser.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
+    _add_build_options(parser)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -219,21 +349,29 @@ def make_parser() -> argparse.ArgumentParser:
     imp.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
     imp.set_defaults(handler=cmd_import)
 
-    comp = commands.add_parser("compile", help="ONNX to LLVM IR, assembly, object or target IR")
+    comp = commands.add_parser(
+        "compile", help="ONNX to a deployable .zgt, LLVM IR, assembly, object or target IR"
+    )
     comp.add_argument("model")
-    comp.add_argument("-o", "--output", required=True)
+    comp.add_argument("-o", "--output", required=True, help=".zgt, .ll, .s, .o or .mlir")
     comp.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
+    comp.add_argument("--cc", help="linker for .zgt (default $CC, then cc); a cross linker too")
     _add_build_options(comp)
     comp.set_defaults(handler=cmd_compile)
 
-    run = commands.add_parser("run", help="compile and run an ONNX model on random or given inputs")
-    run.add_argument("model")
-    run.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy")
-    run.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
-    run.add_argument("--check", action="store_true", help="compare with onnxruntime")
-    run.add_argument("--repeat", type=int, default=100)
-    _add_build_options(run)
+    run = commands.add_parser("run", help="run a .zgt, or compile and run an ONNX model")
+    _add_model_options(run, "model.zgt or model.onnx")
+    run.add_argument("--output", metavar="FILE.npz", help="save the outputs, by name")
+    run.add_argument("--check", action="store_true", help="compare with onnxruntime (ONNX only)")
+    run.add_argument("--repeat", type=int, default=100, help="timed runs after the first (0: none)")
     run.set_defaults(handler=cmd_run)
+
+    bench = commands.add_parser("bench", help="latency, memory plan and per-kernel profile")
+    _add_model_options(bench, "model.zgt or model.onnx")
+    bench.add_argument("--repeat", type=int, default=50)
+    bench.add_argument("--compare", choices=["onnxruntime"], help="time a peer on the same inputs")
+    bench.add_argument("--profile", action="store_true", help="print the per-kernel table")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -241,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except ZigguratError as err:
+    except (ZigguratError, RuntimeModuleError) as err:
         if args.traceback:
             raise
         print(f"error: {err}", file=sys.stderr)
