@@ -19,9 +19,14 @@ kernels."""
 LOWERING = ["convert-graph-to-te", "te-inline-computes", "convert-te-to-sched"]
 """From graph to loop nests, before the schedules and the target."""
 
-DEFAULT_SCHEDULES = ["sched-parallelize", "sched-lower-unroll", "sched-lower-vectorize"]
-"""Schedules every build applies to the loop nests, then the lowering of the loops they
-marked `unroll` and `vectorize`."""
+DEFAULT_SCHEDULES = [
+    "sched-default-schedule",
+    "sched-parallelize",
+    "sched-lower-unroll",
+    "sched-lower-vectorize",
+]
+"""Schedules every build applies to the loop nests (the templates for the target, then the
+parallel loops), then the lowering of the loops they marked `unroll` and `vectorize`."""
 
 
 def to_target_pipeline(opt_level: int) -> str:

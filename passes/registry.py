@@ -27,6 +27,9 @@ OWN_PASSES: dict[str, PassFactory] = {
     ),
     "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
+    "sched-default-schedule": _lazy(
+        "ziggurat.passes.sched.default_schedule", "SchedDefaultSchedule"
+    ),
     "sched-parallelize": _lazy("ziggurat.passes.sched.parallelize", "SchedParallelize"),
     "sched-lower-unroll": _lazy("ziggurat.passes.sched.unroll", "SchedLowerUnroll"),
     "sched-lower-vectorize": _lazy("ziggurat.passes.sched.vectorize", "SchedLowerVectorize"),

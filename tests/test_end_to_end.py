@@ -45,7 +45,8 @@ def test_entry_and_per_kernel_dispatch_agree() -> None:
         runner = GraphModule(lib, use_entry=use_entry)
         runner.run(**inputs)
         outputs.append(runner.get_output(0))
-    np.testing.assert_array_equal(outputs[0], outputs[1])
+    # Kernels inlined into the entry may be reassociated differently (fast-math reassoc).
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-6, atol=1e-7)
 
 
 def test_build_leaves_the_module_unchanged() -> None:

@@ -1,0 +1,42 @@
+"""sched-default-schedule: the templates of templates.py on every kernel, for the target.
+
+Reads the vector lanes and register count from the module's `#target.cpu` (the host's when
+it has none), tiles reduction nests into register-blocked micro-kernels and vectorizes
+injective ones. Each kernel keeps its schedule's trace in its `sched.trace` attribute. Runs
+after convert-te-to-sched and before sched-parallelize, sched-lower-unroll and
+sched-lower-vectorize, which make the marked loops real.
+"""
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.lowering.targets import as_target
+from ziggurat.passes import statistics
+from ziggurat.passes.sched.templates import register_count, schedule_kernel
+
+
+def module_cpu(module: ModuleOp) -> CpuTargetAttr:
+    cpu = module.attributes.get(CPU_ATTR)
+    return cpu if isinstance(cpu, CpuTargetAttr) else as_target("llvm -mcpu=native")
+
+
+@dataclass(frozen=True)
+class SchedDefaultSchedule(ModulePass):
+    """Register-tiles reductions and vectorizes injective loops in every kernel."""
+
+    name = "sched-default-schedule"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        cpu = module_cpu(op)
+        lanes = cpu.vector_lanes(32)
+        registers = register_count(cpu.vector_bits.data)
+        for kernel in list(op.ops):
+            if isinstance(kernel, func.FuncOp) and kernel.sym_visibility is not None:
+                schedule = schedule_kernel(kernel, lanes, registers)
+                statistics.count("kernels-scheduled")
+                statistics.count("primitives-applied", len(schedule.trace.steps))

@@ -1,0 +1,166 @@
+"""Default schedules as templates with knobs, one per loop-nest kind (AutoTVM's templates).
+
+The templates look at loop nests, not at op names, so every op whose te form has the same
+shape gets the same kernel:
+
+- reduction nests (matmul, batched matmul, dense, convolution with weights packed so output
+  channels are contiguous, pooling): `for d..: for i: for j: acc = init; for r..: acc += ..;
+  out = f(acc)` gets a register tile of `rows` x `cols` accumulators (cols in vectors of the
+  target's lanes), the reduction loops outside the tile, the tile unrolled and vectorized,
+  and the epilogue (bias, activation) vectorized on the tile: the GEMM micro-kernel.
+  Remainders of the splits become their own nests and are tiled again.
+- injective nests (elementwise, broadcast, copies): the innermost loop split by the lanes
+  and vectorized.
+
+Knobs are plain data (`TileKnobs`) so a tuner can search them; `default_tile_knobs` is the
+register-budget heuristic used without tuning.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from xdsl.dialects import func
+from xdsl.rewriter import Rewriter
+from xdsl.traits import is_side_effect_free
+
+from ziggurat.dialects import sched
+from ziggurat.passes.sched import loop_transforms as lt
+from ziggurat.passes.sched.schedule import Schedule
+
+MAX_NESTS_PER_KERNEL = 12
+"""Bound on the nests (a kernel's own plus split remainders) a template tiles in a kernel."""
+
+
+@dataclass(frozen=True)
+class TileKnobs:
+    """A register tile: `rows` unrolled rows of `cols` vectorized columns of accumulators."""
+
+    rows: int
+    cols: int
+
+
+def register_count(vector_bits: int) -> int:
+    """SIMD registers the ISA has: 32 with AVX-512, 16 with AVX/AVX2/SSE, 32 on AArch64."""
+    return 32 if vector_bits >= 512 else 16
+
+
+def default_tile_knobs(rows_extent: int, cols_extent: int, lanes: int, registers: int) -> TileKnobs:
+    """Up to 4 vectors of columns (2 with 16 registers), and as many rows as leave room for
+    the column operands and a broadcast; a row count dividing the extent wins if close."""
+    vectors = max(1, min(4 if registers >= 32 else 2, cols_extent // lanes))
+    cols = vectors * lanes if cols_extent >= lanes else cols_extent
+    max_rows = max(1, (registers - vectors - 2) // vectors)
+    rows = min(max_rows, rows_extent)
+    for candidate in range(rows, max(1, rows - 2) - 1, -1):
+        if rows_extent % candidate == 0:
+            return TileKnobs(candidate, cols)
+    return TileKnobs(rows, cols)
+
+
+def spatial_chain(top: sched.ForOp) -> list[sched.ForOp]:
+    """The spatial loops perfectly nested from `top` down (pure ops between them allowed)."""
+    chain = [top]
+    while True:
+        loops = [op for op in lt.body_ops(chain[-1]) if isinstance(op, sched.ForOp)]
+        others = [op for op in lt.body_ops(chain[-1]) if not isinstance(op, sched.ForOp)]
+        if len(loops) != 1 or lt.is_reduce(loops[0]) or any(op.regions for op in others):
+            return chain
+        if any(not is_side_effect_free(op) for op in others):
+            return chain
+        chain.append(loops[0])
+
+
+def _is_reduction_nest(chain: list[sched.ForOp]) -> bool:
+    innermost = chain[-1]
+    has_reduce = any(
+        isinstance(op, sched.ForOp) and lt.is_reduce(op) for op in lt.body_ops(innermost)
+    )
+    return has_reduce and bool(lt.scalar_accumulators(innermost))
+
+
+def _is_scheduled(top: sched.ForOp) -> bool:
+    return any(
+        isinstance(op, sched.ForOp) and op.kind.data in ("vectorize", "unroll", "parallel")
+        for op in top.walk()
+    )
+
+
+def tile_reduction(s: Schedule, chain: list[str], knobs: TileKnobs) -> None:
+    """The register-tiled reduction (GEMM micro-kernel) on a nest's spatial chain."""
+    j = chain[-1]
+    i = chain[-2] if len(chain) >= 2 else None
+    over: list[str] = []
+    if i is not None:
+        io, ii = s.split(i, knobs.rows)
+        jo, ji = s.split(j, knobs.cols)
+        s.reorder(io, jo, ii, ji)
+        over = [ii, ji]
+    else:
+        _, ji = s.split(j, knobs.cols)
+        over = [ji]
+    nests = s.cache_write(*over)
+    for names in nests:
+        if names == over:
+            s.reorder(*s.reduction_loops_under(over[-1]), *over)
+        if len(names) == 2:
+            s.unroll(names[0])
+        s.vectorize(names[-1])
+
+
+def vectorize_injective(s: Schedule, chain: list[str], lanes: int) -> None:
+    """The innermost loop in vectors of `lanes` (remainder peeled, left scalar)."""
+    innermost = s.loop(chain[-1])
+    if innermost.trip_count < lanes or any(
+        isinstance(op, sched.ForOp) for op in lt.body_ops(innermost)
+    ):
+        return
+    _, inner = s.split(chain[-1], lanes)
+    s.vectorize(inner)
+
+
+def _attempt(s: Schedule, template: Callable[..., None], *args: object) -> bool:
+    """Runs a template; if a primitive refuses, puts the kernel back as it was."""
+    before = s.kernel.clone()
+    steps = len(s.trace.steps)
+    try:
+        template(s, *args)
+    except lt.ScheduleError:
+        block = s.kernel.parent_block()
+        assert block is not None
+        block.insert_op_before(before, s.kernel)
+        Rewriter.erase_op(s.kernel)
+        s.kernel = before
+        del s.trace.steps[steps:]
+        return False
+    return True
+
+
+def schedule_kernel(kernel: func.FuncOp, lanes: int, registers: int) -> Schedule:
+    """Applies the default templates to every top-level nest of a kernel; a nest a template
+    does not fit keeps its loops."""
+    s = Schedule(kernel)
+    skipped: set[str] = set()
+    for _ in range(MAX_NESTS_PER_KERNEL):
+        pending = [
+            op
+            for op in s.kernel.body.block.ops
+            if isinstance(op, sched.ForOp)
+            and lt.loop_name(op) not in skipped
+            and not _is_scheduled(op)
+        ]
+        if not pending:
+            break
+        top = pending[0]
+        chain = spatial_chain(top)
+        names = [lt.loop_name(loop) for loop in chain]
+        skipped.add(names[0])
+        if _is_reduction_nest(chain):
+            cols_extent = chain[-1].trip_count
+            rows_extent = chain[-2].trip_count if len(chain) >= 2 else 1
+            if cols_extent < 2 or any(loop.step.data != 1 for loop in chain[-2:]):
+                continue
+            knobs = default_tile_knobs(rows_extent, cols_extent, lanes, registers)
+            _attempt(s, tile_reduction, names, knobs)
+        else:
+            _attempt(s, vectorize_injective, names, lanes)
+    return s
