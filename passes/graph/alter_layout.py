@@ -114,16 +114,17 @@ class Relayout:
         self.blocked[original.results[0]] = new_ops[-1].results[0]
         self.converted.append(original)
 
-    def convert(self, op: Operation) -> bool:
-        """Converts `op` if it can compute in the blocked layout; says whether it did."""
+    def convert(self, op: Operation) -> None:
+        """Converts `op` if it can compute in the blocked layout."""
         if isinstance(op, graph.ConvOp):
-            return self.conv(op)
+            self.conv(op)
+            return
         if not any(v in self.blocked for v in op.operands):
-            return False
+            return
+        new_ops: list[Operation] = []
         if isinstance(op, MAPS):
             blocked_input = self.blocked[op.operands[0]]
-            operands, result_type = [blocked_input], blocked_input.type
-            new_ops = [self.clone(op, operands, result_type)]
+            new_ops = [self.clone(op, [blocked_input], self.blocked_type(op.results[0]))]
         elif isinstance(op, graph.BinaryElementwiseOp):
             new_ops = self.binary(op)
         elif isinstance(op, graph.PoolOp):
@@ -132,13 +133,9 @@ class Relayout:
             new_ops = self.concat(op)
         elif isinstance(op, graph.SliceOp):
             new_ops = self.slice(op)
-        else:
-            return False
-        if not new_ops:
-            return False
-        self.replace(op, new_ops)
-        statistics.count("ops-kept-blocked")
-        return True
+        if new_ops:
+            self.replace(op, new_ops)
+            statistics.count("ops-kept-blocked")
 
     @staticmethod
     def clone(op: Operation, operands: list[SSAValue], result_type: TensorType) -> Operation:
@@ -149,11 +146,11 @@ class Relayout:
             attributes=dict(op.attributes),
         )
 
-    def conv(self, conv: graph.ConvOp) -> bool:
+    def conv(self, conv: graph.ConvOp) -> None:
         in_block = weight_in_block(conv, self.block)
         weight = constant_value(conv.weight, self.params)
         if in_block is None or weight is None:
-            return False
+            return
         layout = graph.blocked_weight_layout(in_block, self.block)
         blocked_weight = make_constant(
             transform_layout(weight, "OIHW", layout), self.params, "blocked_weight"
@@ -169,7 +166,6 @@ class Relayout:
         )
         self.replace(conv, [blocked_weight, blocked_conv])
         statistics.count("convs-converted")
-        return True
 
     def blocked_constant(self, value: SSAValue, channels: int) -> SSAValue | None:
         """A constant operand of a rank-4 op laid out to broadcast against blocked tensors:
