@@ -3,6 +3,8 @@
     mod, params = ziggurat.from_onnx(onnx.load("model.onnx"), shape={"data": (1, 3, 224, 224)})
     lib = ziggurat.build(mod, target="llvm -mcpu=native", params=params, opt_level=3)
     m = ziggurat.runtime.GraphModule(lib)
+    lib.export_library("model.zgt")                  # ship it; then, without the compiler:
+    m2 = ziggurat.runtime.GraphModule(ziggurat.load_module("model.zgt"))
 
 Attributes load lazily so that `import ziggurat.runtime` pulls in numpy and nothing of the
 compiler: a compiled model runs where only numpy is installed.
@@ -16,6 +18,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "from_onnx": ("ziggurat.frontend.onnx.importer", "from_onnx"),
     "build": ("ziggurat.builder", "build"),
+    "load_module": ("ziggurat.runtime.loader", "load_module"),
     "UnsupportedOpError": ("ziggurat.errors", "UnsupportedOpError"),
     "ZigguratError": ("ziggurat.errors", "ZigguratError"),
     "ModelImportError": ("ziggurat.errors", "ModelImportError"),
