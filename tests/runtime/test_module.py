@@ -94,6 +94,8 @@ def _delete(path: tuple) -> Callable[[Plan], None]:
         (_set(("launches", 1, "args"), [2, 999]), "launch 1 of 'relu' uses unknown buffer 999"),
         (_set(("launches", 1, "args"), [2, "3"]), "uses unknown buffer '3'"),
         (_set(("entry",), ""), "plan entry is ''; expected a function name or None"),
+        (_set(("launches", 1, "flops"), -1), "launch 1 of 'relu' has flops -1"),
+        (_set(("launches", 1, "flops"), 2.5), "has flops 2.5; expected a non-negative int"),
     ],
 )
 def test_bad_plans(plan: Plan, params, symbols, edit: Callable[[Plan], None], message) -> None:
@@ -128,3 +130,9 @@ def test_mismatched_param(plan: Plan, params, symbols, value: np.ndarray, messag
 
 def test_plan_error_is_a_value_error() -> None:
     assert issubclass(PlanError, ValueError)
+
+
+def test_hand_made_module_cannot_export(lib: Module, tmp_path) -> None:
+    with pytest.raises(PlanError, match="no machine code to export"):
+        lib.export_library(tmp_path / "m.zgt")
+    assert not list(tmp_path.iterdir())
