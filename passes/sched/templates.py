@@ -26,6 +26,7 @@ from xdsl.traits import is_side_effect_free
 from ziggurat.dialects import sched
 from ziggurat.passes.sched import loop_transforms as lt
 from ziggurat.passes.sched.schedule import Schedule
+from ziggurat.passes.sched.vectorize import LoopVectorizer, NotVectorizable
 
 MAX_NESTS_PER_KERNEL = 12
 """Bound on the nests (a kernel's own plus split remainders) a template tiles in a kernel."""
@@ -102,9 +103,24 @@ def tile_reduction(s: Schedule, chain: list[str], knobs: TileKnobs) -> None:
     for names in nests:
         if names == over:
             s.reorder(*s.reduction_loops_under(over[-1]), *over)
+            if not vectorizes(s.loop(over[-1])):
+                raise lt.ScheduleError(
+                    f"the reduction under '{over[-1]}' does not vectorize over it."
+                )
         if len(names) == 2:
             s.unroll(names[0])
         s.vectorize(names[-1])
+
+
+def vectorizes(loop: sched.ForOp) -> bool:
+    """Whether sched-lower-vectorize would turn `loop` into vector code (a dry run)."""
+    vectorizer = LoopVectorizer(loop)
+    try:
+        vectorizer.run()
+    except NotVectorizable:
+        return False
+    vectorizer.discard()
+    return True
 
 
 def vectorize_injective(s: Schedule, chain: list[str], lanes: int) -> None:
