@@ -14,6 +14,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from ziggurat.context import params_of
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.lowering.targets import as_target
 from ziggurat.passes import statistics
@@ -37,6 +38,6 @@ class SchedDefaultSchedule(ModulePass):
         registers = register_count(cpu.vector_bits.data)
         for kernel in list(op.ops):
             if isinstance(kernel, func.FuncOp) and kernel.sym_visibility is not None:
-                schedule = schedule_kernel(kernel, lanes, registers)
+                schedule = schedule_kernel(kernel, lanes, registers, params_of(ctx))
                 statistics.count("kernels-scheduled")
                 statistics.count("primitives-applied", len(schedule.trace.steps))

@@ -17,14 +17,15 @@ Each primitive checks that it is legal and raises `ScheduleError` naming the loo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import StringAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from ziggurat.dialects import sched
 from ziggurat.passes.sched import loop_transforms as lt
 from ziggurat.passes.sched.cache_write import cache_write
 from ziggurat.passes.sched.loop_printer import format_kernel
-from ziggurat.passes.sched.pack import pack_weight
+from ziggurat.passes.sched.pack import pack_weight, rebind_calls, retype_argument
 
 TRACE_ATTR = "sched.trace"
 """Kernel attribute: the schedule's trace, one primitive per line."""
@@ -59,9 +60,11 @@ class Trace:
 class Schedule:
     """Primitives that transform the loop nests of `kernel` in place."""
 
-    def __init__(self, kernel: func.FuncOp):
+    def __init__(self, kernel: func.FuncOp, params: dict[str, np.ndarray] | None = None):
         self.kernel = kernel
+        self.params = params if params is not None else {}
         self.trace = Trace()
+        self.pending_packs: list[tuple[int, tuple[int, ...]]] = []
         lt.name_loops(kernel)
 
     def __str__(self) -> str:
@@ -143,11 +146,23 @@ class Schedule:
         lt.compute_at(self.loop(producer), self.loop(consumer))
         self._record("compute_at", producer, consumer)
 
-    def pack(self, argument: int, permutation: Sequence[int], params: dict) -> None:
-        """Constant weight argument `argument` stored transposed by `permutation` at build
-        time (its loads rewritten to match), so the loops read it contiguously."""
-        pack_weight(self.kernel, argument, tuple(permutation), params)
-        self._record("pack", argument, tuple(permutation))
+    def pack(self, argument: int, permutation: Sequence[int]) -> None:
+        """w[f, c] read with f vectorized  =>  pack(w, (1, 0))  =>  w'[c, f] read contiguously:
+        the constant weight in argument `argument` stored transposed at build time. On a
+        kernel outside a module only the kernel changes; `bind_packs` updates the calls."""
+        order = tuple(permutation)
+        if isinstance(self.kernel.parent_op(), ModuleOp):
+            pack_weight(self.kernel, argument, order, self.params)
+        else:
+            retype_argument(self.kernel, argument, order)
+            self.pending_packs.append((argument, order))
+        self._record("pack", argument, order)
+
+    def bind_packs(self, module: ModuleOp) -> None:
+        """Packs the weights at the calls of a kernel packed while outside `module`."""
+        for argument, order in self.pending_packs:
+            rebind_calls(self.kernel.sym_name.data, module, argument, order, self.params)
+        self.pending_packs.clear()
 
     def reduction_loops_under(self, loop: str) -> list[str]:
         """The perfectly nested reduction loops inside `loop`'s body, outermost first."""

@@ -19,12 +19,16 @@ register-budget heuristic used without tuning.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 from xdsl.traits import is_side_effect_free
 
 from ziggurat.dialects import sched
 from ziggurat.passes.sched import loop_transforms as lt
+from ziggurat.passes.sched.pack import packable_arguments
 from ziggurat.passes.sched.schedule import Schedule
 from ziggurat.passes.sched.vectorize import LoopVectorizer, NotVectorizable
 
@@ -86,18 +90,60 @@ def _is_scheduled(top: sched.ForOp) -> bool:
     )
 
 
-def tile_reduction(s: Schedule, chain: list[str], knobs: TileKnobs) -> None:
-    """The register-tiled reduction (GEMM micro-kernel) on a nest's spatial chain."""
-    j = chain[-1]
-    i = chain[-2] if len(chain) >= 2 else None
-    over: list[str] = []
+def _depends_on(value: SSAValue, iv: SSAValue) -> bool:
+    if value is iv:
+        return True
+    owner = value.owner
+    return (
+        isinstance(owner, Operation)
+        and not isinstance(owner, sched.LoadOp)
+        and any(_depends_on(operand, iv) for operand in owner.operands)
+    )
+
+
+def pack_for_columns(s: Schedule, column: str, packable: set[int]) -> None:
+    """Packs each constant weight the loops read with the column loop's index in one
+    dimension other than the last, so that dimension becomes the last (contiguous) one."""
+    loop = s.loop(column)
+    args = list(s.kernel.body.block.args)
+    wanted: dict[int, tuple[int, ...]] = {}
+    for op in loop.walk():
+        if not isinstance(op, sched.LoadOp) or op.buffer not in args:
+            continue
+        argument = args.index(op.buffer)
+        dims = [n for n, index in enumerate(op.indices) if _depends_on(index, loop.induction_var)]
+        if argument not in packable or len(dims) != 1 or dims[0] == len(op.indices) - 1:
+            continue
+        rank = len(op.indices)
+        order = (*(d for d in range(rank) if d != dims[0]), dims[0])
+        if wanted.setdefault(argument, order) != order:
+            raise lt.ScheduleError(f"argument {argument} is read along '{column}' in two ways.")
+    for argument, order in sorted(wanted.items()):
+        s.pack(argument, order)
+
+
+def tile_reduction(
+    s: Schedule, chain: list[str], column: str, packable: set[int], lanes: int, registers: int
+) -> None:
+    """The register-tiled reduction (GEMM micro-kernel) with `column` as the vector axis:
+    the column loop moves innermost, weights it reads strided get packed, then a tile of
+    rows x cols accumulators is split off, the reduction moved outside it, the rows unrolled
+    and the columns vectorized."""
+    order = [name for name in chain if name != column] + [column]
+    if order != chain:
+        s.reorder(*order)
+    pack_for_columns(s, column, packable)
+    i = order[-2] if len(order) >= 2 else None
+    knobs = default_tile_knobs(
+        s.loop(i).trip_count if i else 1, s.loop(column).trip_count, lanes, registers
+    )
     if i is not None:
         io, ii = s.split(i, knobs.rows)
-        jo, ji = s.split(j, knobs.cols)
+        jo, ji = s.split(column, knobs.cols)
         s.reorder(io, jo, ii, ji)
         over = [ii, ji]
     else:
-        _, ji = s.split(j, knobs.cols)
+        _, ji = s.split(column, knobs.cols)
         over = [ji]
     nests = s.cache_write(*over)
     for names in nests:
@@ -134,27 +180,34 @@ def vectorize_injective(s: Schedule, chain: list[str], lanes: int) -> None:
     s.vectorize(inner)
 
 
-def _attempt(s: Schedule, template: Callable[..., None], *args: object) -> bool:
-    """Runs a template; if a primitive refuses, puts the kernel back as it was."""
-    before = s.kernel.clone()
-    steps = len(s.trace.steps)
+def _attempt(s: Schedule, module: ModuleOp, template: Callable[..., None], *args: object) -> bool:
+    """Runs a template on a detached copy of the kernel; if every primitive applies, the
+    copy replaces the kernel (and packed weights are bound at its calls)."""
+    trial = Schedule(s.kernel.clone(), s.params)
+    trial.trace.steps = list(s.trace.steps)
     try:
-        template(s, *args)
+        template(trial, *args)
     except lt.ScheduleError:
-        block = s.kernel.parent_block()
-        assert block is not None
-        block.insert_op_before(before, s.kernel)
-        Rewriter.erase_op(s.kernel)
-        s.kernel = before
-        del s.trace.steps[steps:]
         return False
+    Rewriter.replace_op(s.kernel, trial.kernel)
+    trial.bind_packs(module)
+    s.kernel, s.trace = trial.kernel, trial.trace
     return True
 
 
-def schedule_kernel(kernel: func.FuncOp, lanes: int, registers: int) -> Schedule:
-    """Applies the default templates to every top-level nest of a kernel; a nest a template
-    does not fit keeps its loops."""
-    s = Schedule(kernel)
+COLUMN_CANDIDATES = 3
+"""Spatial loops (innermost first) a reduction template tries as its vector axis."""
+
+
+def schedule_kernel(
+    kernel: func.FuncOp, lanes: int, registers: int, params: dict[str, np.ndarray]
+) -> Schedule:
+    """Applies the default templates to every top-level nest of a kernel; a nest no template
+    fits keeps its loops."""
+    module = kernel.parent_op()
+    assert isinstance(module, ModuleOp)
+    packable = packable_arguments(kernel, module, params)
+    s = Schedule(kernel, params)
     skipped: set[str] = set()
     for _ in range(MAX_NESTS_PER_KERNEL):
         pending = [
@@ -166,17 +219,16 @@ def schedule_kernel(kernel: func.FuncOp, lanes: int, registers: int) -> Schedule
         ]
         if not pending:
             break
-        top = pending[0]
-        chain = spatial_chain(top)
+        chain = spatial_chain(pending[0])
         names = [lt.loop_name(loop) for loop in chain]
         skipped.add(names[0])
-        if _is_reduction_nest(chain):
-            cols_extent = chain[-1].trip_count
-            rows_extent = chain[-2].trip_count if len(chain) >= 2 else 1
-            if cols_extent < 2 or any(loop.step.data != 1 for loop in chain[-2:]):
-                continue
-            knobs = default_tile_knobs(rows_extent, cols_extent, lanes, registers)
-            _attempt(s, tile_reduction, names, knobs)
-        else:
-            _attempt(s, vectorize_injective, names, lanes)
+        if not _is_reduction_nest(chain):
+            _attempt(s, module, vectorize_injective, names, lanes)
+            continue
+        columns = [
+            loop for loop in reversed(chain) if loop.trip_count >= 2 and loop.step.data == 1
+        ][:COLUMN_CANDIDATES]
+        for column in [lt.loop_name(loop) for loop in columns]:
+            if _attempt(s, module, tile_reduction, names, column, packable, lanes, registers):
+                break
     return s

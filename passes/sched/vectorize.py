@@ -22,7 +22,9 @@ After:
 Algorithm, per loop, in body order:
 1. Values not depending on the induction variable are uniform: computed once, as scalars.
    The induction variable is linear (lane l has lower + l), and so is `addi`/`subi` of a linear
-   and a uniform index; its lane-0 value is computed as a scalar.
+   and a uniform index; its lane-0 value is computed as a scalar. `remui` of a linear index by
+   a constant stays linear (and `divui` is uniform) when index_residues proves that no lane
+   crosses a multiple of the divisor.
 2. A load whose last index is linear and other indices uniform becomes a `vector.load` of W
    contiguous elements; a store likewise a `vector.store` (a uniform value broadcast). A load
    at uniform indices stays scalar.
@@ -33,7 +35,7 @@ Algorithm, per loop, in body order:
 
 The loop stays a serial loop (LLVM may still vectorize it) when anything else appears: a
 linear index in another dimension, other arithmetic on the induction variable (strides,
-casts), a vector stored at uniform indices (a reduction), a buffer both written and accessed
+casts, a split that may wrap between lanes), a vector stored at uniform indices (a reduction), a buffer both written and accessed
 at different indices (a dependence between iterations), nested loops, integer comparisons
 with a vector operand, and math functions LLVM lowers to libm calls (tanh, erf, tan, atan),
 which take no vectors.
@@ -41,6 +43,7 @@ which take no vectors.
 Runs after sched-lower-unroll, before convert-sched-to-target.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
@@ -62,6 +65,13 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ziggurat.dialects import sched
 from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
 from ziggurat.passes import statistics
+from ziggurat.passes.sched.index_residues import (
+    Residues,
+    add_residues,
+    constant_index,
+    residues,
+    scaled_residues,
+)
 
 LANEWISE_OPS: tuple[type[Operation], ...] = (
     arith.AddfOp,
@@ -110,10 +120,8 @@ class NotVectorizable(Exception):
 
 def _index_key(value: SSAValue) -> object:
     """What an index is known to equal: its constant value, or else the SSA value itself."""
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
-        return owner.value.value.data
-    return value
+    constant = constant_index(value)
+    return value if constant is None else constant
 
 
 def _check_memory(body: list[Operation]) -> dict[SSAValue, int]:
@@ -139,7 +147,8 @@ class LoopVectorizer:
     """Builds the vector code of one loop; `run` returns its ops or raises NotVectorizable.
 
     `uniform` maps body values to their scalar copies (op.clone records them there),
-    `linear` index values to their lane-0 value, `vectors` varying values to their vectors.
+    `linear` index values to their lane-0 value (`linear_residues` to the residues it may take),
+    `vectors` varying values to their vectors.
     """
 
     loop: sched.ForOp
@@ -149,6 +158,9 @@ class LoopVectorizer:
     vectors: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     broadcasts: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     accesses: dict[SSAValue, int] = field(default_factory=dict[SSAValue, int])
+    linear_residues: dict[SSAValue, Callable[[int], Residues]] = field(
+        default_factory=dict[SSAValue, Callable[[int], Residues]]
+    )
 
     @property
     def width(self) -> int:
@@ -161,7 +173,12 @@ class LoopVectorizer:
         body = [op for op in loop.body.block.ops if not isinstance(op, sched.YieldOp)]
         self.accesses = _check_memory(body)
         base = self._emit(arith.ConstantOp(IntegerAttr(loop.lower.data, IndexType())))
-        self.linear[loop.induction_var] = base.results[0]
+        lower = loop.lower.data
+        self._set_linear(
+            loop.induction_var,
+            base.results[0],
+            lambda m: frozenset({lower % m}) if lower >= 0 else None,
+        )
         try:
             for op in body:
                 self._vectorize(op)
@@ -258,18 +275,54 @@ class LoopVectorizer:
         self._emit(vector.StoreOp(self._as_vector(op.value), op.buffer, indices))
 
     def _linear_index(self, op: Operation, kinds: list[str]) -> None:
-        """addi/subi of a linear and a uniform index keep stride 1; nothing else does."""
-        lhs, rhs = op.operands[0], op.operands[1] if len(op.operands) > 1 else None
+        """Index arithmetic on a linear value: adding or subtracting a uniform index keeps
+        stride 1, and so does `remui` by a constant when every lane falls in one block of it
+        (`divui` is then uniform); nothing else does."""
+        if len(op.operands) != 2:
+            raise NotVectorizable(f"{op.name} of the induction variable is not stride 1")
+        lhs, rhs = op.operands
+        result = op.results[0]
         if isinstance(op, arith.AddiOp) and sorted(kinds) == ["linear", "uniform"]:
-            step = self._scalar(rhs if kinds[0] == "linear" else lhs)  # pyright: ignore[reportArgumentType]
-            start = self.linear[lhs if kinds[0] == "linear" else rhs]  # pyright: ignore[reportArgumentType]
-            self.linear[op.results[0]] = self._emit(arith.AddiOp(start, step)).results[0]
+            linear, uniform = (lhs, rhs) if kinds[0] == "linear" else (rhs, lhs)
+            new = self._emit(arith.AddiOp(self.linear[linear], self._scalar(uniform)))
+            start = self.linear_residues[linear]
+            self._set_linear(
+                result,
+                new.results[0],
+                lambda m: add_residues(start(m), residues(uniform, m), m),
+            )
         elif isinstance(op, arith.SubiOp) and kinds == ["linear", "uniform"]:
-            assert rhs is not None
-            new = arith.SubiOp(self.linear[lhs], self._scalar(rhs))
-            self.linear[op.results[0]] = self._emit(new).results[0]
+            new = self._emit(arith.SubiOp(self.linear[lhs], self._scalar(rhs)))
+            self._set_linear(result, new.results[0], lambda m: None)
+        elif isinstance(op, arith.RemUIOp | arith.DivUIOp) and kinds == ["linear", "uniform"]:
+            self._split_index(op, lhs, rhs)
         else:
             raise NotVectorizable(f"{op.name} of the induction variable is not stride 1")
+
+    def _set_linear(
+        self, value: SSAValue, start: SSAValue, start_residues: Callable[[int], Residues]
+    ) -> None:
+        self.linear[value] = start
+        self.linear_residues[value] = start_residues
+
+    def _split_index(self, op: Operation, linear: SSAValue, divisor: SSAValue) -> None:
+        """remui/divui of a linear index by a constant no lane crosses a multiple of."""
+        constant = constant_index(divisor)
+        start_residues = self.linear_residues[linear]
+        known = start_residues(constant) if constant and constant > 0 else None
+        if constant is None or not known or max(known) + self.width > constant:
+            raise NotVectorizable(f"{op.name} of the induction variable may wrap between lanes")
+        start = self.linear[linear]
+        if isinstance(op, arith.RemUIOp):
+            new = self._emit(arith.RemUIOp(start, self._scalar(divisor)))
+            self._set_linear(
+                op.results[0],
+                new.results[0],
+                lambda m: scaled_residues(start_residues, arith.RemUIOp, constant, m),
+            )
+        else:
+            new = self._emit(arith.DivUIOp(start, self._scalar(divisor)))
+            self.uniform[op.results[0]] = new.results[0]
 
     def _lanewise(self, op: Operation, kinds: list[str]) -> None:
         if not isinstance(op, LANEWISE_OPS):
