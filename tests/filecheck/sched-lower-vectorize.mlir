@@ -104,6 +104,47 @@ func.func private @leaky_0(%x: memref<8xf32>, %y: memref<8xf32>) {
 
 // -----
 
+// A flat position split by remui/divui stays contiguous when no lane crosses a multiple of
+// the divisor, over every iteration of the enclosing loops (here 16 * jo + ji, 16 lanes, by
+// 32): the remainder is linear, the quotient uniform. Split by 24 it could wrap.
+// CHECK-LABEL: func.func private @split_0
+// CHECK:         %[[LO:.*]] = arith.constant 0 : index
+// CHECK-NEXT:    %[[J:.*]] = arith.addi %[[LO]], %[[JO:.*]] : index
+// CHECK-NEXT:    %[[D:.*]] = arith.constant 32 : index
+// CHECK-NEXT:    %[[C:.*]] = arith.remui %[[J]], %[[D]] : index
+// CHECK-NEXT:    %[[R:.*]] = arith.divui %[[J]], %[[D]] : index
+// CHECK-NEXT:    %{{.*}} = vector.load %{{.*}}[%[[R]], %[[C]]] : memref<2x32xf32>, vector<16xf32>
+// CHECK-LABEL: func.func private @wrap_0
+// CHECK:         sched.for %{{.*}} = 0 to 16 step 1 {
+func.func private @split_0(%x: memref<2x32xf32>, %y: memref<64xf32>) {
+  sched.for %jo = 0 to 64 step 16 {
+    sched.for %ji = 0 to 16 step 1 vectorize {
+      %j = arith.addi %jo, %ji : index
+      %d = arith.constant 32 : index
+      %c = arith.remui %j, %d : index
+      %r = arith.divui %j, %d : index
+      %v = sched.load %x[%r, %c] : memref<2x32xf32>
+      sched.store %v, %y[%j] : memref<64xf32>
+    }
+  }
+  func.return
+}
+func.func private @wrap_0(%x: memref<3x24xf32>, %y: memref<64xf32>) {
+  sched.for %jo = 0 to 64 step 16 {
+    sched.for %ji = 0 to 16 step 1 vectorize {
+      %j = arith.addi %jo, %ji : index
+      %d = arith.constant 24 : index
+      %c = arith.remui %j, %d : index
+      %r = arith.divui %j, %d : index
+      %v = sched.load %x[%r, %c] : memref<3x24xf32>
+      sched.store %v, %y[%j] : memref<64xf32>
+    }
+  }
+  func.return
+}
+
+// -----
+
 // Loops that stay serial: a strided index, the row in a non-last dimension, a reduction
 // into one element, a read of the written buffer at another index, a libm function, a loop
 // with a loop inside, a cast of the index.

@@ -160,6 +160,39 @@ def test_compare_and_select_lane_by_lane() -> None:
     assert "fcmp olt <48 x float>" in module.llvm_ir().replace('"', "")
 
 
+RESHAPE = """
+func.func private @reshape_0(%x: memref<ROWSxCOLSxf32>, %y: memref<4x60xf32>) {
+  sched.for %i = 0 to 4 step 1 {
+    sched.for %jo = 0 to 60 step STEP {
+      sched.for %ji = 0 to STEP step 1 vectorize {
+        %j = arith.addi %jo, %ji : index
+        %row = arith.constant 60 : index
+        %start = arith.muli %i, %row : index
+        %flat = arith.addi %start, %j : index
+        %cols = arith.constant COLS : index
+        %c = arith.remui %flat, %cols : index
+        %r = arith.divui %flat, %cols : index
+        %v = sched.load %x[%r, %c] : memref<ROWSxCOLSxf32>
+        sched.store %v, %y[%i, %j] : memref<4x60xf32>
+      }
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_reshape_splits_a_flat_index_when_no_lane_wraps() -> None:
+    for rows, cols, step, vectorized in ((8, 30, 15, 1), (6, 40, 12, 0)):
+        source = RESHAPE.replace("ROWS", str(rows)).replace("COLS", str(cols))
+        module, counters = compile_kernels(source.replace("STEP", str(step)))
+        assert counters["loops-vectorized"] == vectorized
+        assert counters["loops-not-vectorized"] == 1 - vectorized
+        x, y = random(rows, cols), aligned_empty((4, 60), np.float32)
+        call(module, "reshape_0", x, y)
+        np.testing.assert_array_equal(y, x.reshape(4, 60))
+
+
 REGISTER_TILE = """
 func.func private @tile_0(%a: memref<12xKxf32>, %b: memref<Kx64xf32>, %c: memref<6x64xf32>) {
   %acc = sched.alloc : memref<6x64xf32>
