@@ -89,19 +89,26 @@ def optimize(ir_text: str, machine: llvm.TargetMachine, opt_level: int = 3) -> l
 @dataclass
 class CompiledModule:
     """Optimized LLVM IR for a target machine: its text, assembly and object code. Any
-    triple LLVM knows, so this is also the cross-compiling path."""
+    triple LLVM knows, so this is also the cross-compiling path.
+
+    Code generation rewrites the module it runs on (CodeGenPrepare and friends), and a second
+    run over the rewritten module can emit wrong code (an aligned vector store to a stack slot
+    given only 8-byte alignment), so each emission starts from the optimized text afresh."""
 
     machine: llvm.TargetMachine
-    optimized: llvm.ModuleRef
+    optimized_text: str
+
+    def fresh_module(self) -> llvm.ModuleRef:
+        return llvm.parse_assembly(self.optimized_text)
 
     def llvm_ir(self) -> str:
-        return str(self.optimized)
+        return self.optimized_text
 
     def assembly(self) -> str:
-        return self.machine.emit_assembly(self.optimized)
+        return self.machine.emit_assembly(self.fresh_module())
 
     def object_code(self) -> bytes:
-        return self.machine.emit_object(self.optimized)
+        return self.machine.emit_object(self.fresh_module())
 
 
 @dataclass
@@ -121,12 +128,12 @@ def compile_module(module: ModuleOp, opt_level: int = 3) -> CompiledModule:
     """Compiles a module in the llvm dialect for its #target.cpu, without loading it."""
     cpu = module_target(module)
     machine = target_machine(cpu, opt_level)
-    return CompiledModule(machine, optimize(translate(module), machine, opt_level))
+    return CompiledModule(machine, str(optimize(translate(module), machine, opt_level)))
 
 
 def jit(module: ModuleOp, opt_level: int = 3) -> JitModule:
     """Compiles a module in the llvm dialect for its #target.cpu and loads it here."""
     compiled = compile_module(module, opt_level)
-    engine = llvm.create_mcjit_compiler(compiled.optimized, compiled.machine)
+    engine = llvm.create_mcjit_compiler(compiled.fresh_module(), compiled.machine)
     engine.finalize_object()
-    return JitModule(compiled.machine, compiled.optimized, engine)
+    return JitModule(compiled.machine, compiled.optimized_text, engine)

@@ -254,3 +254,19 @@ def test_cross_compile_to_an_aarch64_object(mlp_file: Path, tmp_path: Path) -> N
     result = run("ziggurat", "compile", "--target", target, str(mlp_file), "-o", str(package))
     _one_line_error(result, "cannot link code for aarch64-linux-gnu")
     assert not package.exists()
+
+
+def test_outputs_keep_any_name(tmp_path: Path) -> None:
+    from models import make_model
+    from onnx import helper
+
+    model = make_model([helper.make_node("Relu", ["x"], ["file"])], {"x": [4]}, {"file": [4]})
+    onnx.save(model, str(tmp_path / "relu.onnx"))
+    np.save(tmp_path / "x.npy", np.array([-1, 2, -3, 4], np.float32))
+    out = tmp_path / "out.npz"
+    result = run("ziggurat", "run", str(tmp_path / "relu.onnx"), "--input",
+                 f"x={tmp_path / 'x.npy'}", "--output", str(out), "--repeat", "0")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as saved:
+        assert saved.files == ["file"]
+        np.testing.assert_array_equal(saved["file"], [0, 2, 0, 4])

@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,9 +190,14 @@ def _complete_inputs(runner: "GraphModule", inputs: dict[str, np.ndarray]) -> No
 
 
 def _save_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
+    """An `.npz` keyed by output name, written member by member as np.savez does, since a
+    name such as "file" cannot pass through np.savez's keywords."""
+
     def write(temp: Path) -> None:
-        with temp.open("wb") as stream:
-            np.savez(stream, **outputs)
+        with zipfile.ZipFile(temp, "w") as archive:
+            for name, value in outputs.items():
+                with archive.open(f"{name}.npy", "w") as member:
+                    np.lib.format.write_array(member, value, allow_pickle=False)
 
     _write_atomically(path, write)
 

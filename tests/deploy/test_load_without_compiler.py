@@ -33,6 +33,12 @@ def test_bert_encoder(tmp_path: Path) -> None:
     _round_trip(bert_encoder(), tmp_path)
 
 
+def test_resnet18_on_small_images(tmp_path: Path) -> None:
+    """Parallel kernels inlined into the entry: the export once crashed here when its object
+    code came from a module that the JIT's code generation had already rewritten."""
+    _round_trip(resnet18(image=32, classes=10), tmp_path)
+
+
 @pytest.mark.slow
 def test_resnet18(tmp_path: Path) -> None:
     _round_trip(resnet18(), tmp_path)
