@@ -85,8 +85,9 @@ def parse_passes(spec: str) -> list[ModulePass]:
 
 
 class PassManager:
-    """Runs passes in order on a module, verifying after each one. With `keep_reproducer`,
-    a failure carries the IR from before the failing pass (a clone is kept per pass)."""
+    """Runs passes in order on a module, verifying after each one (or, without
+    `verify_each`, once at the end: verification costs about a third of a model's build).
+    With `keep_reproducer`, a failure carries the IR from before the failing pass."""
 
     def __init__(
         self,
@@ -135,6 +136,16 @@ class PassManager:
             for instrument in self.instruments:
                 instrument.run_after_pass(pass_, module)
                 instrument.record_statistics(pass_, module, counters)
+        if not self.verify_each and self.passes:
+            try:
+                module.verify()
+            except (VerifyException, DiagnosticException) as err:
+                raise PassFailure(
+                    f"after pipeline '{self.pipeline}' the IR does not verify: {_first_line(err)}",
+                    self.passes[-1].name,
+                    "",
+                    None,
+                ) from err
 
 
 def _first_line(error: Exception) -> str:

@@ -41,20 +41,24 @@ def build(
     params: Mapping[str, np.ndarray] | None = None,
     opt_level: int = 3,
     instruments: Sequence[PassInstrument] = (),
+    verify_each: bool = False,
 ) -> Module:
     """Compiles `mod` (graph dialect, as from `from_onnx`) for `target` and returns a module
-    that `runtime.GraphModule` runs. `mod` itself is left unchanged."""
+    that `runtime.GraphModule` runs. `mod` itself is left unchanged. The IR is verified at
+    the end of each stage, or after every pass with `verify_each`."""
     cpu = as_target(target)
     ctx = make_context(_contiguous(params))
     module = mod.clone()
     module.attributes[CPU_ATTR] = cpu
-    to_target = PassManager.parse(pipelines.to_target_pipeline(opt_level), instruments=instruments)
+    to_target = PassManager.parse(
+        pipelines.to_target_pipeline(opt_level), instruments=instruments, verify_each=verify_each
+    )
     to_target.run(ctx, module)
     execution_plan = plan.plan_from_module(module, ctx.params)
     target_ir = module.clone()
     runtime = "gomp" if codegen.openmp_runtime() else "serial"
     to_llvm = f"{pipelines.TO_LLVM_PIPELINE}{{parallel-runtime={runtime}}}"
-    PassManager.parse(to_llvm, instruments=instruments).run(ctx, module)
+    PassManager.parse(to_llvm, instruments=instruments, verify_each=verify_each).run(ctx, module)
     llvm_ir = codegen.translate(module)
     target_string = _target_string(cpu)
     if export.is_foreign(cpu):

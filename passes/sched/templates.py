@@ -53,7 +53,7 @@ def default_tile_knobs(rows_extent: int, cols_extent: int, lanes: int, registers
     """Up to 4 vectors of columns (2 with 16 registers), and as many rows as leave room for
     the column operands and a broadcast; a row count dividing the extent wins if close."""
     vectors = max(1, min(4 if registers >= 32 else 2, cols_extent // lanes))
-    cols = vectors * lanes if cols_extent >= lanes else cols_extent
+    cols = vectors * lanes if cols_extent >= lanes else 1 << (cols_extent.bit_length() - 1)
     max_rows = max(1, (registers - vectors - 2) // vectors)
     rows = min(max_rows, rows_extent)
     for candidate in range(rows, max(1, rows - 2) - 1, -1):
@@ -127,8 +127,10 @@ def tile_reduction(
 ) -> None:
     """The register-tiled reduction (GEMM micro-kernel) with `column` as the vector axis:
     the column loop moves innermost, weights it reads strided get packed, then a tile of
-    rows x cols accumulators is split off, the reduction moved outside it, the rows unrolled
-    and the columns vectorized."""
+    rows x cols accumulators is split off, the reduction moved outside it, and the columns
+    vectorized one register (`lanes`) at a time. Only the reduction's tile is unrolled here
+    (its accumulators must become registers); LLVM unrolls the init and store loops, which
+    keeps the IR, and the build time, small."""
     order = [name for name in chain if name != column] + [column]
     if order != chain:
         s.reorder(*order)
@@ -153,9 +155,16 @@ def tile_reduction(
                 raise lt.ScheduleError(
                     f"the reduction under '{over[-1]}' does not vectorize over it."
                 )
-        if len(names) == 2:
+        hot = names == over
+        if len(names) == 2 and hot:
             s.unroll(names[0])
-        s.vectorize(names[-1])
+        if knobs.cols > lanes:
+            vectors, lane = s.split(names[-1], lanes)
+            if hot:
+                s.unroll(vectors)
+            s.vectorize(lane)
+        else:
+            s.vectorize(names[-1])
 
 
 def vectorizes(loop: sched.ForOp) -> bool:
