@@ -1,7 +1,7 @@
 """sched-default-schedule: the templates of templates.py on every kernel, for the target.
 
-Reads the vector lanes and register count from the module's `#target.cpu` (the host's when
-it has none), tiles reduction nests into register-blocked micro-kernels and vectorizes
+Reads the vector lanes and register count from the `target` option, or the module's
+`#target.cpu`, or the host's, tiles reduction nests into register-blocked micro-kernels and vectorizes
 injective ones. Each kernel keeps its schedule's trace in its `sched.trace` attribute. Runs
 after convert-te-to-sched and before sched-parallelize, sched-lower-unroll and
 sched-lower-vectorize, which make the marked loops real.
@@ -21,7 +21,10 @@ from ziggurat.passes import statistics
 from ziggurat.passes.sched.templates import register_count, schedule_kernel
 
 
-def module_cpu(module: ModuleOp) -> CpuTargetAttr:
+def module_cpu(module: ModuleOp, target: str = "") -> CpuTargetAttr:
+    """The `target` option's CPU if given, else the module's `#target.cpu`, else the host."""
+    if target:
+        return as_target(target)
     cpu = module.attributes.get(CPU_ATTR)
     return cpu if isinstance(cpu, CpuTargetAttr) else as_target("llvm -mcpu=native")
 
@@ -31,9 +34,10 @@ class SchedDefaultSchedule(ModulePass):
     """Register-tiles reductions and vectorizes injective loops in every kernel."""
 
     name = "sched-default-schedule"
+    target: str = ""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        cpu = module_cpu(op)
+        cpu = module_cpu(op, self.target)
         lanes = cpu.vector_lanes(32)
         registers = register_count(cpu.vector_bits.data)
         for kernel in list(op.ops):

@@ -327,10 +327,13 @@ def scalar_accumulators(loop: sched.ForOp) -> list[SSAValue]:
 
 
 def _stored_dims(loop: sched.ForOp, iv: SSAValue) -> dict[SSAValue, set[int | None]]:
-    """For each buffer stored in `loop`, the dims indexed by exactly `iv` in its stores."""
+    """For each buffer stored in `loop`, the dims indexed by exactly `iv` in its stores;
+    rank-0 scratch (an accumulator each iteration initializes) is private and left out."""
     dims: dict[SSAValue, set[int | None]] = {}
     for op in loop.walk():
-        if isinstance(op, sched.StoreOp):
+        if isinstance(op, sched.StoreOp) and not (
+            not op.indices and isinstance(op.buffer.owner, sched.AllocOp)
+        ):
             at = [n for n, index in enumerate(op.indices) if index is iv]
             dims.setdefault(op.buffer, set()).add(at[0] if len(at) == 1 else None)
     return dims

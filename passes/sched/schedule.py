@@ -27,6 +27,22 @@ from ziggurat.passes.sched.cache_write import cache_write
 from ziggurat.passes.sched.loop_printer import format_kernel
 from ziggurat.passes.sched.pack import pack_weight, rebind_calls, retype_argument
 
+PRIMITIVES = frozenset(
+    {
+        "split",
+        "reorder",
+        "tile",
+        "fuse",
+        "vectorize",
+        "parallel",
+        "unroll",
+        "cache_write",
+        "compute_at",
+        "pack",
+    }
+)
+"""The methods of `Schedule` a trace may call."""
+
 TRACE_ATTR = "sched.trace"
 """Kernel attribute: the schedule's trace, one primitive per line."""
 
@@ -53,6 +69,8 @@ class Trace:
         """Applies the same steps to a kernel (e.g. a fresh copy of the one traced)."""
         schedule = Schedule(kernel)
         for step in self.steps:
+            if step.primitive not in PRIMITIVES:
+                raise lt.ScheduleError(f"unknown schedule primitive '{step.primitive}'.")
             getattr(schedule, step.primitive)(*step.args)
         return schedule
 
@@ -110,8 +128,7 @@ class Schedule:
         target = self.loop(loop)
         if kind in ("parallel", "vectorize") and lt.is_reduce(target):
             raise lt.ScheduleError(
-                f"cannot {kind[:-1] if kind.endswith('e') else kind} reduction loop '{loop}': "
-                "its iterations share an accumulator."
+                f"cannot mark reduction loop '{loop}' {kind}: its iterations share an accumulator."
             )
         if kind == "vectorize" and any(
             isinstance(op, sched.ForOp) for op in target.walk() if op is not target

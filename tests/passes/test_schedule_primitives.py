@@ -1,0 +1,177 @@
+"""Each schedule primitive on real kernels, compiled and run against numpy; the trace,
+its replay and the loop-nest printer; primitives refusing illegal schedules."""
+
+import numpy as np
+import pytest
+from xdsl.dialects import func
+from xdsl.parser import Parser
+
+import ziggurat
+from ziggurat.context import make_context
+from ziggurat.passes import pipelines
+from ziggurat.passes.pass_manager import PassManager
+from ziggurat.passes.sched.apply_schedule import parse_trace
+from ziggurat.passes.sched.loop_transforms import ScheduleError
+from ziggurat.passes.sched.schedule import Schedule
+from ziggurat.runtime import GraphModule
+
+RNG = np.random.default_rng(5)
+
+DENSE = """
+func.func @main(%x: tensor<10x48xf32>) -> tensor<10x40xf32> {
+  %w = graph.weight "w" : tensor<48x40xf32>
+  %b = graph.weight "b" : tensor<40xf32>
+  %0 = graph.matmul %x, %w : (tensor<10x48xf32>, tensor<48x40xf32>) -> tensor<10x40xf32>
+  %1 = graph.add %0, %b : (tensor<10x40xf32>, tensor<40xf32>) -> tensor<10x40xf32>
+  %2 = graph.relu %1 : tensor<10x40xf32>
+  func.return %2 : tensor<10x40xf32>
+}
+"""
+DENSE_PARAMS = {
+    "w": RNG.standard_normal((48, 40)).astype(np.float32),
+    "b": RNG.standard_normal(40).astype(np.float32),
+}
+
+LAYER_NORM = """
+func.func @main(%x: tensor<6x40xf32>) -> tensor<6x40xf32> {
+  %s = graph.weight "scale" : tensor<40xf32>
+  %b = graph.weight "bias" : tensor<40xf32>
+  %0 = graph.layer_norm %x, %s, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : (tensor<6x40xf32>, tensor<40xf32>, tensor<40xf32>) -> tensor<6x40xf32>
+  func.return %0 : tensor<6x40xf32>
+}
+"""
+LAYER_NORM_PARAMS = {
+    "scale": RNG.standard_normal(40).astype(np.float32),
+    "bias": RNG.standard_normal(40).astype(np.float32),
+}
+
+
+def dense_reference(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x @ DENSE_PARAMS["w"] + DENSE_PARAMS["b"], 0)
+
+
+def layer_norm_reference(x: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+    normalized = (x - mean) / np.sqrt(variance + 1e-5)
+    return normalized * LAYER_NORM_PARAMS["scale"] + LAYER_NORM_PARAMS["bias"]
+
+
+def run_with_schedule(
+    monkeypatch: pytest.MonkeyPatch, source: str, params: dict, steps: str, x: np.ndarray
+) -> np.ndarray:
+    """Builds `source` with `steps` as the only schedule (no default templates)."""
+    spec = f'sched-apply-schedule{{steps="{steps}"}}'
+    monkeypatch.setattr(
+        pipelines, "DEFAULT_SCHEDULES", [spec, "sched-lower-unroll", "sched-lower-vectorize"]
+    )
+    module = Parser(make_context(), source).parse_module()
+    lib = ziggurat.build(module, params=params, opt_level=3, verify_each=True)
+    runner = GraphModule(lib)
+    runner.run(**{lib.input_names[0]: x})
+    return runner.get_output(0)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        "split('i0', 4)",
+        "split('i1', 16); split('r0', 20)",
+        "reorder('i1', 'i0')",
+        "tile('i0', 'i1', 4, 16)",
+        "fuse('i0', 'i1'); parallel('i0.i1')",
+        "split('i1', 8); cache_write('i1.i'); reorder('r0', 'i1.i'); vectorize('i1.i')",
+        "split('i1', 8); unroll('i1.i')",
+        "parallel('i0')",
+        "pack(1, (1, 0))",
+        "split('i0', 4); split('i1', 16); reorder('i0.o', 'i1.o', 'i0.i', 'i1.i'); "
+        "cache_write('i0.i', 'i1.i'); reorder('r0', 'i0.i', 'i1.i'); unroll('i0.i'); "
+        "split('i1.i', 8); unroll('i1.i.o'); vectorize('i1.i.i')",
+    ],
+)
+def test_primitive_keeps_the_dense_numbers(monkeypatch: pytest.MonkeyPatch, steps: str) -> None:
+    x = RNG.standard_normal((10, 48)).astype(np.float32)
+    out = run_with_schedule(monkeypatch, DENSE, DENSE_PARAMS, steps, x)
+    np.testing.assert_allclose(out, dense_reference(x), rtol=1e-4, atol=1e-4)
+
+
+def test_compute_at_keeps_the_layer_norm_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = RNG.standard_normal((6, 40)).astype(np.float32)
+    steps = "compute_at('i0', 'i1'); compute_at('i1', 'i2')"
+    out = run_with_schedule(monkeypatch, LAYER_NORM, LAYER_NORM_PARAMS, steps, x)
+    np.testing.assert_allclose(out, layer_norm_reference(x), rtol=1e-4, atol=1e-4)
+
+
+def sched_kernel(source: str, params: dict) -> tuple[func.FuncOp, dict]:
+    ctx = make_context(params)
+    module = Parser(ctx, source).parse_module()
+    lowering = "graph-fuse-ops,convert-graph-to-te,te-inline-computes,convert-te-to-sched"
+    PassManager.parse(lowering).run(ctx, module)
+    kernel = next(k for k in module.ops if isinstance(k, func.FuncOp) and k.sym_visibility)
+    return kernel, ctx.params
+
+
+def test_trace_prints_and_replays_on_a_fresh_kernel() -> None:
+    kernel, params = sched_kernel(DENSE, DENSE_PARAMS)
+    schedule = Schedule(kernel, params)
+    outer, inner = schedule.split("i0", 4)
+    schedule.reorder("i1", outer)
+    schedule.unroll(inner)
+    assert str(schedule.trace) == "split('i0', 4)\nreorder('i1', 'i0.o')\nunroll('i0.i')"
+    fresh, fresh_params = sched_kernel(DENSE, DENSE_PARAMS)
+    replayed = schedule.trace.replay(fresh)
+    assert str(replayed) == str(schedule)
+    assert parse_trace(kernel.attributes["sched.trace"].data).steps == schedule.trace.steps
+
+
+def test_loop_printer_shows_ranges_kinds_and_writes() -> None:
+    kernel, params = sched_kernel(DENSE, DENSE_PARAMS)
+    schedule = Schedule(kernel, params)
+    schedule.split("i1", 16)
+    schedule.parallel("i0")
+    assert str(schedule).splitlines() == [
+        "@matmul_add_relu_0",
+        "  for i0 in 0..10 parallel",
+        "    for i1.o in 0..32 step 16",
+        "      for i1.i in 0..16",
+        "        local<scalar> = ...",
+        "        for r0 in 0..48 (reduce)",
+        "          local<scalar> = ...",
+        "        arg3[...] = ...",
+        "  for i0.tail in 0..10",
+        "    for i1.tail in 32..40",
+        "      local<scalar> = ...",
+        "      for r0.tail in 0..48 (reduce)",
+        "        local<scalar> = ...",
+        "      arg3[...] = ...",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("vectorize('r0')", "cannot mark reduction loop 'r0' vectorize"),
+        ("parallel('r0')", "cannot mark reduction loop 'r0' parallel"),
+        ("vectorize('i0')", "cannot vectorize loop 'i0': it holds other loops"),
+        ("split('nope', 2)", "has no loop named 'nope'"),
+        ("split('i1', 16); cache_write('i1.o')", "must be a spatial loop from 0 with step 1"),
+        ("fuse('i0', 'r0')", "not adjacent|reduction loop with a spatial loop"),
+        ("pack(0, (1, 0))", "not a weight from the params store"),
+        ("reorder('i0', 'i0')", "the same loop twice"),
+    ],
+)
+def test_illegal_schedules_are_refused(steps: str, message: str) -> None:
+    kernel, params = sched_kernel(DENSE, DENSE_PARAMS)
+    schedule = Schedule(kernel, params)
+    with pytest.raises(ScheduleError, match=message):
+        for step in parse_trace(steps).steps:
+            getattr(schedule, step.primitive)(*step.args)
+
+
+def test_unknown_primitives_and_bad_steps_are_refused() -> None:
+    with pytest.raises(ScheduleError, match="unknown schedule primitive 'spilt'"):
+        parse_trace("spilt('i0', 4)")
+    with pytest.raises(ScheduleError, match="non-literal argument"):
+        parse_trace("split(i0, 4)")
+    with pytest.raises(ScheduleError, match="cannot read schedule step"):
+        parse_trace("split('i0', 4")
