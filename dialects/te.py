@@ -209,8 +209,10 @@ class ReduceOp(IRDLOperation):
             raise VerifyException(
                 f"te.reduce kind must be one of {', '.join(REDUCE_KINDS)}, got '{self.kind.data}'."
             )
-        if any(e <= 0 for e in self.extent_values):
-            raise VerifyException("te.reduce extents must be positive.")
+        if any(e < 0 for e in self.extent_values):
+            raise VerifyException(
+                "te.reduce extents must not be negative (an empty reduction yields its init)."
+            )
         _verify_index_block(self, self.body, len(self.extent_values))
         yielded = self.body.block.last_op
         assert isinstance(yielded, YieldOp)

@@ -1,4 +1,4 @@
-// RUN: ziggurat-opt %s -p sched-parallelize | filecheck %s
+// RUN: ziggurat-opt %s -p 'sched-parallelize{min-work=16384}' | filecheck %s
 // RUN: ziggurat-opt %s -p 'sched-parallelize{min-work=1000000}' | filecheck %s --check-prefix=BIG
 
 // Batch 1: the row loop has one iteration, so the column loop runs in parallel; the

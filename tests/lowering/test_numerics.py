@@ -107,13 +107,13 @@ def test_reshapes_and_repeated_outputs() -> None:
 
 def test_large_nests_run_in_parallel_and_match() -> None:
     source = """
-        func.func @main(%x: tensor<64x300xf32>) -> tensor<64x200xf32> {
-          %w = graph.weight "w" : tensor<200x300xf32>
-          %0 = graph.matmul %x, %w {transpose_b} : (tensor<64x300xf32>, tensor<200x300xf32>) -> tensor<64x200xf32>
-          %1 = graph.softmax %0 {axis = 1 : i64} : tensor<64x200xf32>
-          func.return %1 : tensor<64x200xf32>
+        func.func @main(%x: tensor<64x300xf32>) -> tensor<64x400xf32> {
+          %w = graph.weight "w" : tensor<400x300xf32>
+          %0 = graph.matmul %x, %w {transpose_b} : (tensor<64x300xf32>, tensor<400x300xf32>) -> tensor<64x400xf32>
+          %1 = graph.softmax %0 {axis = 1 : i64} : tensor<64x400xf32>
+          func.return %1 : tensor<64x400xf32>
         }"""
-    params = {"w": RNG.standard_normal((200, 300)).astype(np.float32) * 0.1}
+    params = {"w": RNG.standard_normal((400, 300)).astype(np.float32) * 0.1}
     module = Parser(make_context(), source).parse_module()
     lib = ziggurat.build(module, target="llvm -mcpu=native -num-cores=2", params=params)
     assert "GOMP_parallel" in lib.keepalive.llvm_ir
