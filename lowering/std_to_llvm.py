@@ -118,6 +118,7 @@ CASTS: dict[type[Operation], type[Operation]] = {
     arith.ExtSIOp: llvm.SExtOp,
     arith.ExtUIOp: llvm.ZExtOp,
     arith.TruncIOp: llvm.TruncOp,
+    arith.BitcastOp: llvm.BitcastOp,
 }
 
 

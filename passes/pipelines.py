@@ -20,6 +20,7 @@ LOWERING = ["convert-graph-to-te", "te-inline-computes", "convert-te-to-sched"]
 """From graph to loop nests, before the schedules and the target."""
 
 DEFAULT_SCHEDULES = [
+    "sched-expand-math",
     "sched-default-schedule",
     "sched-parallelize",
     "sched-lower-unroll",

@@ -28,6 +28,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
     "sched-apply-schedule": _lazy("ziggurat.passes.sched.apply_schedule", "SchedApplySchedule"),
+    "sched-expand-math": _lazy("ziggurat.passes.sched.expand_math", "SchedExpandMath"),
     "sched-default-schedule": _lazy(
         "ziggurat.passes.sched.default_schedule", "SchedDefaultSchedule"
     ),

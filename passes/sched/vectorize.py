@@ -97,6 +97,8 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     arith.TruncFOp,
     arith.SIToFPOp,
     arith.FPToSIOp,
+    arith.ShLIOp,
+    arith.BitcastOp,
     math.ExpOp,
     math.LogOp,
     math.SqrtOp,

@@ -65,6 +65,7 @@ def test_pipeline_parsing_with_options() -> None:
         "convert-graph-to-te",
         "te-inline-computes",
         "convert-te-to-sched",
+        "sched-expand-math",
         "sched-default-schedule",
         "sched-parallelize",
         "sched-lower-unroll",
