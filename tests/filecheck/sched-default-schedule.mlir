@@ -2,13 +2,13 @@
 // RUN: ziggurat-opt %s -p 'sched-default-schedule{target="llvm -mtriple=x86_64-unknown-linux-gnu -mcpu=haswell"}' | filecheck %s --check-prefix=AVX2
 // RUN: ziggurat-opt %s -p 'sched-default-schedule{target="llvm -mtriple=x86_64-unknown-linux-gnu -mcpu=skylake-avx512"},sched-lower-unroll,sched-lower-vectorize' | filecheck %s --check-prefix=LOWERED
 
-// AVX-512: a tile of 4 rows (the largest count up to 6 dividing 8) x 64 columns (4 registers of 16 lanes); the reduction runs
+// AVX-512: a tile of 8 rows x 32 columns (2 registers of 16 lanes); the reduction runs
 // outside the tile, whose rows and vectors are unrolled; the init and store nests stay loops.
-// CHECK:       sched.trace = "split('i0', 4); split('i1', 64); reorder('i0.o', 'i1.o', 'i0.i', 'i1.i'); cache_write('i0.i', 'i1.i')
-// CHECK:       %[[TILE:.*]] = sched.alloc : memref<4x64xf32>
+// CHECK:       sched.trace = "split('i0', 8); split('i1', 32); reorder('i0.o', 'i1.o', 'i0.i', 'i1.i'); cache_write('i0.i', 'i1.i')
+// CHECK:       %[[TILE:.*]] = sched.alloc : memref<8x32xf32>
 // CHECK:       sched.for %{{.*}} = 0 to 32 step 1 {
-// CHECK-NEXT:    sched.for %{{.*}} = 0 to 4 step 1 unroll {
-// CHECK-NEXT:      sched.for %{{.*}} = 0 to 64 step 16 unroll {
+// CHECK-NEXT:    sched.for %{{.*}} = 0 to 8 step 1 unroll {
+// CHECK-NEXT:      sched.for %{{.*}} = 0 to 32 step 16 unroll {
 // CHECK-NEXT:        sched.for %{{.*}} = 0 to 16 step 1 vectorize {
 // CHECK:       } {sched.axis = "reduce", sched.name = "r0"}
 
@@ -22,7 +22,7 @@
 // LOWERED:       vector.broadcast
 // LOWERED:       arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
 // LOWERED:     } {sched.axis = "reduce", sched.name = "r0"}
-func.func private @dense_0(%x: memref<8x32xf32>, %w: memref<32x64xf32>, %b: memref<64xf32>, %y: memref<4x64xf32>) {
+func.func private @dense_0(%x: memref<8x32xf32>, %w: memref<32x64xf32>, %b: memref<64xf32>, %y: memref<8x64xf32>) {
   %acc = sched.alloc : memref<f32>
   sched.for %i = 0 to 8 step 1 {
     sched.for %j = 0 to 64 step 1 {
@@ -41,15 +41,15 @@ func.func private @dense_0(%x: memref<8x32xf32>, %w: memref<32x64xf32>, %b: memr
       %o = arith.addf %r, %bias : f32
       %z = arith.constant 0.000000e+00 : f32
       %m = arith.maximumf %o, %z : f32
-      sched.store %m, %y[%i, %j] : memref<4x64xf32>
+      sched.store %m, %y[%i, %j] : memref<8x64xf32>
     }
   }
   func.return
 }
 
-func.func @main(%x: memref<8x32xf32>, %y: memref<4x64xf32> {sched.output}) {
+func.func @main(%x: memref<8x32xf32>, %y: memref<8x64xf32> {sched.output}) {
   %w = sched.param "w" : memref<32x64xf32>
   %b = sched.param "b" : memref<64xf32>
-  func.call @dense_0(%x, %w, %b, %y) : (memref<8x32xf32>, memref<32x64xf32>, memref<64xf32>, memref<4x64xf32>) -> ()
+  func.call @dense_0(%x, %w, %b, %y) : (memref<8x32xf32>, memref<32x64xf32>, memref<64xf32>, memref<8x64xf32>) -> ()
   func.return
 }
