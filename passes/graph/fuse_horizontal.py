@@ -126,7 +126,6 @@ def _merged_op(group: list[Sibling], params: Params) -> tuple[list[Operation], S
     first = group[0].op
     weight = np.concatenate([s.weight for s in group])
     biases = [s.bias if s.bias is not None else np.zeros(s.channels, weight.dtype) for s in group]
-    ops: list[Operation] = []
     if isinstance(first, graph.ConvOp):
         weight_op = make_constant(weight, params, "merged_weight")
         bias_op = make_constant(np.concatenate(biases), params, "merged_bias")
@@ -144,12 +143,11 @@ def _merged_op(group: list[Sibling], params: Params) -> tuple[list[Operation], S
     merged = graph.MatmulOp(
         first.lhs, weight_op.results[0], first.transpose_a is not None, transpose_b, first.scale
     )
-    ops = [weight_op, merged]
     if not any(s.bias_add is not None for s in group):
-        return ops, merged.results[0]
+        return [weight_op, merged], merged.results[0]
     bias_op = make_constant(np.concatenate(biases), params, "merged_bias")
     added = graph.AddOp(merged.results[0], bias_op.results[0])
-    return [*ops, bias_op, added], added.result
+    return [weight_op, bias_op, merged, added], added.result
 
 
 def _slices(group: list[Sibling], merged: SSAValue) -> list[graph.SliceOp]:

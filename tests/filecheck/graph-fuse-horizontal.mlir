@@ -5,8 +5,8 @@
 // the bias adds become one add of the concatenated biases, zeros where a sibling had none.
 // CHECK-LABEL: func.func @projections
 // CHECK-NEXT:    %[[W:.*]] = graph.weight "merged_weight_0" : tensor<3x6xf32>
-// CHECK-NEXT:    %[[M:.*]] = graph.matmul %x, %[[W]] : (tensor<2x3xf32>, tensor<3x6xf32>) -> tensor<2x6xf32>
 // CHECK-NEXT:    %[[B:.*]] = graph.constant dense<[1.000000e+00, 2.000000e+00, 0.000000e+00, 0.000000e+00, 5.000000e+00, 6.000000e+00]> : tensor<6xf32>
+// CHECK-NEXT:    %[[M:.*]] = graph.matmul %x, %[[W]] : (tensor<2x3xf32>, tensor<3x6xf32>) -> tensor<2x6xf32>
 // CHECK-NEXT:    %[[A:.*]] = graph.add %[[M]], %[[B]]
 // CHECK-NEXT:    %[[Q:.*]] = graph.slice %[[A]] {starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<2x6xf32> -> tensor<2x2xf32>
 // CHECK-NEXT:    %[[K:.*]] = graph.slice %[[A]] {starts = array<i64: 0, 2>, steps = array<i64: 1, 1>} : tensor<2x6xf32> -> tensor<2x2xf32>
