@@ -126,43 +126,79 @@ def pack_for_columns(s: Schedule, column: str, packable: set[int]) -> None:
         s.pack(argument, order)
 
 
+def column_block_loop(s: Schedule, candidates: list[str], packable: set[int]) -> str | None:
+    """A spatial loop that can give a one-vector tile a second vector of columns: one that
+    indexes only constant weights among the loads (the blocked convolution's output-channel
+    block), so every row's broadcast operand serves both vectors. The innermost such loop
+    with an even trip count, or None."""
+    args = list(s.kernel.body.block.args)
+    for name in reversed(candidates):
+        loop = s.loop(name)
+        if loop.trip_count < 2 or loop.trip_count % 2 or loop.step.data != 1:
+            continue
+        readers = [
+            op
+            for op in loop.walk()
+            if isinstance(op, sched.LoadOp)
+            and any(_depends_on(index, loop.induction_var) for index in op.indices)
+        ]
+        weights = [op for op in readers if op.buffer in args and args.index(op.buffer) in packable]
+        if weights and len(weights) == len(readers):
+            return name
+    return None
+
+
 def tile_reduction(
     s: Schedule, chain: list[str], column: str, packable: set[int], lanes: int, registers: int
 ) -> None:
     """The register-tiled reduction (GEMM micro-kernel) with `column` as the vector axis:
     the column loop moves innermost, weights it reads strided get packed, then a tile of
     rows x cols accumulators is split off, the reduction moved outside it, and the columns
-    vectorized one register (`lanes`) at a time. Only the reduction's tile is unrolled here
-    (its accumulators must become registers); LLVM unrolls the init and store loops, which
-    keeps the IR, and the build time, small."""
+    vectorized one register (`lanes`) at a time. A column loop of one vector takes a second
+    from a column-block loop (`column_block_loop`) when there is one. Only the reduction's
+    tile is unrolled here (its accumulators must become registers); LLVM unrolls the init
+    and store loops, which keeps the IR, and the build time, small."""
     order = [name for name in chain if name != column] + [column]
     if order != chain:
         s.reorder(*order)
     pack_for_columns(s, column, packable)
     i = order[-2] if len(order) >= 2 else None
+    cols_extent = s.loop(column).trip_count
+    block = None
+    if i is not None and cols_extent == lanes:
+        block = column_block_loop(s, order[:-2], packable)
     knobs = default_tile_knobs(
-        s.loop(i).trip_count if i else 1, s.loop(column).trip_count, lanes, registers
+        s.loop(i).trip_count if i else 1, cols_extent * (2 if block else 1), lanes, registers
     )
-    if i is not None:
+    if i is not None and block is not None:
+        io, ii = s.split(i, knobs.rows)
+        _, bi = s.split(block, 2)
+        jo, ji = s.split(column, lanes)
+        s.reorder(io, jo, ii, bi, ji)
+        over = [ii, bi, ji]
+        cols = lanes
+    elif i is not None:
         io, ii = s.split(i, knobs.rows)
         jo, ji = s.split(column, knobs.cols)
         s.reorder(io, jo, ii, ji)
         over = [ii, ji]
+        cols = knobs.cols
     else:
         _, ji = s.split(column, knobs.cols)
         over = [ji]
+        cols = knobs.cols
     nests = s.cache_write(*over)
     for names in nests:
-        if names == over:
+        hot = names == over
+        if hot:
             s.reorder(*s.reduction_loops_under(over[-1]), *over)
             if not vectorizes(s.loop(over[-1])):
                 raise lt.ScheduleError(
                     f"the reduction under '{over[-1]}' does not vectorize over it."
                 )
-        hot = names == over
-        if len(names) == 2 and hot:
-            s.unroll(names[0])
-        if knobs.cols > lanes:
+            for name in names[:-1]:
+                s.unroll(name)
+        if cols > lanes:
             vectors, lane = s.split(names[-1], lanes)
             if hot:
                 s.unroll(vectors)
