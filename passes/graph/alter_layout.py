@@ -167,10 +167,10 @@ class Relayout:
         self.replace(conv, [blocked_weight, blocked_conv])
         statistics.count("convs-converted")
 
-    def blocked_constant(self, value: SSAValue, channels: int) -> Operation | SSAValue | None:
+    def blocked_constant(self, value: SSAValue, channels: int) -> SSAValue | None:
         """A constant operand of a rank-4 op laid out to broadcast against blocked tensors:
-        a single value as it is, others spread over the channels and blocked now (a new
-        constant op to insert)."""
+        single values as they are, others spread over the channels and blocked now, at the
+        top of the function so that graph-fuse-ops may fuse the op that reads it."""
         array = constant_value(value, self.params)
         if array is None or array.ndim > 4:
             return None
@@ -180,22 +180,23 @@ class Relayout:
         if shape[1] not in (1, channels):
             return None
         full = np.broadcast_to(array.reshape(shape), (shape[0], channels, shape[2], shape[3]))
-        blocked = np.ascontiguousarray(transform_layout(full, "NCHW", self.layout))
-        return make_constant(blocked, self.params, "blocked_constant")
+        constant = make_constant(
+            np.ascontiguousarray(transform_layout(full, "NCHW", self.layout)),
+            self.params,
+            "blocked_constant",
+        )
+        Rewriter.insert_op(constant, InsertPoint.at_start(self.body))
+        return constant.results[0]
 
     def binary(self, op: graph.BinaryElementwiseOp) -> list[Operation]:
         shape = graph.tensor_shape(op.result)
         if len(shape) != 4:
             return []
-        new_ops: list[Operation] = []
         operands: list[SSAValue] = []
         for value in (op.lhs, op.rhs):
             constant = None if value in self.blocked else self.blocked_constant(value, shape[1])
             operand_shape = graph.tensor_shape(value)
-            if isinstance(constant, Operation):
-                new_ops.append(constant)
-                operands.append(constant.results[0])
-            elif constant is not None:
+            if constant is not None:
                 operands.append(constant)
             elif value in self.blocked or (
                 len(operand_shape) == 4 and operand_shape[1] == shape[1]
@@ -203,7 +204,7 @@ class Relayout:
                 operands.append(self.blocked_form(value))
             else:
                 return []
-        return [*new_ops, self.clone(op, operands, self.blocked_type(op.result))]
+        return [self.clone(op, operands, self.blocked_type(op.result))]
 
     def pool(self, op: graph.PoolOp) -> list[Operation]:
         if len(op.kernel_values) != 2:

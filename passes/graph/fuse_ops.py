@@ -8,8 +8,7 @@ Algorithm, in program order:
 1. An op not yet grouped anchors a group.
 2. While the group's last result has exactly one user and the group has fewer than
    `max-depth` ops, the user joins if it is elementwise (any anchor) or injective (only after
-   an elementwise or injective anchor), and its other operands are weights, constants or
-   come from before the anchor.
+   an elementwise or injective anchor), and its other operands come from before the anchor.
 3. A group of two or more ops becomes a graph.fused op; small constants it reads are cloned
    inside so their values stay visible to the kernel.
 convert-graph-to-te then builds one kernel per group, and te-inline-computes merges the
@@ -66,11 +65,7 @@ def _joins(anchor: Operation, user: Operation) -> bool:
 
 
 def _available(value: SSAValue, position: dict[Operation, int], anchor: Operation) -> bool:
-    """Whether the group may read `value`: made before its anchor, or a weight or constant
-    (made before the member that reads it, so before the fused op that takes its place)."""
     owner = value.owner
-    if isinstance(owner, graph.WeightOp | graph.ConstantOp):
-        return True
     return not isinstance(owner, Operation) or position.get(owner, -1) < position[anchor]
 
 

@@ -6,11 +6,11 @@
 // OIHW1i4o for the depthwise conv), the per-channel constant is re-laid out, relu, the
 // residual add and the pool stay blocked, and one transform back leaves the chain.
 // CHECK-LABEL: func.func @chain
+// CHECK-NEXT:    %[[K:.*]] = graph.constant dense<{{\[\[\[\[\[}}1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]]], {{\[\[\[}}5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00]]]]]> : tensor<1x2x1x1x4xf32>
 // CHECK-NEXT:    %[[X:.*]] = graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW4c"} : tensor<1x8x4x4xf32> -> tensor<1x2x4x4x4xf32>
 // CHECK-NEXT:    %[[B:.*]] = graph.constant dense<2.500000e-01> : tensor<8xf32>
 // CHECK-NEXT:    %[[W1:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x2x3x3x4x4xf32>
 // CHECK-NEXT:    %[[C1:.*]] = graph.conv_nchwc %[[X]], %[[W1]], %[[B]] {{.*}} : (tensor<1x2x4x4x4xf32>, tensor<2x2x3x3x4x4xf32>, tensor<8xf32>) -> tensor<1x2x4x4x4xf32>
-// CHECK-NEXT:    %[[K:.*]] = graph.constant dense<{{\[\[\[\[\[}}1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]]], {{\[\[\[}}5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00]]]]]> : tensor<1x2x1x1x4xf32>
 // CHECK-NEXT:    %[[A:.*]] = graph.add %[[C1]], %[[K]]
 // CHECK-NEXT:    %[[R:.*]] = graph.relu %[[A]] : tensor<1x2x4x4x4xf32>
 // CHECK-NEXT:    %[[W2:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x1x3x3x1x4xf32>

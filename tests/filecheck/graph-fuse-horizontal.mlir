@@ -1,5 +1,6 @@
 // RUN: ziggurat-opt %s --split-input-file -p graph-fuse-horizontal | filecheck %s
 // RUN: ziggurat-opt %s --split-input-file -p 'graph-fuse-horizontal{min-siblings=3}' | filecheck %s --check-prefix=THREE
+// RUN: ziggurat-opt %s --split-input-file -p graph-fuse-horizontal,graph-fuse-ops | filecheck %s --check-prefix=FUSED
 
 // Three projections of one input (as Q, K, V) become one matmul on the concatenated weights;
 // the bias adds become one add of the concatenated biases, zeros where a sibling had none.
@@ -15,6 +16,9 @@
 // CHECK-NEXT:    %[[R:.*]] = graph.mul %[[QK]], %[[V]]
 // CHECK-NEXT:    func.return %[[R]]
 // THREE-LABEL: func.func @projections
+// The merged bias comes before the merged matmul, so the two fuse into one kernel.
+// FUSED-LABEL: func.func @projections
+// FUSED:         graph.fused %x, %{{.*}} {kind = "matmul_add"}
 // THREE:         graph.matmul %x, %{{.*}} : (tensor<2x3xf32>, tensor<3x6xf32>)
 func.func @projections(%x: tensor<2x3xf32>) -> tensor<2x2xf32> {
   %wq = graph.constant dense<[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]> : tensor<3x2xf32>

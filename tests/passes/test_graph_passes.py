@@ -5,14 +5,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from xdsl.parser import Parser
 
 import ziggurat
 from benchmarks.models.bert import bert_encoder
 from benchmarks.models.mobilenet import mobilenet_v2
 from benchmarks.models.resnet import resnet18
 from ziggurat.context import make_context
-from ziggurat.dialects import graph
 from ziggurat.passes import statistics
 from ziggurat.passes.pass_manager import PassManager
 from ziggurat.reference import run_reference
@@ -85,23 +83,3 @@ def test_fusion_groups_resnet18_and_keeps_the_numbers() -> None:
     runner = GraphModule(ziggurat.build(module, params=ctx.params, opt_level=0))
     runner.run(**inputs)
     np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-3, atol=1e-4)
-
-
-def test_fusion_reads_weights_made_after_its_anchor() -> None:
-    """As importers write a dense layer: the bias weight comes between matmul and add."""
-    source = """
-    func.func @main(%x: tensor<2x3xf32>) -> tensor<2x4xf32> {
-      %w = graph.weight "w" : tensor<3x4xf32>
-      %m = graph.matmul %x, %w : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
-      %b = graph.weight "b" : tensor<4xf32>
-      %a = graph.add %m, %b : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
-      func.return %a : tensor<2x4xf32>
-    }
-    """
-    ctx = make_context()
-    module = Parser(ctx, source).parse_module()
-    with statistics.collect() as counters:
-        PassManager.parse("graph-fuse-ops").run(ctx, module)
-    assert counters["groups-fused"] == 1
-    fused = [op for op in module.walk() if isinstance(op, graph.FusedOp)]
-    assert [op.kind.data for op in fused] == ["matmul_add"]
