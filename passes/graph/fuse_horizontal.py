@@ -169,7 +169,11 @@ def _erase_unless_used(values: list[SSAValue]) -> None:
     """Erases the weights and constants among `values` that nobody reads any more."""
     for value in values:
         owner = value.owner
-        if isinstance(owner, graph.WeightOp | graph.ConstantOp) and not owner.result.uses:
+        if (
+            isinstance(owner, graph.WeightOp | graph.ConstantOp)
+            and owner.parent is not None
+            and not owner.result.uses
+        ):
             Rewriter.erase_op(owner)
 
 
