@@ -12,7 +12,6 @@ from xdsl.dialects.builtin import ModuleOp
 
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.errors import CompileError
-from ziggurat.runtime.threads import configure_openmp
 
 _LOADED_LIBRARIES: list[ctypes.CDLL] = []
 
@@ -24,7 +23,6 @@ def openmp_runtime() -> str | None:
     path = ctypes.util.find_library("gomp")
     if path is None:
         return None
-    configure_openmp()
     _LOADED_LIBRARIES.append(ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL))
     llvm.load_library_permanently(path)
     return path

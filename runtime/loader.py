@@ -16,7 +16,6 @@ from ziggurat.runtime.errors import PackageError, PlanError
 from ziggurat.runtime.host import check_host
 from ziggurat.runtime.module import Module
 from ziggurat.runtime.package import read_package
-from ziggurat.runtime.threads import configure_openmp
 
 
 class SharedLibrary:
@@ -27,7 +26,6 @@ class SharedLibrary:
         try:
             with os.fdopen(fd, "wb") as stream:
                 stream.write(data)
-            configure_openmp()
             self.handle = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
         except OSError as err:
             raise PackageError(f"cannot load the machine code in {source}: {err}") from err

@@ -2,9 +2,9 @@
 
 Algorithm, for each top-level loop nest of each kernel:
 1. Skip the nest if its work (the product of all its loops' trip counts) is below
-   `min-work` iterations: with libgomp's threads sleeping between regions (runtime/threads.py)
-   a fork-join costs tens of microseconds, about what one core needs for 4M vectorized
-   multiply-adds, so smaller nests run faster on one core.
+   `min-work` iterations: a fork-join costs about a microsecond while libgomp's threads
+   still spin from the last region, tens of microseconds once they sleep, so nests under
+   ~256K multiply-adds (a few microseconds of one core) run serially.
 2. Walk down the chain of spatial loops (never `sched.axis = "reduce"` ones, whose iterations
    share an accumulator) and mark the first loop with at least `min-trips` iterations
    `parallel`; a nest without one keeps running serially.
@@ -46,7 +46,7 @@ class SchedParallelize(ModulePass):
     """Marks the outermost spatial loop with enough iterations of every big nest parallel."""
 
     name = "sched-parallelize"
-    min_work: int = 1 << 22
+    min_work: int = 1 << 18
     min_trips: int = 2
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
