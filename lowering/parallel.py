@@ -130,9 +130,15 @@ def outline(
     with ImplicitBuilder(body):
         iteration = arith.AddiOp(lower, arith.MuliOp(body.args[0], step).result)
     mapping[loop.body.block.args[0]] = iteration.result
-    for op in loop.body.block.ops:
-        body.add_op(op.clone(value_mapper=mapping))
-    for nested in body.walk():
+    for op in list(loop.body.block.ops):
+        op.detach()
+        body.add_op(op)
+    moved = {nested for top in body.ops for nested in top.walk()}
+    for old, new in mapping.items():
+        for use in list(old.uses):
+            if use.operation in moved:
+                use.operation.operands[use.index] = new
+    for nested in moved:
         nested.attributes.pop(KIND_ATTR, None)
     with ImplicitBuilder(entry):
         start, end = _chunk_bounds(lower, upper, step)
