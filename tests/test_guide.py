@@ -113,3 +113,38 @@ def test_entry_point_plugins_load_without_flags(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("graph.relu") == 1
+
+
+def test_primitive_schedule_example_keeps_the_numbers(monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    from tile_dense import tile_dense
+
+    from ziggurat.passes import pipelines
+    from ziggurat.passes.pass_manager import PassManager
+    from ziggurat.passes.sched.schedule import Schedule
+
+    source = """
+    func.func @main(%a: tensor<24x40xf32>) -> tensor<24x64xf32> {
+      %w = graph.weight "w" : tensor<40x64xf32>
+      %0 = graph.matmul %a, %w : (tensor<24x40xf32>, tensor<40x64xf32>) -> tensor<24x64xf32>
+      func.return %0 : tensor<24x64xf32>
+    }"""
+    params = {"w": np.random.default_rng(2).standard_normal((40, 64)).astype(np.float32)}
+    ctx = make_context(params)
+    module = Parser(ctx, source).parse_module()
+    PassManager.parse("convert-graph-to-te,te-inline-computes,convert-te-to-sched").run(ctx, module)
+    kernel = next(op for op in module.ops if getattr(op, "sym_visibility", None))
+    schedule = Schedule(kernel, ctx.params)
+    tile_dense(schedule)
+    assert "for i0.o in 0..24 step 8 parallel" in str(schedule)
+    steps = "; ".join(str(step) for step in schedule.trace.steps)
+    monkeypatch.setattr(
+        pipelines,
+        "DEFAULT_SCHEDULES",
+        [f'sched-apply-schedule{{steps="{steps}"}}', "sched-lower-unroll", "sched-lower-vectorize"],
+    )
+    lib = ziggurat.build(Parser(make_context(), source).parse_module(), params=params)
+    runner = GraphModule(lib)
+    a = np.random.default_rng(3).standard_normal((24, 40)).astype(np.float32)
+    runner.run(**{lib.input_names[0]: a})
+    np.testing.assert_allclose(runner.get_output(0), a @ params["w"], rtol=1e-4, atol=1e-4)
