@@ -1,6 +1,7 @@
-// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4}' | filecheck %s
-// RUN: ziggurat-opt %s --split-input-file -p graph-alter-layout | filecheck %s --check-prefix=TARGET
-// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4},graph-fuse-ops' | filecheck %s --check-prefix=FUSED
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4 min-convs=1}' | filecheck %s
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4 min-convs=3}' | filecheck %s --check-prefix=FEW
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{min-convs=1}' | filecheck %s --check-prefix=TARGET
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-alter-layout{block=4 min-convs=1},graph-fuse-ops' | filecheck %s --check-prefix=FUSED
 
 // A chain in NCHW4c: the input is laid out once, the weights are blocked now (OIHW4i4o, and
 // OIHW1i4o for the depthwise conv), the per-channel constant is re-laid out, relu, the
@@ -19,6 +20,11 @@
 // CHECK-NEXT:    %[[P:.*]] = graph.pool_nchwc %[[S]] {kind = "max", {{.*}}} : tensor<1x2x4x4x4xf32> -> tensor<1x2x2x2x4xf32>
 // CHECK-NEXT:    %[[Y:.*]] = graph.layout_transform %[[P]] {src_layout = "NCHW4c", dst_layout = "NCHW"} : tensor<1x2x2x2x4xf32> -> tensor<1x8x2x2xf32>
 // CHECK-NEXT:    func.return %[[Y]]
+// A function with fewer convertible convolutions than min-convs (here 2 < 3) stays in NCHW:
+// the transforms would cost more than the blocked kernels save.
+// FEW-LABEL: func.func @chain
+// FEW-NOT:     graph.layout_transform
+// FEW:         graph.conv %x
 // With the default block of 16, eight channels do not fill a block: nothing changes.
 // TARGET-LABEL: func.func @chain
 // TARGET-NOT:    graph.layout_transform
