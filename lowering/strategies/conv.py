@@ -10,7 +10,7 @@ from ziggurat.dialects import graph
 from ziggurat.lowering import te_builder as tb
 
 
-def _window_position(out: SSAValue, k: SSAValue, stride: int, pad: int, dilation: int) -> SSAValue:
+def window_position(out: SSAValue, k: SSAValue, stride: int, pad: int, dilation: int) -> SSAValue:
     """The input coordinate out * stride - pad + k * dilation (signed: may fall in padding)."""
     position = tb.index_add(tb.index_mul(out, stride), tb.index_mul(k, dilation))
     return tb.index_sub(position, tb.const_index(pad)) if pad else position
@@ -35,7 +35,7 @@ def conv(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
             c, taps = k[0], k[1:]
             channel = tb.index_add(group_base, c) if groups > 1 else c
             positions = [
-                _window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
+                window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
                 for d in range(spatial)
             ]
             value = tb.read_or(x, [n, channel, *positions], 0.0, padded)
@@ -44,6 +44,25 @@ def conv(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         return tb.reduce("sum", w_shape[1:], product, init=tb.read(b, [f]))
 
     return tb.compute(graph.tensor_shape(op.results[0]), element, tag="conv")
+
+
+def inside_window(
+    op: Operation, positions: Sequence[SSAValue], shape: Sequence[int], pads: Sequence[int]
+) -> SSAValue:
+    """1.0 where a pooling window's tap falls inside the input (inside the padded input with
+    count_include_pad), else 0.0: summed, the divisor of an average pool. `shape` holds the
+    spatial extents at 2, 3, ... (NCHW and NCHW[x]c alike)."""
+    spatial = len(positions)
+    inside: SSAValue | None = None
+    for d, position in enumerate(positions):
+        if op.count_include_pad.value.data:  # pyright: ignore[reportAttributeAccessIssue]
+            shifted = tb.index_add(position, tb.const_index(pads[d]))
+            test = tb.in_range(shifted, shape[2 + d] + pads[d] + pads[spatial + d])
+        else:
+            test = tb.in_range(position, shape[2 + d])
+        inside = test if inside is None else tb.and_(inside, test)
+    assert inside is not None
+    return tb.select(inside, tb.const_float(1.0), tb.const_float(0.0))
 
 
 def pool(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
@@ -64,7 +83,7 @@ def pool(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
 
     def positions(outs: Sequence[SSAValue], taps: Sequence[SSAValue]) -> list[SSAValue]:
         return [
-            _window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
+            window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
             for d in range(spatial)
         ]
 
@@ -81,16 +100,7 @@ def pool(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         )
 
         def counted(k: Sequence[SSAValue]) -> SSAValue:
-            inside: SSAValue | None = None
-            for d, position in enumerate(positions(outs, k)):
-                if op.count_include_pad.value.data:
-                    shifted = tb.index_add(position, tb.const_index(pads[d]))
-                    test = tb.in_range(shifted, shape[2 + d] + pads[d] + pads[spatial + d])
-                else:
-                    test = tb.in_range(position, shape[2 + d])
-                inside = test if inside is None else tb.and_(inside, test)
-            assert inside is not None
-            return tb.select(inside, tb.const_float(1.0), tb.const_float(0.0))
+            return inside_window(op, positions(outs, k), shape, pads)
 
         return tb.div(total, tb.reduce("sum", kernel, counted))
 

@@ -9,6 +9,7 @@ from xdsl.ir import Operation, SSAValue
 from ziggurat.dialects import graph
 from ziggurat.lowering import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy, result_shape
+from ziggurat.lowering.strategies.conv import inside_window, window_position
 
 
 def layout_transform(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
@@ -39,12 +40,6 @@ def layout_transform(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         return tb.read(x, [source[a] for a in src.axes])
 
     return tb.compute(result_shape(op), element, tag="layout_transform")
-
-
-def _window_position(out: SSAValue, k: SSAValue, stride: int, pad: int, dilation: int) -> SSAValue:
-    """The input coordinate out * stride - pad + k * dilation (signed: may fall in padding)."""
-    position = tb.index_add(tb.index_mul(out, stride), tb.index_mul(k, dilation))
-    return tb.index_sub(position, tb.const_index(pad)) if pad else position
 
 
 def conv_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
@@ -82,8 +77,8 @@ def conv_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
                     tb.index_div(channel, in_block),
                     tb.index_rem(channel, tb.const_index(in_block)),
                 )
-            h = _window_position(oh, kh, strides[0], pads[0], dilations[0])
-            v = _window_position(ow, kw, strides[1], pads[1], dilations[1])
+            h = window_position(oh, kh, strides[0], pads[0], dilations[0])
+            v = window_position(ow, kw, strides[1], pads[1], dilations[1])
             value = tb.read_or(x, [n, at[0], h, v, at[1]], 0.0, padded)
             return tb.mul(value, tb.read(w, [outer, block, kh, kw, lane, inner]))
 
@@ -109,7 +104,7 @@ def pool_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
 
     def positions(outs: Sequence[SSAValue], taps: Sequence[SSAValue]) -> list[SSAValue]:
         return [
-            _window_position(outs[d], taps[d], strides[d], pads[d], dilations[d]) for d in (0, 1)
+            window_position(outs[d], taps[d], strides[d], pads[d], dilations[d]) for d in (0, 1)
         ]
 
     def element(idx: Sequence[SSAValue]) -> SSAValue:
@@ -124,16 +119,7 @@ def pool_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         total = tb.reduce("sum", kernel, lambda k: tb.read_or(x, at(k), 0.0, checked))
 
         def counted(k: Sequence[SSAValue]) -> SSAValue:
-            inside: SSAValue | None = None
-            for d, position in enumerate(positions((oh, ow), k)):
-                if op.count_include_pad.value.data:
-                    shifted = tb.index_add(position, tb.const_index(pads[d]))
-                    test = tb.in_range(shifted, shape[2 + d] + pads[d] + pads[2 + d])
-                else:
-                    test = tb.in_range(position, shape[2 + d])
-                inside = test if inside is None else tb.and_(inside, test)
-            assert inside is not None
-            return tb.select(inside, tb.const_float(1.0), tb.const_float(0.0))
+            return inside_window(op, positions((oh, ow), k), shape, pads)
 
         return tb.div(total, tb.reduce("sum", kernel, counted))
 
