@@ -1,21 +1,30 @@
-"""pack: a constant weight stored in the layout its loops want, transposed at build time.
+"""pack: a constant weight stored in the layout its loops want, rearranged at build time.
 
 A convolution reading `w[f, c, kh, kw]` with `f` vectorized reads 16 elements C*KH*KW apart;
 packed by the permutation (1, 2, 3, 0) it reads `w'[c, kh, kw, f]`, 16 contiguous elements.
-Every call of the kernel must pass a weight from the params store (`sched.param`) in that
-argument: each gets a packed copy in the store, and the original goes when nothing else
-reads it. The kernel side (`retype_argument`) and the call side (`rebind_calls`) are
-separate so a schedule can be tried on a detached copy of a kernel first.
+With a `split` (dim, factor) the dimension is first cut into panels: `b[k, n]` split (1, 32)
+and permuted (1, 0, 2) is `b'[n / 32, k, n % 32]`, so a tile of 32 columns streams one
+contiguous panel (BLIS's packed B). Every call of the kernel must pass a weight from the
+params store (`sched.param`) in that argument: each gets a packed copy in the store, and
+the original goes when nothing else reads it. The kernel side (`retype_argument`) and the
+call side (`rebind_calls`) are separate so a schedule can be tried on a detached copy of a
+kernel first.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
-from xdsl.dialects import func
-from xdsl.dialects.builtin import FunctionType, MemRefType, ModuleOp
-from xdsl.rewriter import Rewriter
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import FunctionType, IndexType, IntegerAttr, MemRefType, ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
 
 from ziggurat.context import fresh_param_name
 from ziggurat.dialects import sched
 from ziggurat.passes.sched.loop_transforms import ScheduleError
+
+Split = tuple[int, int] | None
+"""(dim, factor): cut `dim` into (dim / factor, factor) before permuting; None: no cut."""
 
 
 def calls_of(kernel_name: str, module: ModuleOp) -> list[func.CallOp]:
@@ -41,34 +50,70 @@ def packable_arguments(
     return found
 
 
-def _check_permutation(kernel: func.FuncOp, argument: int, permutation: tuple[int, ...]) -> None:
+def split_shape(shape: Sequence[int], split: Split) -> list[int]:
+    if split is None:
+        return list(shape)
+    dim, factor = split
+    return [*shape[:dim], shape[dim] // factor, factor, *shape[dim + 1 :]]
+
+
+def packed_shape(shape: Sequence[int], permutation: Sequence[int], split: Split) -> list[int]:
+    expanded = split_shape(shape, split)
+    return [expanded[p] for p in permutation]
+
+
+def pack_array(array: np.ndarray, permutation: Sequence[int], split: Split) -> np.ndarray:
+    """The weight as the packed kernel reads it."""
+    expanded = array.reshape(split_shape(array.shape, split))
+    return np.ascontiguousarray(np.transpose(expanded, permutation))
+
+
+def _check(kernel: func.FuncOp, argument: int, permutation: Sequence[int], split: Split) -> None:
     label = f"@{kernel.sym_name.data} argument {argument}"
     args = kernel.body.block.args
     if not 0 <= argument < len(args):
         raise ScheduleError(f"{label} does not exist ({len(args)} arguments).")
     buffer = args[argument].type
     assert isinstance(buffer, MemRefType)
-    if sorted(permutation) != list(range(buffer.get_num_dims())):
-        raise ScheduleError(
-            f"{label}: {permutation} is not a permutation of {buffer.get_num_dims()} axes."
-        )
+    shape = buffer.get_shape()
+    if split is not None:
+        dim, factor = split
+        if not 0 <= dim < len(shape) or factor < 1 or shape[dim] % factor:
+            raise ScheduleError(f"{label}: cannot cut dim {dim} of {list(shape)} by {factor}.")
+    rank = len(shape) + (split is not None)
+    if sorted(permutation) != list(range(rank)):
+        raise ScheduleError(f"{label}: {tuple(permutation)} is not a permutation of {rank} axes.")
 
 
-def retype_argument(kernel: func.FuncOp, argument: int, permutation: tuple[int, ...]) -> None:
-    """The kernel reads argument `argument` transposed by `permutation`."""
-    _check_permutation(kernel, argument, permutation)
+def _split_index(index: SSAValue, factor: int, before: Operation) -> list[SSAValue]:
+    constant = arith.ConstantOp(IntegerAttr(factor, IndexType()))
+    outer = arith.DivUIOp(index, constant.result)
+    inner = arith.RemUIOp(index, constant.result)
+    Rewriter.insert_op([constant, outer, inner], InsertPoint.before(before))
+    return [outer.result, inner.result]
+
+
+def retype_argument(
+    kernel: func.FuncOp, argument: int, permutation: tuple[int, ...], split: Split = None
+) -> None:
+    """The kernel reads argument `argument` cut by `split` and transposed by `permutation`."""
+    _check(kernel, argument, permutation, split)
     value = kernel.body.block.args[argument]
     if not all(isinstance(use.operation, sched.LoadOp) for use in value.uses):
         raise ScheduleError(f"@{kernel.sym_name.data} writes the weight it would pack.")
     buffer = value.type
     assert isinstance(buffer, MemRefType)
-    shape = buffer.get_shape()
-    packed_type = MemRefType(buffer.element_type, [shape[p] for p in permutation])
+    packed_type = MemRefType(
+        buffer.element_type, packed_shape(buffer.get_shape(), permutation, split)
+    )
     value = Rewriter.replace_value_with_new_type(value, packed_type)
     for use in list(value.uses):
         op = use.operation
         assert isinstance(op, sched.LoadOp)
         indices = list(op.indices)
+        if split is not None:
+            dim, factor = split
+            indices[dim : dim + 1] = _split_index(indices[dim], factor, op)
         load = sched.LoadOp(value, [indices[p] for p in permutation])
         load.attributes.update(op.attributes)
         Rewriter.replace_op(op, load)
@@ -83,8 +128,9 @@ def rebind_calls(
     argument: int,
     permutation: tuple[int, ...],
     params: dict[str, np.ndarray],
+    split: Split = None,
 ) -> None:
-    """Every call of the kernel passes the weight in `argument` packed by `permutation`."""
+    """Every call of the kernel passes the weight in `argument` packed the same way."""
     packed_names: dict[str, str] = {}
     for call in calls_of(kernel_name, module):
         source = call.arguments[argument].owner
@@ -96,15 +142,12 @@ def rebind_calls(
         name = source.param_name.data
         if name not in packed_names:
             packed_names[name] = fresh_param_name(params, f"{name}.packed")
-            params[packed_names[name]] = np.ascontiguousarray(
-                np.transpose(params[name], permutation)
-            )
-        packed_name = packed_names[name]
+            params[packed_names[name]] = pack_array(params[name], permutation, split)
         buffer = source.result.type
         assert isinstance(buffer, MemRefType)
-        shape = buffer.get_shape()
         packed = sched.ParamOp(
-            packed_name, MemRefType(buffer.element_type, [shape[p] for p in permutation])
+            packed_names[name],
+            MemRefType(buffer.element_type, packed_shape(buffer.get_shape(), permutation, split)),
         )
         parent = source.parent_block()
         assert parent is not None
@@ -119,7 +162,11 @@ def rebind_calls(
 
 
 def pack_weight(
-    kernel: func.FuncOp, argument: int, permutation: tuple[int, ...], params: dict[str, np.ndarray]
+    kernel: func.FuncOp,
+    argument: int,
+    permutation: tuple[int, ...],
+    params: dict[str, np.ndarray],
+    split: Split = None,
 ) -> None:
     """Packs argument `argument` of an attached kernel: its calls and its loads."""
     module = kernel.parent_op()
@@ -130,6 +177,6 @@ def pack_weight(
             f"@{kernel.sym_name.data} argument {argument} is not a weight from the params "
             "store at every call."
         )
-    _check_permutation(kernel, argument, permutation)
-    rebind_calls(kernel.sym_name.data, module, argument, permutation, params)
-    retype_argument(kernel, argument, permutation)
+    _check(kernel, argument, permutation, split)
+    rebind_calls(kernel.sym_name.data, module, argument, permutation, params, split)
+    retype_argument(kernel, argument, permutation, split)

@@ -82,7 +82,7 @@ class Schedule:
         self.kernel = kernel
         self.params = params if params is not None else {}
         self.trace = Trace()
-        self.pending_packs: list[tuple[int, tuple[int, ...]]] = []
+        self.pending_packs: list[tuple[int, tuple[int, ...], tuple[int, int] | None]] = []
         lt.name_loops(kernel)
 
     def __str__(self) -> str:
@@ -163,22 +163,29 @@ class Schedule:
         lt.compute_at(self.loop(producer), self.loop(consumer))
         self._record("compute_at", producer, consumer)
 
-    def pack(self, argument: int, permutation: Sequence[int]) -> None:
-        """w[f, c] read with f vectorized  =>  pack(w, (1, 0))  =>  w'[c, f] read contiguously:
-        the constant weight in argument `argument` stored transposed at build time. On a
-        kernel outside a module only the kernel changes; `bind_packs` updates the calls."""
+    def pack(
+        self, argument: int, permutation: Sequence[int], split: tuple[int, int] | None = None
+    ) -> None:
+        """w[f, c] read with f vectorized  =>  pack(w, (1, 0))  =>  w'[c, f] read contiguously;
+        b[k, n] in 32-column tiles  =>  pack(b, (1, 0, 2), (1, 32))  =>  b'[n / 32, k, n % 32].
+        The constant weight in argument `argument` is rearranged at build time. On a kernel
+        outside a module only the kernel changes; `bind_packs` updates the calls."""
         order = tuple(permutation)
+        cut = tuple(split) if split is not None else None
         if isinstance(self.kernel.parent_op(), ModuleOp):
-            pack_weight(self.kernel, argument, order, self.params)
+            pack_weight(self.kernel, argument, order, self.params, cut)  # pyright: ignore[reportArgumentType]
         else:
-            retype_argument(self.kernel, argument, order)
-            self.pending_packs.append((argument, order))
-        self._record("pack", argument, order)
+            retype_argument(self.kernel, argument, order, cut)  # pyright: ignore[reportArgumentType]
+            self.pending_packs.append((argument, order, cut))  # pyright: ignore[reportArgumentType]
+        if cut is None:
+            self._record("pack", argument, order)
+        else:
+            self._record("pack", argument, order, cut)
 
     def bind_packs(self, module: ModuleOp) -> None:
         """Packs the weights at the calls of a kernel packed while outside `module`."""
-        for argument, order in self.pending_packs:
-            rebind_calls(self.kernel.sym_name.data, module, argument, order, self.params)
+        for argument, order, cut in self.pending_packs:
+            rebind_calls(self.kernel.sym_name.data, module, argument, order, self.params, cut)
         self.pending_packs.clear()
 
     def reduction_loops_under(self, loop: str) -> list[str]:

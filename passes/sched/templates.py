@@ -105,25 +105,37 @@ def _depends_on(value: SSAValue, iv: SSAValue) -> bool:
     )
 
 
-def pack_for_columns(s: Schedule, column: str, packable: set[int]) -> None:
-    """Packs each constant weight the loops read with the column loop's index in one
-    dimension other than the last, so that dimension becomes the last (contiguous) one."""
+def pack_for_columns(s: Schedule, column: str, packable: set[int], cols: int) -> None:
+    """Packs each constant weight the loops read along the column loop so the columns are
+    contiguous: a dimension other than the last moves last, and a column dimension longer
+    than the tile is cut into panels of `cols` (outermost), so each tile streams one panel."""
     loop = s.loop(column)
     args = list(s.kernel.body.block.args)
-    wanted: dict[int, tuple[int, ...]] = {}
+    wanted: dict[int, tuple[tuple[int, ...], tuple[int, int] | None]] = {}
     for op in loop.walk():
         if not isinstance(op, sched.LoadOp) or op.buffer not in args:
             continue
         argument = args.index(op.buffer)
         dims = [n for n, index in enumerate(op.indices) if _depends_on(index, loop.induction_var)]
-        if argument not in packable or len(dims) != 1 or dims[0] == len(op.indices) - 1:
+        if argument not in packable or len(dims) != 1:
             continue
         rank = len(op.indices)
-        order = (*(d for d in range(rank) if d != dims[0]), dims[0])
-        if wanted.setdefault(argument, order) != order:
+        (dim,) = dims
+        extent = op.buffer.type.get_shape()[dim]  # pyright: ignore[reportAttributeAccessIssue]
+        if extent > cols and extent % cols == 0:
+            others = [d if d < dim else d + 1 for d in range(rank) if d != dim]
+            plan: tuple[tuple[int, ...], tuple[int, int] | None] = (
+                (dim, *others, dim + 1),
+                (dim, cols),
+            )
+        elif dim != rank - 1:
+            plan = ((*(d for d in range(rank) if d != dim), dim), None)
+        else:
+            continue
+        if wanted.setdefault(argument, plan) != plan:
             raise lt.ScheduleError(f"argument {argument} is read along '{column}' in two ways.")
-    for argument, order in sorted(wanted.items()):
-        s.pack(argument, order)
+    for argument, (order, split) in sorted(wanted.items()):
+        s.pack(argument, order, split)
 
 
 def column_block_loop(s: Schedule, candidates: list[str], packable: set[int]) -> str | None:
@@ -161,7 +173,6 @@ def tile_reduction(
     order = [name for name in chain if name != column] + [column]
     if order != chain:
         s.reorder(*order)
-    pack_for_columns(s, column, packable)
     i = order[-2] if len(order) >= 2 else None
     cols_extent = s.loop(column).trip_count
     block = None
@@ -170,6 +181,7 @@ def tile_reduction(
     knobs = default_tile_knobs(
         s.loop(i).trip_count if i else 1, cols_extent * (2 if block else 1), lanes, registers
     )
+    pack_for_columns(s, column, packable, lanes if block else knobs.cols)
     if i is not None and block is not None:
         io, ii = s.split(i, knobs.rows)
         _, bi = s.split(block, 2)

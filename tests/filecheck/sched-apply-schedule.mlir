@@ -8,6 +8,7 @@
 // RUN: ziggurat-opt %s -p "sched-apply-schedule{kernel=dense_0 steps=\"split('i1', 16); cache_write('i1.i'); reorder('r0', 'i1.i'); vectorize('i1.i')\"}" | filecheck %s --check-prefix=CACHE
 // RUN: python -c "import numpy as n; n.savez('%t.npz', w=n.ones((32, 64), 'f4'), b=n.ones(64, 'f4'))"
 // RUN: ziggurat-opt %s --params %t.npz -p "sched-apply-schedule{steps=\"pack(1, (1, 0))\"}" | filecheck %s --check-prefix=PACK
+// RUN: ziggurat-opt %s --params %t.npz -p "sched-apply-schedule{steps=\"pack(1, (1, 0, 2), (1, 32))\"}" | filecheck %s --check-prefix=PANEL
 // RUN: not ziggurat-opt %s --no-reproducer -p "sched-apply-schedule{steps=\"vectorize('r0')\"}" 2>&1 | filecheck %s --check-prefix=BAD
 // RUN: not ziggurat-opt %s --no-reproducer -p "sched-apply-schedule{steps=\"spilt('i0', 4)\"}" 2>&1 | filecheck %s --check-prefix=UNKNOWN
 
@@ -60,6 +61,14 @@
 // PACK:        func.func private @dense_0(%x: memref<8x32xf32>, %w: memref<64x32xf32>
 // PACK:          sched.load %w[%{{.*}}, %{{.*}}] : memref<64x32xf32>
 // PACK:        sched.param "w.packed_0" : memref<64x32xf32>
+
+// Cut into panels of 32 columns: w[k, n] is read as w'[n / 32, k, n % 32].
+// PANEL:       func.func private @dense_0(%x: memref<8x32xf32>, %w: memref<2x32x32xf32>
+// PANEL:         %[[C:.*]] = arith.constant 32 : index
+// PANEL-NEXT:    %[[O:.*]] = arith.divui %{{.*}}, %[[C]] : index
+// PANEL-NEXT:    %[[I:.*]] = arith.remui %{{.*}}, %[[C]] : index
+// PANEL-NEXT:    sched.load %w[%[[O]], %{{.*}}, %[[I]]] : memref<2x32x32xf32>
+// PANEL:       sched.param "w.packed_0" : memref<2x32x32xf32>
 
 // BAD:         cannot mark reduction loop 'r0' vectorize
 // UNKNOWN:     unknown schedule primitive 'spilt'

@@ -84,6 +84,7 @@ def run_with_schedule(
         "split('i1', 8); unroll('i1.i')",
         "parallel('i0')",
         "pack(1, (1, 0))",
+        "pack(1, (1, 0, 2), (1, 8))",
         "split('i0', 4); split('i1', 16); reorder('i0.o', 'i1.o', 'i0.i', 'i1.i'); "
         "cache_write('i0.i', 'i1.i'); reorder('r0', 'i0.i', 'i1.i'); unroll('i0.i'); "
         "split('i1.i', 8); unroll('i1.i.o'); vectorize('i1.i.i')",
@@ -157,6 +158,7 @@ def test_loop_printer_shows_ranges_kinds_and_writes() -> None:
         ("split('i1', 16); cache_write('i1.o')", "must be a spatial loop from 0 with step 1"),
         ("fuse('i0', 'r0')", "not adjacent|reduction loop with a spatial loop"),
         ("pack(0, (1, 0))", "not a weight from the params store"),
+        ("pack(1, (1, 0, 2), (1, 7))", "cannot cut dim 1 of \\[48, 40\\] by 7"),
         ("reorder('i0', 'i0')", "the same loop twice"),
     ],
 )
