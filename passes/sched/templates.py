@@ -108,7 +108,9 @@ def _depends_on(value: SSAValue, iv: SSAValue) -> bool:
 def pack_for_columns(s: Schedule, column: str, packable: set[int], cols: int) -> None:
     """Packs each constant weight the loops read along the column loop so the columns are
     contiguous: a dimension other than the last moves last, and a column dimension longer
-    than the tile is cut into panels of `cols` (outermost), so each tile streams one panel."""
+    than the tile, which the column loop covers whole and `cols` divides, is cut into panels
+    of `cols` (outermost), so each tile streams one panel. Remainder nests (a part of the
+    dimension) leave the layout to the nest that covers it."""
     loop = s.loop(column)
     args = list(s.kernel.body.block.args)
     wanted: dict[int, tuple[tuple[int, ...], tuple[int, int] | None]] = {}
@@ -122,7 +124,7 @@ def pack_for_columns(s: Schedule, column: str, packable: set[int], cols: int) ->
         rank = len(op.indices)
         (dim,) = dims
         extent = op.buffer.type.get_shape()[dim]  # pyright: ignore[reportAttributeAccessIssue]
-        if extent > cols and extent % cols == 0:
+        if extent > cols and extent % cols == 0 and loop.trip_count == extent:
             others = [d if d < dim else d + 1 for d in range(rank) if d != dim]
             plan: tuple[tuple[int, ...], tuple[int, int] | None] = (
                 (dim, *others, dim + 1),
