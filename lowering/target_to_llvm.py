@@ -19,7 +19,6 @@ Runs after convert-sched-to-target; the result translates to LLVM IR text (`-t l
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import llvm, memref, vector
 from xdsl.dialects.builtin import (
@@ -34,7 +33,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i64,
 )
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriteWalker
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -43,7 +42,6 @@ from xdsl.transforms.convert_scf_to_cf import ConvertScfToCf
 from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
 from ziggurat.errors import CompileError
-from ziggurat.lowering import te_builder
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
 from ziggurat.passes import statistics
@@ -63,19 +61,17 @@ def _i64(value: int) -> Operation:
 
 
 def _element_pointer(buffer: SSAValue, indices: Sequence[SSAValue]) -> list[Operation]:
-    """Ops computing &buffer[indices] by a GEP on the row-major offset."""
+    """The GEP computing &buffer[indices]: one index per dimension over the row-major array
+    type of the inner dimensions (LLVM folds the strides), so no offset arithmetic is built
+    per access."""
     buffer_type = buffer.type
     assert isinstance(buffer_type, MemRefType)
     if not indices:
         return []
-    block = Block()
-    with ImplicitBuilder(block):
-        offset = te_builder.linearize(list(indices), buffer_type.get_shape())
-        llvm.GEPOp(buffer, [GEP_DYNAMIC], buffer_type.element_type, [offset], inbounds=True)
-    ops = list(block.ops)
-    for new in ops:
-        new.detach()
-    return ops
+    pointee: Attribute = buffer_type.element_type
+    for extent in reversed(buffer_type.get_shape()[1:]):
+        pointee = llvm.LLVMArrayType(extent, pointee)
+    return [llvm.GEPOp(buffer, [GEP_DYNAMIC] * len(indices), pointee, list(indices), inbounds=True)]
 
 
 def _element_bytes(buffer: SSAValue) -> int:
@@ -100,9 +96,10 @@ def _lower_access(op: Operation) -> None:
             (op.memref, op.value) if isinstance(op, memref.StoreOp) else (op.base, op.vector)
         )
         ops = _element_pointer(buffer, op.indices)
-        if isinstance(op, vector.StoreOp):
-            # llvmlite types the pointers of GEPs and allocas by their element, and refuses
-            # to store a vector through a float*: pass it through an opaque ptr.
+        if ops or isinstance(op, vector.StoreOp):
+            # llvmlite types the pointers of GEPs (by their source array) and allocas (by
+            # their element), and refuses a store whose value is not that type: pass the
+            # pointer through an opaque ptr (a no-op in LLVM).
             ops.append(llvm.BitcastOp(ops[-1] if ops else buffer, llvm.LLVMPointerType()))
         pointer = ops[-1].results[0] if ops else buffer
         store = llvm.StoreOp(value, pointer, alignment=_element_bytes(buffer))

@@ -2,17 +2,15 @@
 // RUN: ziggurat-opt %s --split-input-file -p convert-target-to-llvm -t llvm | filecheck %s --check-prefix=IR
 // RUN: ziggurat-opt %s --split-input-file -p 'convert-target-to-llvm{parallel-runtime=serial}' | filecheck %s --check-prefix=SERIAL
 
-// Kernels take noalias, aligned, dereferenceable pointers; loads go through a GEP on the
-// row-major offset; index is i64; libm functions are declared once.
+// Kernels take noalias, aligned, dereferenceable pointers; loads go through one GEP over the
+// row-major array of the inner dimensions (an index per dimension); index is i64; libm
+// functions are declared once.
 // CHECK:       llvm.target_triple = "x86_64-unknown-linux-gnu"
 // CHECK:       llvm.func @tanhf(f32) -> f32
 // CHECK-LABEL: llvm.func @twice_0
 // CHECK-SAME:    (%[[X:.*]]: !llvm.ptr {llvm.noalias, llvm.align = 64 : i64, llvm.dereferenceable = 128 : i64}, %[[Y:.*]]: !llvm.ptr {{.*}})
 // CHECK:       ^bb4:
-// CHECK-NEXT:    %[[ROW:.*]] = llvm.mlir.constant(8) : i64
-// CHECK-NEXT:    %[[SCALED:.*]] = llvm.mul %[[I:.*]], %[[ROW]] : i64
-// CHECK-NEXT:    %[[OFF:.*]] = llvm.add %[[SCALED]], %[[J:.*]] : i64
-// CHECK-NEXT:    %[[PTR:.*]] = llvm.getelementptr inbounds %[[X]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK-NEXT:    %[[PTR:.*]] = llvm.getelementptr inbounds %[[X]][%[[I:.*]], %[[J:.*]]] : (!llvm.ptr, i64, i64) -> !llvm.ptr, !llvm.array<8 x f32>
 // CHECK-NEXT:    %[[V:.*]] = llvm.load %[[PTR]] {alignment = 4 : i64} : !llvm.ptr -> f32
 // CHECK-NEXT:    %[[D:.*]] = llvm.fadd %[[V]], %[[V]] {fastmathFlags = #llvm.fastmath<reassoc,contract>} : f32
 // CHECK-NEXT:    %[[E:.*]] = llvm.call @tanhf(%[[D]]) : (f32) -> f32
@@ -29,7 +27,7 @@
 // CHECK-NEXT:    llvm.return
 
 // IR:       define void @"twice_0"(ptr noalias align 64 dereferenceable(128) %".1", ptr noalias align 64 dereferenceable(128) %".2")
-// IR:         getelementptr inbounds float, ptr %".1", i64
+// IR:         getelementptr inbounds [8 x float], ptr %".1", i64 %{{.*}}, i64
 // IR:         fadd {{(contract reassoc|reassoc contract)}} float
 // IR:       define void @"main"(ptr %".1")
 // IR:         call ccc void @"twice_0"
@@ -116,7 +114,7 @@ builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", 
 // aligned to one element; a broadcast is insertelement plus a zero-mask shufflevector;
 // splat constants, arithmetic, intrinsics, compares and selects work on vector types.
 // CHECK-LABEL: llvm.func @vector_ops_0
-// CHECK:         %[[P:.*]] = llvm.getelementptr inbounds %{{.*}}[%{{.*}}] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK:         %[[P:.*]] = llvm.getelementptr inbounds %{{.*}}[%{{.*}}, %{{.*}}] : (!llvm.ptr, i64, i64) -> !llvm.ptr, !llvm.array<8 x f32>
 // CHECK-NEXT:    %[[V:.*]] = llvm.load %[[P]] {alignment = 4 : i64} : !llvm.ptr -> vector<8xf32>
 // CHECK:         %[[S:.*]] = llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> f32
 // CHECK-NEXT:    %[[E:.*]] = llvm.mlir.undef : vector<8xf32>
@@ -128,7 +126,7 @@ builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", 
 // CHECK-NEXT:    %[[X:.*]] = llvm.call_intrinsic "llvm.exp.v8f32"(%[[M]]) : (vector<8xf32>) -> vector<8xf32>
 // CHECK-NEXT:    %[[C:.*]] = llvm.fcmp "olt" %[[X]], %[[Z]] : vector<8xf32>
 // CHECK-NEXT:    %[[R:.*]] = llvm.select %[[C]], %[[Z]], %[[X]] : vector<8xi1>, vector<8xf32>
-// CHECK:         %[[Q:.*]] = llvm.getelementptr inbounds %{{.*}}[%{{.*}}] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+// CHECK:         %[[Q:.*]] = llvm.getelementptr inbounds %{{.*}}[%{{.*}}, %{{.*}}] : (!llvm.ptr, i64, i64) -> !llvm.ptr, !llvm.array<8 x f32>
 // CHECK-NEXT:    %[[O:.*]] = llvm.bitcast %[[Q]] : !llvm.ptr to !llvm.ptr
 // CHECK-NEXT:    llvm.store %[[R]], %[[O]] {alignment = 4 : i64} : vector<8xf32>, !llvm.ptr
 // IR-LABEL:    define void @"vector_ops_0"
