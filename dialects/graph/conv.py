@@ -1,7 +1,7 @@
 """Convolution-family graph ops on channel-first tensors (N, C, spatial...): convolution,
 pooling, batch normalization and local response normalization."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
@@ -118,6 +118,29 @@ class WeightedWindowOp(WindowOp):
             result_types=[tensor_of(shape, element_type_of(x))],
         )
 
+    def _check_bias_and_result(
+        self, channels: int, shape_rule: Callable[..., tuple[int, ...]]
+    ) -> None:
+        """One bias value per output channel, and the result shape `shape_rule` gives for
+        the input, weight, window and groups (it raises ValueError on a mismatch)."""
+        bias = tensor_shape(self.bias)
+        if bias != (channels,):
+            raise VerifyException(
+                f"{self.name} bias must have shape [{channels}], got {list(bias)}."
+            )
+        try:
+            expected = shape_rule(
+                tensor_shape(self.input),
+                tensor_shape(self.weight),
+                self.stride_values,
+                self.pad_values,
+                self.dilation_values,
+                self.groups.value.data,
+            )
+        except ValueError as err:
+            raise VerifyException(f"{self.name}: {err}.") from err
+        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+
 
 @irdl_op_definition
 class ConvOp(WeightedWindowOp):
@@ -148,22 +171,7 @@ class ConvOp(WeightedWindowOp):
                 f"graph.conv needs input and weight of equal rank >= 3, got {list(x)} and {list(w)}."
             )
         self._check_window(len(x) - 2)
-        if tensor_shape(self.bias) != (w[0],):
-            raise VerifyException(
-                f"graph.conv bias must have shape [{w[0]}], got {list(tensor_shape(self.bias))}."
-            )
-        try:
-            expected = conv_shape(
-                x,
-                w,
-                self.stride_values,
-                self.pad_values,
-                self.dilation_values,
-                self.groups.value.data,
-            )
-        except ValueError as err:
-            raise VerifyException(f"graph.conv: {err}.") from err
-        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+        self._check_bias_and_result(w[0], conv_shape)
 
 
 def conv_shape(

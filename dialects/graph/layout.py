@@ -191,22 +191,7 @@ class ConvNchwcOp(WeightedWindowOp):
                 f"graph.conv_nchwc needs a rank-5 input and a rank-6 weight, got {list(x)} and {list(w)}."
             )
         self._check_window(2)
-        if tensor_shape(self.bias) != (w[0] * w[5],):
-            raise VerifyException(
-                f"graph.conv_nchwc bias must have shape [{w[0] * w[5]}], got {list(tensor_shape(self.bias))}."
-            )
-        try:
-            expected = conv_nchwc_shape(
-                x,
-                w,
-                self.stride_values,
-                self.pad_values,
-                self.dilation_values,
-                self.groups.value.data,
-            )
-        except ValueError as err:
-            raise VerifyException(f"graph.conv_nchwc: {err}.") from err
-        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+        self._check_bias_and_result(w[0] * w[5], conv_nchwc_shape)
 
 
 def conv_nchwc_shape(
