@@ -16,7 +16,7 @@ The runtime checks the result (runtime/memory.py) before it trusts the offsets.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ziggurat.runtime.memory import ALIGNMENT, buffer_bytes, live_ranges
+from ziggurat.runtime.memory import ALIGNMENT, aligned_bytes, buffer_bytes, live_ranges
 
 
 def _aligned(size: int) -> int:
@@ -36,7 +36,7 @@ def plan_memory(
     placed: list[tuple[int, int, int]] = []  # (offset, end, buffer index)
     offsets: dict[int, int] = {}
     for index in order:
-        size = _aligned(buffer_bytes(buffers[index]))
+        size = aligned_bytes(buffers[index])
         first, last = ranges.get(index, (-1, -2))
         conflicts = sorted(
             (offset, end)

@@ -5,8 +5,9 @@ Algorithm, in each kernel, repeated until nothing changes: a compute C the kerne
 return, all of whose te.read users sit in one other compute D, is inlined when
 - C folds nothing (no te.reduce): every read of C in D is replaced by C's body at the read's
   indices; or
-- C folds (holds a te.reduce) and D reads it once, at D's own indices: the fold is computed
-  once per element either way.
+- C folds (holds a te.reduce) and D reads it only at D's own indices, in D's body: the fold
+  is computed once per element either way, its value shared by every such read (GELU's
+  x * f(x) reads a matmul's element twice).
 Each read becomes a clone of C's body with C's index arguments bound to the read's indices;
 C is then erased.
 
@@ -16,8 +17,8 @@ Runs after convert-graph-to-te; convert-te-to-sched follows.
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -33,6 +34,10 @@ def _enclosing_compute(op: Operation) -> te.ComputeOp | None:
     return parent
 
 
+def _folds(compute: te.ComputeOp) -> bool:
+    return any(isinstance(o, te.ReduceOp) for o in compute.body.walk())
+
+
 def _inlinable(compute: te.ComputeOp, returned: set[SSAValue]) -> te.ComputeOp | None:
     """The compute to inline `compute` into, if the rules allow."""
     if compute.result in returned or not compute.result.uses:
@@ -46,18 +51,44 @@ def _inlinable(compute: te.ComputeOp, returned: set[SSAValue]) -> te.ComputeOp |
     consumer = consumers.pop()
     if consumer is None or consumer is compute:
         return None
-    folds = any(isinstance(o, te.ReduceOp) for o in compute.body.walk())
-    if folds:
-        read = reads[0]
-        assert isinstance(read, te.ReadOp)
-        if len(reads) != 1 or tuple(read.indices) != tuple(consumer.body.block.args):
-            return None
+    if _folds(compute):
+        for read in reads:
+            assert isinstance(read, te.ReadOp)
+            if read.parent_block() is not consumer.body.block or not _at_own_point(read, consumer):
+                return None
     return consumer
 
 
+def _at_own_point(read: te.ReadOp, consumer: te.ComputeOp) -> bool:
+    """Whether `read` is at the consumer's own indices (a constant 0 standing for an index
+    whose extent is 1), so each element of the consumer reads a distinct element."""
+    shape = consumer.result.type.get_shape()
+    if len(read.indices) != len(shape):
+        return False
+    for index, arg, extent in zip(read.indices, consumer.body.block.args, shape, strict=True):
+        if index is arg:
+            continue
+        owner = index.owner
+        if not (
+            extent == 1
+            and isinstance(owner, arith.ConstantOp)
+            and isinstance(owner.value, IntegerAttr)
+            and owner.value.value.data == 0
+        ):
+            return False
+    return True
+
+
 def inline(compute: te.ComputeOp) -> None:
-    for use in list(compute.result.uses):
-        read = use.operation
+    reads = [use.operation for use in compute.result.uses]
+    if _folds(compute) and len(reads) > 1:
+        block = reads[0].parent_block()
+        assert block is not None
+        first, *others = sorted(reads, key=block.get_operation_index)
+        for read in others:
+            Rewriter.replace_op(read, [], [first.results[0]])
+        reads = [first]
+    for read in reads:
         assert isinstance(read, te.ReadOp)
         mapping: dict[SSAValue, SSAValue] = dict(
             zip(compute.body.block.args, read.indices, strict=True)

@@ -43,6 +43,11 @@ def buffer_bytes(spec: Mapping[str, Any]) -> int:
     return int(np.prod(spec["shape"], dtype=np.int64)) * np.dtype(spec["dtype"]).itemsize
 
 
+def aligned_bytes(spec: Mapping[str, Any]) -> int:
+    """Bytes of a plan buffer rounded up to `ALIGNMENT`, as each aligned allocation takes."""
+    return -(-buffer_bytes(spec) // ALIGNMENT) * ALIGNMENT
+
+
 def live_ranges(launches: Sequence[Mapping[str, Any]]) -> dict[int, tuple[int, int]]:
     """Buffer index -> (first, last) position of the launches that use it. Inclusive at both
     ends, so a launch's inputs and outputs are always live together and never share storage."""
@@ -124,7 +129,7 @@ class MemoryReport:
 def memory_report(plan: Mapping[str, Any]) -> MemoryReport:
     buffers = plan["buffers"]
     intermediates = [b for b in buffers if b["kind"] == "intermediate"]
-    naive = sum(buffer_bytes(b) for b in intermediates)
+    naive = sum(aligned_bytes(b) for b in intermediates)
     unplaced = sum(buffer_bytes(b) for b in intermediates if "offset" not in b)
     params = {b["name"]: buffer_bytes(b) for b in buffers if b["kind"] == "param"}
     return MemoryReport(

@@ -232,7 +232,7 @@ def test_bench_package_with_profile(mlp_package: Path) -> None:
     assert "Execution time summary:" in lines and any(line.startswith("memory:") for line in lines)
     header = next(line for line in lines if "GFLOP/s" in line)
     assert header.split() == ["#", "Name", "Shape", "Time", "(us)", "Percent", "GFLOP/s"]
-    assert any(line.split()[:2] == ["0", "matmul_0"] for line in lines if line.strip())
+    assert any(line.split()[:2] == ["0", "matmul_add_relu_0"] for line in lines if line.strip())
     assert any(line.split()[:1] == ["Total"] for line in lines if line.strip())
 
 

@@ -6,11 +6,13 @@ Every graph op has a pattern kind: elementwise (maps and broadcasting binary ops
 matmul), reduction (reduce, softmax, layer_norm, pool, pool_nchwc, lrn, batch_norm).
 Algorithm, in program order:
 1. An op not yet grouped anchors a group.
-2. While the group's last result has exactly one user and the group has fewer than
-   `max-depth` ops, the user joins if it is elementwise (any anchor) or injective (only after
-   an elementwise or injective anchor), and its other operands come from before the anchor.
-3. A group of two or more ops becomes a graph.fused op; small constants it reads are cloned
-   inside so their values stay visible to the kernel.
+2. While the group has fewer than `max-depth` ops, its earliest user joins if it is
+   elementwise (any anchor) or injective (only after an elementwise or injective anchor) and
+   its other operands are group members, come from before the anchor, or are weights.
+3. The group is cut back to its longest prefix with one sink: every member but one is read
+   only inside the group (TVM's post-dominator rule, so GELU's x * f(x) diamond fuses whole).
+4. A group of two or more ops becomes a graph.fused op yielding the sink; small constants it
+   reads are cloned inside so their values stay visible to the kernel.
 convert-graph-to-te then builds one kernel per group, and te-inline-computes merges the
 group's computes into one loop nest. Runs after the other graph passes.
 """
@@ -65,31 +67,62 @@ def _joins(anchor: Operation, user: Operation) -> bool:
 
 
 def _available(value: SSAValue, position: dict[Operation, int], anchor: Operation) -> bool:
+    """Whether a group member may read `value` from outside the group: it is defined before
+    the anchor, or by an operand-less op (a weight or constant, free to stay where it is)."""
     owner = value.owner
-    return not isinstance(owner, Operation) or position.get(owner, -1) < position[anchor]
+    if not isinstance(owner, Operation) or not owner.operands:
+        return True
+    return position.get(owner, -1) < position[anchor]
+
+
+def _users(ops: list[Operation]) -> list[Operation]:
+    return [use.operation for op in ops for result in op.results for use in result.uses]
+
+
+def _sink(group: list[Operation]) -> Operation | None:
+    """The one member whose result leaves the group, if the group is closed that way."""
+    members = set(group)
+    escaping = [op for op in group if any(user not in members for user in _users([op]))]
+    if len(escaping) != 1 or len(escaping[0].results) != 1:
+        return None
+    if any(not _users([op]) for op in group):
+        return None
+    return escaping[0]
 
 
 def _grow(
     anchor: Operation, grouped: set[Operation], position: dict[Operation, int], max_depth: int
 ) -> list[Operation]:
+    """Adds users of the group, earliest first, while they may join; then keeps the longest
+    prefix whose members all feed one sink (a diamond such as GELU's x * f(x) fuses whole,
+    as TVM's post-dominator rule allows)."""
     group = [anchor]
+    members = {anchor}
     while len(group) < max_depth:
-        result = group[-1].results[0]
-        if not result.has_one_use():
+        candidates = sorted(
+            {u for u in _users(group) if u not in members and u in position},
+            key=position.__getitem__,
+        )
+        joining = next(
+            (
+                user
+                for user in candidates
+                if user not in grouped
+                and user.parent is anchor.parent
+                and _joins(anchor, user)
+                and all(v.owner in members or _available(v, position, anchor) for v in user.operands)
+            ),
+            None,
+        )
+        if joining is None:
             break
-        user = result.get_user_of_unique_use()
-        if (
-            user is None
-            or user in grouped
-            or user.parent is not anchor.parent
-            or not _joins(anchor, user)
-        ):
-            break
-        others = [v for v in user.operands if v is not result]
-        if not all(_available(v, position, anchor) for v in others):
-            break
-        group.append(user)
-    return group
+        group.append(joining)
+        members.add(joining)
+    for end in range(len(group), 1, -1):
+        sink = _sink(group[:end])
+        if sink is not None:
+            return group[:end]
+    return [anchor]
 
 
 def _fuse(group: list[Operation]) -> graph.FusedOp:
@@ -116,11 +149,13 @@ def _fuse(group: list[Operation]) -> graph.FusedOp:
         clone = op.clone(value_mapper=mapping)
         block.add_op(clone)
         mapping.update(zip(op.results, clone.results, strict=True))
-    last = group[-1].results[0]
+    sink = _sink(group)
+    assert sink is not None
+    last = sink.results[0]
     block.add_op(graph.YieldOp([mapping[last]]))
     kind = "_".join(op.name.split(".", 1)[1] for op in group)
     fused = graph.FusedOp(inputs, kind, [last.type], Region(block))
-    Rewriter.insert_op(fused, InsertPoint.before(group[-1]))
+    Rewriter.insert_op(fused, InsertPoint.before(sink))
     last.replace_all_uses_with(fused.outputs[0])
     for op in reversed(group):
         Rewriter.erase_op(op)

@@ -46,8 +46,10 @@ def test_manifest_records_the_target(lib: Module, tmp_path: Path) -> None:
 
 def test_launches_carry_flop_counts(lib: Module) -> None:
     flops = {launch["kernel"]: launch["flops"] for launch in lib.plan["launches"]}
-    assert flops["matmul_0"] == 2 * 2 * SIZES[0] * SIZES[1]
-    assert flops["matmul_1"] == 2 * 2 * SIZES[1] * SIZES[2]
+    batch = 2
+    matmul, bias, relu = 2 * batch * SIZES[0] * SIZES[1], batch * SIZES[1], batch * SIZES[1]
+    assert flops["matmul_add_relu_0"] == matmul + bias + relu
+    assert flops["matmul_add_0"] == 2 * batch * SIZES[1] * SIZES[2] + batch * SIZES[2]
     assert all(value >= 0 for value in flops.values())
 
 

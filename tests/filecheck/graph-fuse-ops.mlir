@@ -1,5 +1,5 @@
-// RUN: ziggurat-opt %s -p graph-fuse-ops | filecheck %s
-// RUN: ziggurat-opt %s -p 'graph-fuse-ops{max-depth=2}' | filecheck %s --check-prefix=SHALLOW
+// RUN: ziggurat-opt %s --split-input-file -p graph-fuse-ops | filecheck %s
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-fuse-ops{max-depth=2}' | filecheck %s --check-prefix=SHALLOW
 
 // conv + add + relu become one group; the weights come in as operands, the splat stays inside.
 // CHECK-LABEL: func.func @main
@@ -27,4 +27,46 @@ func.func @main(%x: tensor<1x2x4x4xf32>, %y: tensor<1x3x4x4xf32>) -> tensor<1x3x
   %4 = graph.mul %2, %3 : (tensor<1x3x4x4xf32>, tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
   %5 = graph.sigmoid %4 : tensor<1x3x4x4xf32>
   func.return %5 : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// GELU's diamond, x * 0.5 * (1 + erf(x / sqrt2)) with x = matmul + bias, fuses whole: every
+// member but the last mul is read only inside the group. The bias weight is defined after
+// the matmul and still joins.
+// CHECK-LABEL: func.func @gelu
+// CHECK:         %{{.*}} = graph.fused %x, %w, %b {kind = "matmul_add_div_erf_add_mul_mul"}
+// CHECK-NOT:     graph.fused
+// SHALLOW-LABEL: func.func @gelu
+// SHALLOW:       graph.fused {{.*}} {kind = "matmul_add"}
+// SHALLOW:       graph.fused {{.*}} {kind = "div_erf"}
+func.func @gelu(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
+  %w = graph.weight "w" : tensor<8x4xf32>
+  %0 = graph.matmul %x, %w : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32>
+  %b = graph.weight "b" : tensor<4xf32>
+  %1 = graph.add %0, %b : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %sqrt2 = graph.constant dense<1.41421354> : tensor<f32>
+  %2 = graph.div %1, %sqrt2 : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  %3 = graph.erf %2 : tensor<2x4xf32>
+  %one = graph.constant dense<1.0> : tensor<f32>
+  %4 = graph.add %3, %one : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  %5 = graph.mul %1, %4 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %half = graph.constant dense<0.5> : tensor<f32>
+  %6 = graph.mul %5, %half : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  func.return %6 : tensor<2x4xf32>
+}
+
+// -----
+
+// A member read from outside the group besides the sink cuts the group back to where it
+// had one sink: the add feeds both the relu and the function's result.
+// CHECK-LABEL: func.func @two_exits
+// CHECK:         %[[G:.*]] = graph.fused %x, %w {kind = "matmul_add"}
+// CHECK:         graph.relu %[[G]]
+func.func @two_exits(%x: tensor<2x8xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %w = graph.weight "w" : tensor<8x4xf32>
+  %0 = graph.matmul %x, %w : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32>
+  %1 = graph.add %0, %0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %2 = graph.relu %1 : tensor<2x4xf32>
+  func.return %1, %2 : tensor<2x4xf32>, tensor<2x4xf32>
 }

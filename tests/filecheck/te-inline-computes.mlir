@@ -49,3 +49,33 @@ func.func private @row_max_0(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   }
   func.return %y : tensor<2x8xf32>
 }
+
+// A fold read twice by its consumer, both at the consumer's own point (a constant 0 for the
+// extent-1 batch index), is inlined once and its value shared: one compute, one te.reduce.
+// CHECK-LABEL: func.func private @dense_gelu_like_0
+// CHECK:         te.compute
+// CHECK-COUNT-1: te.reduce
+// CHECK-NOT:     te.reduce
+// CHECK-NOT:     te.compute
+// CHECK:         arith.mulf %[[V:.*]], %{{.*}} : f32
+func.func private @dense_gelu_like_0(%x: tensor<1x2x8xf32>, %w: tensor<8x4xf32>) -> tensor<1x2x4xf32> {
+  %m = te.compute (%b, %i, %j) : tensor<1x2x4xf32> {
+    %zero = arith.constant 0.000000e+00 : f32
+    %s = te.reduce sum (%k) in [8] init %zero : f32 {
+      %a = te.read %x[%b, %i, %k] : tensor<1x2x8xf32>
+      %c = te.read %w[%k, %j] : tensor<8x4xf32>
+      %p = arith.mulf %a, %c : f32
+      te.yield %p : f32
+    }
+    te.yield %s : f32
+  }
+  %y = te.compute (%b, %i, %j) : tensor<1x2x4xf32> {
+    %z = arith.constant 0 : index
+    %v = te.read %m[%z, %i, %j] : tensor<1x2x4xf32>
+    %e = math.erf %v : f32
+    %u = te.read %m[%z, %i, %j] : tensor<1x2x4xf32>
+    %r = arith.mulf %u, %e : f32
+    te.yield %r : f32
+  }
+  func.return %y : tensor<1x2x4xf32>
+}

@@ -83,3 +83,12 @@ def test_fusion_groups_resnet18_and_keeps_the_numbers() -> None:
     runner = GraphModule(ziggurat.build(module, params=ctx.params, opt_level=0))
     runner.run(**inputs)
     np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-3, atol=1e-4)
+
+
+def test_encoder_fuses_bias_gelu_and_residual_into_its_matmuls() -> None:
+    module, params = ziggurat.from_onnx(bert_encoder(seq=16))
+    ctx = make_context(params)
+    PassManager.parse(f"{PIPELINE},graph-fuse-horizontal,graph-fuse-ops").run(ctx, module)
+    kinds = Counter(op.kind.data for op in module.walk() if op.name == "graph.fused")
+    assert kinds["matmul_add_div_erf_add_mul_mul"] == 2
+    assert kinds["matmul_add_add"] == 4
