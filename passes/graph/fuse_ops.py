@@ -110,7 +110,9 @@ def _grow(
                 if user not in grouped
                 and user.parent is anchor.parent
                 and _joins(anchor, user)
-                and all(v.owner in members or _available(v, position, anchor) for v in user.operands)
+                and all(
+                    v.owner in members or _available(v, position, anchor) for v in user.operands
+                )
             ),
             None,
         )
