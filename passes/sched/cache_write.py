@@ -40,16 +40,27 @@ from ziggurat.passes.sched.loop_transforms import (
 )
 
 
-def _segments(statements: Sequence[Operation]) -> list[list[Operation]]:
-    """Statements split so each loop stands alone; runs of pure ops only are dropped (they
-    are cloned into the segments that use them)."""
+def _movable(op: Operation, read_only: set[SSAValue]) -> bool:
+    """Pure, or a load of a buffer the kernel never writes: the same value wherever it runs."""
+    return is_side_effect_free(op) or (isinstance(op, sched.LoadOp) and op.buffer in read_only)
+
+
+def _read_only_buffers(kernel: func.FuncOp) -> set[SSAValue]:
+    written = {op.buffer for op in kernel.walk() if isinstance(op, sched.StoreOp)}
+    loaded = {op.buffer for op in kernel.walk() if isinstance(op, sched.LoadOp)}
+    return loaded - written
+
+
+def _segments(statements: Sequence[Operation], read_only: set[SSAValue]) -> list[list[Operation]]:
+    """Statements split so each loop stands alone; runs of movable ops only (`_movable`) are
+    dropped (they are cloned into the segments that use them)."""
     segments: list[list[Operation]] = [[]]
     for op in statements:
         if isinstance(op, sched.ForOp):
             segments.extend([[op], []])
         else:
             segments[-1].append(op)
-    return [s for s in segments if any(not is_side_effect_free(op) for op in s)]
+    return [s for s in segments if any(not _movable(op, read_only) for op in s)]
 
 
 def _clone_used_values(
@@ -57,9 +68,10 @@ def _clone_used_values(
     body: set[Operation],
     mapping: dict[SSAValue, SSAValue],
     accumulators: Sequence[SSAValue],
+    read_only: set[SSAValue],
 ) -> list[Operation]:
-    """Clones of the ops from other segments that `segment` uses, in order: pure ops, and
-    reads of accumulators (each is final once its reduction ran)."""
+    """Clones of the ops from other segments that `segment` uses, in order: movable ops,
+    and reads of accumulators (each is final once its reduction ran)."""
     own = set(segment)
     for op in segment:
         own.update(op.walk())
@@ -72,7 +84,7 @@ def _clone_used_values(
         if owner in own:
             return
         reads_accumulator = isinstance(owner, sched.LoadOp) and owner.buffer in accumulators
-        if not (is_side_effect_free(owner) or reads_accumulator) or owner.regions:
+        if not (_movable(owner, read_only) or reads_accumulator) or owner.regions:
             raise ScheduleError(
                 f"cannot cache_write: a value of {owner.name} is used across statements."
             )
@@ -128,13 +140,14 @@ def cache_write(kernel: func.FuncOp, over: Sequence[sched.ForOp]) -> list[list[s
     body = set(statements)
     for op in statements:
         body.update(op.walk())
-    segments = _segments(statements)
+    read_only = _read_only_buffers(kernel)
+    segments = _segments(statements, read_only)
     first_reduction = next(
         (n for n, s in enumerate(segments) if isinstance(s[0], sched.ForOp)), len(segments)
     )
     nests: list[list[sched.ForOp]] = []
     clones_per_segment = [
-        _clone_used_values(segment, body, {}, accumulators) for segment in segments
+        _clone_used_values(segment, body, {}, accumulators, read_only) for segment in segments
     ]
     for position, (segment, clones) in enumerate(zip(segments, clones_per_segment, strict=True)):
         headers = [_new_header(loop) for loop in over]

@@ -140,11 +140,22 @@ def pack_for_columns(s: Schedule, column: str, packable: set[int], cols: int) ->
         s.pack(argument, order, split)
 
 
+def _under_reduction(op: Operation, top: sched.ForOp) -> bool:
+    """Whether a reduction loop below `top` encloses `op`."""
+    parent = op.parent_op()
+    while parent is not None and parent is not top:
+        if isinstance(parent, sched.ForOp) and lt.is_reduce(parent):
+            return True
+        parent = parent.parent_op()
+    return False
+
+
 def column_block_loop(s: Schedule, candidates: list[str], packable: set[int]) -> str | None:
     """A spatial loop that can give a one-vector tile a second vector of columns: one that
-    indexes only constant weights among the loads (the blocked convolution's output-channel
-    block), so every row's broadcast operand serves both vectors. The innermost such loop
-    with an even trip count, or None."""
+    indexes only constant weights among the reduction's loads (the blocked convolution's
+    output-channel block), so every row's broadcast operand serves both vectors; the
+    epilogue's loads (bias, a residual) may depend on it. The innermost such loop with an
+    even trip count, or None."""
     args = list(s.kernel.body.block.args)
     for name in reversed(candidates):
         loop = s.loop(name)
@@ -154,6 +165,7 @@ def column_block_loop(s: Schedule, candidates: list[str], packable: set[int]) ->
             op
             for op in loop.walk()
             if isinstance(op, sched.LoadOp)
+            and _under_reduction(op, loop)
             and any(_depends_on(index, loop.induction_var) for index in op.indices)
         ]
         weights = [op for op in readers if op.buffer in args and args.index(op.buffer) in packable]
