@@ -8,7 +8,8 @@ Algorithm, for each graph function in program order:
 2. A 2-D f32 graph.conv with a constant weight whose input and output channels divide by the
    block (plain, depthwise, or grouped in whole blocks) becomes a graph.conv_nchwc on the
    blocked form of its input; its weight is laid out as OIHW{i}i{o}o now, a new weight in
-   the params store.
+   the params store. A plain one whose output channels divide but input channels do not
+   (the RGB stem) reads its input as NCHW1c, so its result and what follows are blocked.
 3. An op that does not care about the channel layout follows an operand already blocked:
    elementwise maps; binary elementwise ops whose other operand is a constant (re-laid out
    now) or has the same channels (blocked on the way in); 2-D pools; concats along the
@@ -58,13 +59,16 @@ def target_block(module: ModuleOp) -> int:
 
 def weight_in_block(conv: graph.ConvOp, block: int) -> int | None:
     """The input-channel block of the conv's blocked weight, or None when the conv's
-    channels do not fit whole blocks."""
+    channels do not fit whole blocks. A plain convolution whose input channels do not divide
+    by the block (an RGB stem) reads its input in blocks of one channel."""
     x, w = graph.tensor_shape(conv.input), graph.tensor_shape(conv.weight)
     groups = conv.groups.value.data
-    if len(x) != 4 or graph.element_type_of(conv.input) != f32 or x[1] % block or w[0] % block:
+    if len(x) != 4 or graph.element_type_of(conv.input) != f32 or w[0] % block:
         return None
     if groups == 1:
-        return block
+        return block if x[1] % block == 0 else 1
+    if x[1] % block:
+        return None
     if w[1] == 1 and w[0] == groups:
         return 1
     if w[1] % block == 0 and (w[0] // groups) % block == 0:
@@ -83,6 +87,8 @@ class Relayout:
     """Results of converted ops -> their blocked counterparts."""
     inward: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     """NCHW values kept as they are -> their blocked copies."""
+    unit_blocked: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
+    """NCHW inputs of convolutions read in blocks of one channel -> their NCHW1c copies."""
     converted: list[Operation] = field(default_factory=list[Operation])
 
     @property
@@ -109,6 +115,21 @@ class Relayout:
             self.inward[value] = transform.result
             statistics.count("layout-transforms")
         return self.inward[value]
+
+    def unit_blocks(self, value: SSAValue) -> SSAValue:
+        """`value` in NCHW1c (blocks of one channel), laid out once, right after it is made."""
+        if value not in self.unit_blocked:
+            transform = graph.LayoutTransformOp(value, "NCHW", graph.blocked_layout(1))
+            owner = value.owner
+            where = (
+                InsertPoint.after(owner)
+                if isinstance(owner, Operation)
+                else InsertPoint.at_start(self.body)
+            )
+            Rewriter.insert_op(transform, where)
+            self.unit_blocked[value] = transform.result
+            statistics.count("layout-transforms")
+        return self.unit_blocked[value]
 
     def replace(self, original: Operation, new_ops: list[Operation]) -> None:
         """Puts `new_ops` before `original`, whose result the last of them computes blocked."""
@@ -157,8 +178,10 @@ class Relayout:
         blocked_weight = make_constant(
             transform_layout(weight, "OIHW", layout), self.params, "blocked_weight"
         )
+        unit = conv.groups.value.data == 1 and in_block != self.block
+        blocked_input = self.unit_blocks(conv.input) if unit else self.blocked_form(conv.input)
         blocked_conv = graph.ConvNchwcOp(
-            self.blocked_form(conv.input),
+            blocked_input,
             blocked_weight.results[0],
             conv.bias,
             conv.stride_values,

@@ -50,13 +50,15 @@ func.func @chain(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x2x2xf32> {
 
 // -----
 
-// Three input channels do not fill a block: that conv and its relu stay in NCHW and the
-// chain starts after them. A channel concat and a slice of whole blocks stay blocked; the
-// softmax reads one blocked value through a transform back, the function returns another.
+// Three input channels do not fill a block: the stem reads its input in blocks of one
+// channel (NCHW1c, weight OIHW1i4o) and the chain starts at the network's input. A channel
+// concat and a slice of whole blocks stay blocked; the softmax reads one blocked value
+// through a transform back, the function returns another.
 // CHECK-LABEL: func.func @borders
-// CHECK:         %[[C1:.*]] = graph.conv %x, {{.*}} -> tensor<1x8x4x4xf32>
-// CHECK-NEXT:    %[[R:.*]] = graph.relu %[[C1]] : tensor<1x8x4x4xf32>
-// CHECK-NEXT:    %[[IN:.*]] = graph.layout_transform %[[R]] {src_layout = "NCHW", dst_layout = "NCHW4c"}
+// CHECK-NEXT:    %[[X1:.*]] = graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW1c"} : tensor<1x3x4x4xf32> -> tensor<1x3x4x4x1xf32>
+// CHECK:         %[[W1:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x3x1x1x1x4xf32>
+// CHECK-NEXT:    %[[C1:.*]] = graph.conv_nchwc %[[X1]], %[[W1]], {{.*}} -> tensor<1x2x4x4x4xf32>
+// CHECK-NEXT:    %[[IN:.*]] = graph.relu %[[C1]] : tensor<1x2x4x4x4xf32>
 // CHECK-NEXT:    %[[W2:.*]] = graph.weight "blocked_weight_{{[0-9]+}}" : tensor<2x2x1x1x4x4xf32>
 // CHECK-NEXT:    %[[C2:.*]] = graph.conv_nchwc %[[IN]], %[[W2]]
 // CHECK-NEXT:    %[[OUT:.*]] = graph.layout_transform %[[C2]] {src_layout = "NCHW4c", dst_layout = "NCHW"}
