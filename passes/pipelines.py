@@ -9,12 +9,20 @@ GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
     0: [],
     1: SIMPLIFY,
     2: [*SIMPLIFY, *FOLD],
-    3: [*SIMPLIFY, *FOLD, "graph-fuse-horizontal", "graph-alter-layout", "graph-fuse-ops"],
+    3: [
+        *SIMPLIFY,
+        *FOLD,
+        "graph-fuse-horizontal",
+        "graph-alter-layout",
+        "graph-winograd",
+        "graph-fuse-ops",
+    ],
 }
 """Graph-level optimizations per opt_level: 0 runs none; 1 removes no-ops, dead and duplicate
 ops; 2 also folds constants and batch norms into convolutions; 3 also merges sibling
 convolutions and matmuls on one input, runs convolution chains in the blocked channel layout
-of the target's vectors and fuses elementwise consumers into their producers' kernels."""
+of the target's vectors, computes their 3x3 convolutions with Winograd's transforms and fuses
+elementwise consumers into their producers' kernels."""
 
 LOWERING = ["convert-graph-to-te", "te-inline-computes", "convert-te-to-sched"]
 """From graph to loop nests, before the schedules and the target."""

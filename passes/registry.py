@@ -19,6 +19,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-eliminate-dead": _lazy("ziggurat.passes.graph.eliminate_dead", "GraphEliminateDead"),
     "graph-fuse-ops": _lazy("ziggurat.passes.graph.fuse_ops", "GraphFuseOps"),
     "graph-alter-layout": _lazy("ziggurat.passes.graph.alter_layout", "GraphAlterLayout"),
+    "graph-winograd": _lazy("ziggurat.passes.graph.winograd", "GraphWinograd"),
     "graph-fuse-horizontal": _lazy("ziggurat.passes.graph.fuse_horizontal", "GraphFuseHorizontal"),
     "te-inline-computes": _lazy("ziggurat.lowering.te_inline", "TeInlineComputes"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),

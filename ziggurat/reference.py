@@ -226,6 +226,43 @@ def _pool_nchwc(op: graph.PoolNchwcOp, x: np.ndarray) -> np.ndarray:
     return transform_layout(out, "NCHW", graph.blocked_layout(block))
 
 
+def _winograd_input(op: graph.WinogradInputOp, x: np.ndarray) -> np.ndarray:
+    tile = op.tile.value.data
+    bt, _, _ = graph.winograd_matrices(tile)
+    alpha, top, left, bottom, right = tile + 2, *op.pad_values
+    nchw = transform_layout(x, graph.blocked_layout(x.shape[4]), "NCHW")
+    rows, cols = graph.tile_grid(x.shape[2] + top + bottom - 2, x.shape[3] + left + right - 2, tile)
+    extra_h = rows * tile + 2 - (x.shape[2] + top + bottom)
+    extra_w = cols * tile + 2 - (x.shape[3] + left + right)
+    padded = np.pad(nchw, ((0, 0), (0, 0), (top, bottom + extra_h), (left, right + extra_w)))
+    windows = np.stack(
+        [
+            np.stack(
+                [padded[:, :, r * tile : r * tile + alpha, c * tile : c * tile + alpha]
+                 for c in range(cols)], axis=1,
+            )
+            for r in range(rows)
+        ],
+        axis=1,
+    )  # fmt: skip
+    transformed = np.einsum("ia,jb,nrtcab->ijnrtc", bt, bt, windows)
+    return transformed.reshape(alpha * alpha, -1, nchw.shape[1]).astype(x.dtype)
+
+
+def _winograd_output(op: graph.WinogradOutputOp, m: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    tile = op.tile.value.data
+    _, _, at = graph.winograd_matrices(tile)
+    n, blocks, height, width, block = graph.tensor_shape(op.result)
+    rows, cols = graph.tile_grid(height, width, tile)
+    alpha = tile + 2
+    grid = m.reshape(alpha, alpha, n, rows, cols, m.shape[2])
+    tiles = np.einsum("ia,jb,abnrtk->nkritj", at, at, grid).reshape(
+        n, m.shape[2], rows * tile, cols * tile
+    )
+    out = tiles[:, :, :height, :width] + bias.reshape(1, -1, 1, 1)
+    return transform_layout(out.astype(m.dtype), "NCHW", graph.blocked_layout(block))
+
+
 Evaluator = Callable[..., np.ndarray]
 
 EVALUATORS: dict[type[Operation], Evaluator] = {
@@ -276,6 +313,8 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     ),
     graph.ConvNchwcOp: _conv_nchwc,
     graph.PoolNchwcOp: _pool_nchwc,
+    graph.WinogradInputOp: _winograd_input,
+    graph.WinogradOutputOp: _winograd_output,
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
 

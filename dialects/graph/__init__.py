@@ -79,6 +79,14 @@ from ziggurat.dialects.graph.shape import (
     TransposeOp,
     WhereOp,
 )
+from ziggurat.dialects.graph.winograd import TILES as WINOGRAD_TILES
+from ziggurat.dialects.graph.winograd import (
+    WinogradInputOp,
+    WinogradOutputOp,
+    tile_grid,
+    winograd_input_shape,
+    winograd_matrices,
+)
 
 Graph = Dialect(
     "graph",
@@ -90,7 +98,7 @@ Graph = Dialect(
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
-        LayoutTransformOp, ConvNchwcOp, PoolNchwcOp,
+        LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
     ],
     [],
 )  # fmt: skip

@@ -39,6 +39,7 @@ from ziggurat.lowering.strategies.shape import (
     transpose,
     where,
 )
+from ziggurat.lowering.strategies.winograd import winograd_input, winograd_output
 
 __all__ = ["STRATEGIES", "Strategy", "copy"]
 
@@ -83,6 +84,8 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.MatmulOp: matmul,
     graph.SoftmaxOp: softmax,
     graph.ReshapeOp: reshape,
+    graph.WinogradInputOp: winograd_input,
+    graph.WinogradOutputOp: winograd_output,
     **LAYOUT_STRATEGIES,
 }
 

@@ -3,7 +3,9 @@ each of which becomes one kernel (TVM's FuseOps, simplified).
 
 Every graph op has a pattern kind: elementwise (maps and broadcasting binary ops), injective
 (data movement, layout transforms), out-elementwise-fusable (conv, conv_nchwc, conv_transpose,
-matmul), reduction (reduce, softmax, layer_norm, pool, pool_nchwc, lrn, batch_norm).
+matmul, winograd_output), reduction (reduce, softmax, layer_norm, pool, pool_nchwc, lrn,
+batch_norm). The rest is opaque, a kernel of its own: graph.winograd_input among them, as a
+producer fused into it would be recomputed for every window position that reads it.
 Algorithm, in program order:
 1. An op not yet grouped anchors a group.
 2. While the group has fewer than `max-depth` ops, its earliest user joins if it is
@@ -37,7 +39,9 @@ INJECTIVE = (
     graph.ReshapeOp, graph.TransposeOp, graph.SliceOp, graph.BroadcastOp, graph.PadOp,
     graph.GatherOp, graph.ConcatOp, graph.LayoutTransformOp,
 )  # fmt: skip
-OUT_FUSABLE = (graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp)
+OUT_FUSABLE = (
+    graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp, graph.WinogradOutputOp,
+)  # fmt: skip
 REDUCTION = (
     graph.ReduceOp,
     graph.SoftmaxOp,

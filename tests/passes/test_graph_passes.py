@@ -17,7 +17,7 @@ from ziggurat.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 MODELS = {
-    "resnet18": (lambda: resnet18(image=32), {"input": (1, 3, 32, 32)}),
+    "resnet18": (lambda: resnet18(image=64), {"input": (1, 3, 64, 64)}),
     "mobilenet_v2": (lambda: mobilenet_v2(image=32), {"input": (1, 3, 32, 32)}),
     "bert_encoder": (lambda: bert_encoder(seq=16), {"hidden_states": (1, 16, 128)}),
 }
