@@ -10,7 +10,8 @@ shape gets the same kernel:
   and the epilogue (bias, activation) vectorized on the tile: the GEMM micro-kernel.
   Remainders of the splits become their own nests and are tiled again.
 - injective nests (elementwise, broadcast, copies): the innermost loop split by the lanes
-  and vectorized.
+  and vectorized; loops that only pick a formula per iteration (selector_loops.py) first
+  move above it and unroll.
 
 Knobs are plain data (`TileKnobs`) so a tuner can search them; `default_tile_knobs` is the
 register-budget heuristic used without tuning.
@@ -30,6 +31,7 @@ from ziggurat.dialects import sched
 from ziggurat.passes.sched import loop_transforms as lt
 from ziggurat.passes.sched.pack import packable_arguments
 from ziggurat.passes.sched.schedule import Schedule
+from ziggurat.passes.sched.selector_loops import unroll_selectors
 from ziggurat.passes.sched.vectorize import LoopVectorizer, NotVectorizable
 
 MAX_NESTS_PER_KERNEL = 12
@@ -298,7 +300,8 @@ def schedule_kernel(
         names = [lt.loop_name(loop) for loop in chain]
         skipped.add(names[0])
         if not _is_reduction_nest(chain):
-            _attempt(s, module, vectorize_injective, names, lanes)
+            if not _attempt(s, module, unroll_selectors, names, lanes):
+                _attempt(s, module, vectorize_injective, names, lanes)
             continue
         columns = [
             loop for loop in reversed(chain) if loop.trip_count >= 2 and loop.step.data == 1

@@ -53,3 +53,44 @@ func.func @main(%x: memref<8x32xf32>, %y: memref<8x64xf32> {sched.output}) {
   func.call @dense_0(%x, %w, %b, %y) : (memref<8x32xf32>, memref<32x64xf32>, memref<64xf32>, memref<8x64xf32>) -> ()
   func.return
 }
+
+// A selector loop: %e only picks a formula (e % 2 == 0 ? v : -v) and indexes the store. It
+// is split by 2 and its inner part unrolled just above the vector loop, so each copy's
+// select sees a constant and folds; a remui that feeds an index (a reshape) would not count.
+// CHECK-LABEL: func.func private @select_0
+// CHECK:       sched.trace = "split('i0', 2); split('i2', 16); reorder('i0.o', 'i1', 'i2.o', 'i0.i', 'i2.i'); unroll('i0.i'); vectorize('i2.i')"
+func.func private @select_0(%x: memref<8x32xf32>, %y: memref<4x8x32xf32>) {
+  sched.for %e = 0 to 4 step 1 {
+    sched.for %t = 0 to 8 step 1 {
+      sched.for %c = 0 to 32 step 1 {
+        %v = sched.load %x[%t, %c] : memref<8x32xf32>
+        %two = arith.constant 2 : index
+        %p = arith.remui %e, %two : index
+        %zero = arith.constant 0 : index
+        %even = arith.cmpi eq, %p, %zero : index
+        %n = arith.negf %v : f32
+        %r = arith.select %even, %v, %n : f32
+        sched.store %r, %y[%e, %t, %c] : memref<4x8x32xf32>
+      }
+    }
+  }
+  func.return
+}
+
+// A remui that feeds an index (a reshape's flat position) does not make a selector.
+// CHECK-LABEL: func.func private @reshape_0
+// CHECK:       sched.trace = "split('i2', 16); vectorize('i2.i')"
+func.func private @reshape_0(%x: memref<2x2x8x32xf32>, %y: memref<4x8x32xf32>) {
+  sched.for %e = 0 to 4 step 1 {
+    sched.for %t = 0 to 8 step 1 {
+      sched.for %c = 0 to 32 step 1 {
+        %two = arith.constant 2 : index
+        %lo = arith.remui %e, %two : index
+        %hi = arith.divui %e, %two : index
+        %v = sched.load %x[%hi, %lo, %t, %c] : memref<2x2x8x32xf32>
+        sched.store %v, %y[%e, %t, %c] : memref<4x8x32xf32>
+      }
+    }
+  }
+  func.return
+}
