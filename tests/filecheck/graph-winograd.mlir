@@ -1,6 +1,7 @@
 // RUN: python -c "import numpy as n; n.savez('%t.npz', w=n.ones((1, 2, 3, 3, 16, 16), 'f4'), w1=n.ones((1, 2, 1, 1, 16, 16), 'f4'), dw=n.ones((2, 1, 3, 3, 1, 16), 'f4'), b=n.ones(16, 'f4'), b2=n.ones(32, 'f4'))"
-// RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{min-tiles=1}' | filecheck %s
-// RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{tile=4 min-tiles=1}' | filecheck %s --check-prefix=F4
+// RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{tile=2 min-tiles=1}' | filecheck %s
+// RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{min-tiles=4}' | filecheck %s --check-prefix=F4
+// RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{min-tiles=16}' | filecheck %s --check-prefix=F2
 // RUN: ziggurat-opt %s --params %t.npz --split-input-file -p graph-winograd | filecheck %s --check-prefix=FEW
 // RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{min-tiles=1},graph-fuse-ops' | filecheck %s --check-prefix=FUSED
 // RUN: not ziggurat-opt %s --params %t.npz --no-reproducer -p 'graph-winograd{tile=3}' 2>&1 | filecheck %s --check-prefix=BAD
@@ -15,12 +16,15 @@
 // CHECK-NEXT:    %[[Y:.*]] = graph.winograd_output %[[M]], %b {tile = 2 : i64} : (tensor<16x16x16xf32>, tensor<16xf32>) -> tensor<1x1x8x8x16xf32>
 // CHECK-NEXT:    %[[R:.*]] = graph.relu %[[Y]]
 // CHECK-NOT:     graph.weight "w"
-// F(4x4, 3x3): 36 positions, 4 tiles.
+// By default (tile=0) each convolution takes the largest tile that still gives min-tiles
+// tiles: F(4x4, 3x3) (36 positions, 4 tiles) when 4 are enough, F(2x2, 3x3) for 16.
 // F4-LABEL: func.func @conv3x3
 // F4:         graph.winograd_input %x {tile = 4 : i64, {{.*}} -> tensor<36x4x32xf32>
 // F4:         graph.winograd_output {{.*}} -> tensor<1x1x8x8x16xf32>
-// Fewer tiles than min-tiles (16 < 32 by default): the convolution stays; its GEMMs would
-// read each transformed weight for too few rows.
+// F2-LABEL: func.func @conv3x3
+// F2:         graph.winograd_input %x {tile = 2 : i64, {{.*}} -> tensor<16x16x32xf32>
+// Fewer tiles than min-tiles with either tile size (4 and 16 < 32, the default): the
+// convolution stays; its GEMMs would read each transformed weight for too few rows.
 // FEW-LABEL: func.func @conv3x3
 // FEW-NOT:     graph.winograd_input
 // FEW:         graph.conv_nchwc
@@ -29,7 +33,7 @@
 // FUSED-LABEL: func.func @conv3x3
 // FUSED:         graph.winograd_input %x
 // FUSED:         graph.fused {{.*}} {kind = "winograd_output_relu"}
-// BAD: pass 'graph-winograd' failed: graph-winograd: tile must be 2 or 4, got 3.
+// BAD: pass 'graph-winograd' failed: graph-winograd: tile must be 0 (chosen per convolution) or 2 or 4, got 3.
 func.func @conv3x3(%x: tensor<1x2x8x8x16xf32>) -> tensor<1x1x8x8x16xf32> {
   %w = graph.weight "w" : tensor<1x2x3x3x16x16xf32>
   %b = graph.weight "b" : tensor<16xf32>
