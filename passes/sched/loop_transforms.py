@@ -179,6 +179,21 @@ def split(loop: sched.ForOp, factor: int) -> tuple[sched.ForOp, sched.ForOp]:
     return loop, inner
 
 
+def speculatable(op: Operation) -> bool:
+    """Free of side effects, or an integer division by a nonzero constant (xDSL marks
+    divisions effectful for the divide-by-zero case): safe to move or recompute."""
+    if is_side_effect_free(op):
+        return True
+    if not isinstance(op, arith.DivUIOp | arith.RemUIOp | arith.DivSIOp | arith.RemSIOp):
+        return False
+    divisor = op.rhs.owner
+    return (
+        isinstance(divisor, arith.ConstantOp)
+        and isinstance(divisor.value, IntegerAttr)
+        and divisor.value.value.data != 0
+    )
+
+
 def _sink_pure_ops(chain: Sequence[sched.ForOp]) -> None:
     """Moves the side-effect-free ops between the loops of a chain into its innermost body
     (recomputing them there is equivalent), so the chain becomes perfectly nested."""

@@ -131,14 +131,19 @@ class Schedule:
                 f"cannot mark reduction loop '{loop}' {kind}: its iterations share an accumulator."
             )
         if kind == "vectorize" and any(
-            isinstance(op, sched.ForOp) for op in target.walk() if op is not target
+            isinstance(op, sched.ForOp) and op.kind.data != "unroll"
+            for op in target.walk()
+            if op is not target
         ):
-            raise lt.ScheduleError(f"cannot vectorize loop '{loop}': it holds other loops.")
+            raise lt.ScheduleError(
+                f"cannot vectorize loop '{loop}': it holds loops other than unrolled ones."
+            )
         target.kind = StringAttr(kind)
         self._record(kind, loop)
 
     def vectorize(self, loop: str) -> None:
-        """for j in 0..16: S(j)  =>  S on vector<16x..> (sched-lower-vectorize)."""
+        """for j in 0..16: S(j)  =>  S on vector<16x..> (sched-lower-vectorize). Loops inside
+        must be `unroll` ones: sched-lower-unroll runs first."""
         self._set_kind(loop, "vectorize")
 
     def parallel(self, loop: str) -> None:

@@ -12,9 +12,10 @@ variable is used only
   in which case the whole loop must unroll.
 
 The template splits each selector loop by `d` (or keeps it whole), moves the selecting parts
-just above the vectorized innermost loop and unrolls them: in each copy the select chains
-see constants and fold, the formulas of other iterations die, and copies share the loads
-and sums they have in common (LLVM's GVN). At most `MAX_COPIES` copies in all.
+inside the vectorized loop and unrolls them (sched-lower-unroll runs before the vectorizer,
+and hoists what does not depend on the copy: the loads and sums the copies share): in each
+copy the select chains see constants and fold, the formulas of other iterations die. At
+most `MAX_COPIES` copies in all.
 """
 
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ def selector(loop: sched.ForOp) -> Selector | None:
 
 
 def unroll_selectors(s: Schedule, chain: list[str], lanes: int) -> None:
-    """Selector loops split, moved above the innermost loop and unrolled; the innermost
+    """Selector loops split, moved inside the innermost loop and unrolled; the innermost
     vectorized in `lanes`. Raises ScheduleError when the nest has no selector loop."""
     found = []
     copies = 1
@@ -135,7 +136,7 @@ def unroll_selectors(s: Schedule, chain: list[str], lanes: int) -> None:
     if s.loop(innermost).trip_count >= lanes:
         outer, vector = s.split(innermost, lanes)
         order.append(outer)
-    s.reorder(*order, *unrolled, vector)
+    s.reorder(*order, vector, *unrolled)
     for name in unrolled:
         s.unroll(name)
     s.vectorize(vector)

@@ -55,10 +55,10 @@ func.func @main(%x: memref<8x32xf32>, %y: memref<8x64xf32> {sched.output}) {
 }
 
 // A selector loop: %e only picks a formula (e % 2 == 0 ? v : -v) and indexes the store. It
-// is split by 2 and its inner part unrolled just above the vector loop, so each copy's
-// select sees a constant and folds; a remui that feeds an index (a reshape) would not count.
+// is split by 2 and its inner part moved inside the vector loop and unrolled there, so each
+// copy's select sees a constant and folds (sched-lower-unroll runs before the vectorizer).
 // CHECK-LABEL: func.func private @select_0
-// CHECK:       sched.trace = "split('i0', 2); split('i2', 16); reorder('i0.o', 'i1', 'i2.o', 'i0.i', 'i2.i'); unroll('i0.i'); vectorize('i2.i')"
+// CHECK:       sched.trace = "split('i0', 2); split('i2', 16); reorder('i0.o', 'i1', 'i2.o', 'i2.i', 'i0.i'); unroll('i0.i'); vectorize('i2.i')"
 func.func private @select_0(%x: memref<8x32xf32>, %y: memref<4x8x32xf32>) {
   sched.for %e = 0 to 4 step 1 {
     sched.for %t = 0 to 8 step 1 {

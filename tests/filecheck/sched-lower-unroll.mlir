@@ -55,3 +55,33 @@ func.func private @stepped_0(%x: memref<8xf32>, %y: memref<8xf32>) {
   }
   func.return
 }
+
+// What does not depend on the copy moves before the copies (the load, the negation; the
+// split position's quotient (t + p) div 2 becomes t div 2), and each copy folds its
+// position through the integer arithmetic: (t + p) rem 2 is p, the compare and the select
+// decide, and the copy keeps only its own formula.
+// CHECK-LABEL: func.func private @selector_0
+// CHECK:         %[[ROW:.*]] = arith.divui %[[T:.*]], %{{.*}} : index
+// CHECK:         %[[V:.*]] = sched.load %{{.*}}[%[[ROW]]] : memref<2xf32>
+// CHECK-NEXT:    %[[N:.*]] = arith.negf %[[V]] : f32
+// CHECK-NOT:     arith.select
+// CHECK-NOT:     arith.remui
+// CHECK:         sched.store %[[V]], %{{.*}}[%{{.*}}, %[[ROW]]] : memref<2x2xf32>
+// CHECK:         sched.store %[[N]], %{{.*}}[%{{.*}}, %[[ROW]]] : memref<2x2xf32>
+func.func private @selector_0(%x: memref<2xf32>, %y: memref<2x2xf32>) {
+  sched.for %t = 0 to 4 step 2 {
+    sched.for %p = 0 to 2 step 1 unroll {
+      %h = arith.addi %t, %p : index
+      %two = arith.constant 2 : index
+      %row = arith.divui %h, %two : index
+      %pos = arith.remui %h, %two : index
+      %zero = arith.constant 0 : index
+      %first = arith.cmpi eq, %pos, %zero : index
+      %v = sched.load %x[%row] : memref<2xf32>
+      %n = arith.negf %v : f32
+      %r = arith.select %first, %v, %n : f32
+      sched.store %r, %y[%pos, %row] : memref<2x2xf32>
+    }
+  }
+  func.return
+}

@@ -176,7 +176,7 @@ def test_loop_printer_shows_ranges_kinds_and_writes() -> None:
     [
         ("vectorize('r0')", "cannot mark reduction loop 'r0' vectorize"),
         ("parallel('r0')", "cannot mark reduction loop 'r0' parallel"),
-        ("vectorize('i0')", "cannot vectorize loop 'i0': it holds other loops"),
+        ("vectorize('i0')", "cannot vectorize loop 'i0': it holds loops other than unrolled ones"),
         ("split('nope', 2)", "has no loop named 'nope'"),
         ("split('i1', 16); cache_write('i1.o')", "must be a spatial loop from 0 with step 1"),
         ("fuse('i0', 'r0')", "not adjacent|reduction loop with a spatial loop"),
