@@ -9,7 +9,8 @@ Algorithm, for each graph function in program order:
    block (plain, depthwise, or grouped in whole blocks) becomes a graph.conv_nchwc on the
    blocked form of its input; its weight is laid out as OIHW{i}i{o}o now, a new weight in
    the params store. A plain one whose output channels divide but input channels do not
-   (the RGB stem) reads its input as NCHW1c, so its result and what follows are blocked.
+   (the RGB stem) reads its input as NCHW1c, padded beforehand, so its result and what
+   follows are blocked.
 3. An op that does not care about the channel layout follows an operand already blocked:
    elementwise maps; binary elementwise ops whose other operand is a constant (re-laid out
    now) or has the same channels (blocked on the way in); 2-D pools; concats along the
@@ -87,8 +88,10 @@ class Relayout:
     """Results of converted ops -> their blocked counterparts."""
     inward: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     """NCHW values kept as they are -> their blocked copies."""
-    unit_blocked: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
-    """NCHW inputs of convolutions read in blocks of one channel -> their NCHW1c copies."""
+    unit_blocked: dict[tuple[SSAValue, tuple[int, ...]], SSAValue] = field(
+        default_factory=dict[tuple[SSAValue, tuple[int, ...]], SSAValue]
+    )
+    """(NCHW input, pads) of convolutions read in blocks of one channel -> padded NCHW1c."""
     converted: list[Operation] = field(default_factory=list[Operation])
 
     @property
@@ -116,20 +119,28 @@ class Relayout:
             statistics.count("layout-transforms")
         return self.inward[value]
 
-    def unit_blocks(self, value: SSAValue) -> SSAValue:
-        """`value` in NCHW1c (blocks of one channel), laid out once, right after it is made."""
-        if value not in self.unit_blocked:
-            transform = graph.LayoutTransformOp(value, "NCHW", graph.blocked_layout(1))
+    def unit_blocks(self, value: SSAValue, pads: tuple[int, ...]) -> SSAValue:
+        """`value` in NCHW1c (blocks of one channel) padded by the convolution's `pads`, laid
+        out once per padding, right after it is made: with one channel per block the
+        convolution's inner loop is one multiply-add per row, which bounds checks on every
+        read would outweigh."""
+        key = (value, pads)
+        if key not in self.unit_blocked:
+            ops: list[Operation] = [graph.LayoutTransformOp(value, "NCHW", graph.blocked_layout(1))]
+            if any(pads):
+                top, left, bottom, right = pads
+                padding = [0, 0, top, left, 0, 0, 0, bottom, right, 0]
+                ops.append(graph.PadOp(ops[-1].results[0], padding, "constant", 0.0))
             owner = value.owner
             where = (
                 InsertPoint.after(owner)
                 if isinstance(owner, Operation)
                 else InsertPoint.at_start(self.body)
             )
-            Rewriter.insert_op(transform, where)
-            self.unit_blocked[value] = transform.result
+            Rewriter.insert_op(ops, where)
+            self.unit_blocked[key] = ops[-1].results[0]
             statistics.count("layout-transforms")
-        return self.unit_blocked[value]
+        return self.unit_blocked[key]
 
     def replace(self, original: Operation, new_ops: list[Operation]) -> None:
         """Puts `new_ops` before `original`, whose result the last of them computes blocked."""
@@ -178,14 +189,18 @@ class Relayout:
         blocked_weight = make_constant(
             transform_layout(weight, "OIHW", layout), self.params, "blocked_weight"
         )
-        unit = conv.groups.value.data == 1 and in_block != self.block
-        blocked_input = self.unit_blocks(conv.input) if unit else self.blocked_form(conv.input)
+        pads = conv.pad_values
+        if conv.groups.value.data == 1 and in_block != self.block:
+            blocked_input = self.unit_blocks(conv.input, pads)
+            pads = (0, 0, 0, 0)
+        else:
+            blocked_input = self.blocked_form(conv.input)
         blocked_conv = graph.ConvNchwcOp(
             blocked_input,
             blocked_weight.results[0],
             conv.bias,
             conv.stride_values,
-            conv.pad_values,
+            pads,
             conv.dilation_values,
             conv.groups.value.data,
         )

@@ -112,3 +112,21 @@ func.func @runtime_weight(%x: tensor<1x4x2x2xf32>, %w: tensor<4x4x1x1xf32>) -> t
   %c = graph.conv %x, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x2x2xf32>, tensor<4x4x1x1xf32>, tensor<4xf32>) -> tensor<1x4x2x2xf32>
   func.return %c : tensor<1x4x2x2xf32>
 }
+
+// -----
+
+// A padded RGB stem reads its input laid out as NCHW1c and padded once beforehand, and runs
+// unpadded: with one channel per block, a bounds check per read would cost more than the
+// multiply-add it guards. graph-fuse-ops makes the transform and the pad one kernel.
+// CHECK-LABEL: func.func @padded_stem
+// CHECK-NEXT:    %[[X1:.*]] = graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW1c"} : tensor<1x3x6x6xf32> -> tensor<1x3x6x6x1xf32>
+// CHECK-NEXT:    %[[P:.*]] = graph.pad %[[X1]] {pads = array<i64: 0, 0, 1, 1, 0, 0, 0, 1, 1, 0>, mode = "constant", value = 0.000000e+00 : f32} : tensor<1x3x6x6x1xf32> -> tensor<1x3x8x8x1xf32>
+// CHECK:         graph.conv_nchwc %[[P]], {{.*}} pads = array<i64: 0, 0, 0, 0>
+// FUSED-LABEL: func.func @padded_stem
+// FUSED:         graph.fused %x {kind = "layout_transform_pad"}
+func.func @padded_stem(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x3x3xf32> {
+  %w = graph.constant dense<0.5> : tensor<4x3x3x3xf32>
+  %b = graph.constant dense<0.0> : tensor<4xf32>
+  %0 = graph.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x6x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x3x3xf32>
+  func.return %0 : tensor<1x4x3x3xf32>
+}
