@@ -4,24 +4,24 @@ store whole vectors of channels.
 
 Algorithm, for each graph function in program order:
 1. The block is the `block` option, else the f32 lanes of the module's #target.cpu (16 for
-   AVX-512, 8 for AVX2), else 16.
-2. A 2-D f32 graph.conv with a constant weight whose input and output channels divide by the
-   block (plain, depthwise, or grouped in whole blocks) becomes a graph.conv_nchwc on the
+   AVX-512, 8 for AVX2), else 16; channels it does not divide take half of it (MobileNetV2's
+   24 channels in NCHW8c on AVX-512), so each tensor has its own block.
+2. A 2-D f32 graph.conv with a constant weight whose output channels fit blocks (and whose
+   input channels do, for depthwise and grouped ones) becomes a graph.conv_nchwc on the
    blocked form of its input; its weight is laid out as OIHW{i}i{o}o now, a new weight in
-   the params store. A plain one whose output channels divide but input channels do not
-   (the RGB stem) reads its input as NCHW1c, padded beforehand, so its result and what
-   follows are blocked.
-3. An op that does not care about the channel layout follows an operand already blocked:
-   elementwise maps; binary elementwise ops whose other operand is a constant (re-laid out
-   now) or has the same channels (blocked on the way in); 2-D pools; concats along the
-   channels and channel slices of whole blocks.
-4. Layout transforms sit only at the borders: a value is blocked at most once, right after
-   it is made, and a blocked value goes back to NCHW once, for all the users that stay in
-   NCHW (the function's return included).
+   the params store. A plain one whose input channels fit no block (the RGB stem) reads its
+   input as NCHW1c, padded beforehand, so its result and what follows are blocked.
+3. An op that does not care about the channel layout follows an operand already blocked, in
+   that operand's block: elementwise maps; binary elementwise ops whose other operand is a
+   constant (re-laid out now) or has the same channels (blocked on the way in); 2-D pools;
+   concats along the channels and channel slices of whole blocks.
+4. Layout transforms sit only at the borders: a value is blocked at most once per block,
+   right after it is made, and a blocked value goes back to NCHW once, for all the users
+   that stay in NCHW (the function's return included).
 5. The NCHW originals of converted ops go, and so do weights nobody reads any more.
-Convolutions whose channels do not divide by the block stay in NCHW, and so does a function
-with fewer than `min-convs` convertible convolutions: for a lone convolution the two
-transforms cost about 40% of the convolution itself (64 channels at 56x56).
+Convolutions whose output channels fit no block stay in NCHW, and so does a function with
+fewer than `min-convs` convertible convolutions: for a lone convolution the two transforms
+cost about 40% of the convolution itself (64 channels at 56x56).
 
 Runs after graph-simplify-inference and graph-fuse-horizontal; graph-fuse-ops follows and
 fuses each blocked convolution with its elementwise consumers.
@@ -58,23 +58,50 @@ def target_block(module: ModuleOp) -> int:
     return cpu.vector_lanes(32) if isinstance(cpu, CpuTargetAttr) else DEFAULT_BLOCK
 
 
-def weight_in_block(conv: graph.ConvOp, block: int) -> int | None:
-    """The input-channel block of the conv's blocked weight, or None when the conv's
-    channels do not fit whole blocks. A plain convolution whose input channels do not divide
-    by the block (an RGB stem) reads its input in blocks of one channel."""
+def channel_block(channels: int, block: int) -> int | None:
+    """The block for `channels`: `block` if it divides them, else half of it (24 channels
+    in blocks of 8 with AVX-512's 16), else None."""
+    for candidate in (block, block // 2):
+        if candidate >= 2 and channels % candidate == 0:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class ConvBlocks:
+    """How a conv runs blocked: its input's block (1: NCHW1c), the weight's input-channel
+    block and the output block."""
+
+    data: int
+    weight_in: int
+    out: int
+
+
+def conv_blocks(conv: graph.ConvOp, block: int, input_block: int | None) -> ConvBlocks | None:
+    """The blocks of `conv` with its input already in `input_block` (None: NCHW), or None
+    when its channels do not fit whole blocks. A plain convolution whose input channels fit
+    no block (an RGB stem) reads its input in blocks of one channel."""
     x, w = graph.tensor_shape(conv.input), graph.tensor_shape(conv.weight)
     groups = conv.groups.value.data
-    if len(x) != 4 or graph.element_type_of(conv.input) != f32 or w[0] % block:
+    if len(x) != 4 or graph.element_type_of(conv.input) != f32:
+        return None
+    out = channel_block(w[0], block)
+    if out is None:
         return None
     if groups == 1:
-        return block if x[1] % block == 0 else 1
-    if x[1] % block:
+        data = input_block or channel_block(x[1], block) or 1
+        return ConvBlocks(data, data, out)
+    if x[1] % out:
         return None
     if w[1] == 1 and w[0] == groups:
-        return 1
-    if w[1] % block == 0 and (w[0] // groups) % block == 0:
-        return block
+        return ConvBlocks(out, 1, out)
+    if w[1] % out == 0 and (w[0] // groups) % out == 0:
+        return ConvBlocks(out, out, out)
     return None
+
+
+def block_of(blocked: SSAValue) -> int:
+    return graph.tensor_shape(blocked)[4]
 
 
 @dataclass
@@ -86,38 +113,43 @@ class Relayout:
     params: dict[str, np.ndarray]
     blocked: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
     """Results of converted ops -> their blocked counterparts."""
-    inward: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
-    """NCHW values kept as they are -> their blocked copies."""
+    inward: dict[tuple[SSAValue, int], SSAValue] = field(
+        default_factory=dict[tuple[SSAValue, int], SSAValue]
+    )
+    """(value, block) -> the value in NCHW{block}c, for NCHW values and re-blocked ones."""
     unit_blocked: dict[tuple[SSAValue, tuple[int, ...]], SSAValue] = field(
         default_factory=dict[tuple[SSAValue, tuple[int, ...]], SSAValue]
     )
     """(NCHW input, pads) of convolutions read in blocks of one channel -> padded NCHW1c."""
     converted: list[Operation] = field(default_factory=list[Operation])
 
-    @property
-    def layout(self) -> str:
-        return graph.blocked_layout(self.block)
-
-    def blocked_type(self, value: SSAValue) -> TensorType:
-        shape = graph.transformed_shape(graph.tensor_shape(value), "NCHW", self.layout)
+    @staticmethod
+    def blocked_type(value: SSAValue, block: int) -> TensorType:
+        layout = graph.blocked_layout(block)
+        shape = graph.transformed_shape(graph.tensor_shape(value), "NCHW", layout)
         return graph.tensor_of(shape, graph.element_type_of(value))
 
-    def blocked_form(self, value: SSAValue) -> SSAValue:
-        """The blocked counterpart of `value`, laying it out once if it has none yet."""
-        if value in self.blocked:
-            return self.blocked[value]
-        if value not in self.inward:
-            transform = graph.LayoutTransformOp(value, "NCHW", self.layout)
-            owner = value.owner
+    def blocked_form(self, value: SSAValue, block: int) -> SSAValue:
+        """`value` in NCHW{block}c: its blocked counterpart if in that block, else laid out
+        (from NCHW, or from its other block) once, right after it is made."""
+        source = self.blocked.get(value)
+        if source is not None and block_of(source) == block:
+            return source
+        key = (value, block)
+        if key not in self.inward:
+            start = value if source is None else source
+            layout = "NCHW" if source is None else graph.blocked_layout(block_of(source))
+            transform = graph.LayoutTransformOp(start, layout, graph.blocked_layout(block))
+            owner = start.owner
             where = (
                 InsertPoint.after(owner)
                 if isinstance(owner, Operation)
                 else InsertPoint.at_start(self.body)
             )
             Rewriter.insert_op(transform, where)
-            self.inward[value] = transform.result
+            self.inward[key] = transform.result
             statistics.count("layout-transforms")
-        return self.inward[value]
+        return self.inward[key]
 
     def unit_blocks(self, value: SSAValue, pads: tuple[int, ...]) -> SSAValue:
         """`value` in NCHW1c (blocks of one channel) padded by the convolution's `pads`, laid
@@ -158,7 +190,8 @@ class Relayout:
         new_ops: list[Operation] = []
         if isinstance(op, MAPS):
             blocked_input = self.blocked[op.operands[0]]
-            new_ops = [self.clone(op, [blocked_input], self.blocked_type(op.results[0]))]
+            result_type = self.blocked_type(op.results[0], block_of(blocked_input))
+            new_ops = [self.clone(op, [blocked_input], result_type)]
         elif isinstance(op, graph.BinaryElementwiseOp):
             new_ops = self.binary(op)
         elif isinstance(op, graph.PoolOp):
@@ -181,20 +214,21 @@ class Relayout:
         )
 
     def conv(self, conv: graph.ConvOp) -> None:
-        in_block = weight_in_block(conv, self.block)
+        source = self.blocked.get(conv.input)
+        blocks = conv_blocks(conv, self.block, None if source is None else block_of(source))
         weight = constant_value(conv.weight, self.params)
-        if in_block is None or weight is None:
+        if blocks is None or weight is None:
             return
-        layout = graph.blocked_weight_layout(in_block, self.block)
+        layout = graph.blocked_weight_layout(blocks.weight_in, blocks.out)
         blocked_weight = make_constant(
             transform_layout(weight, "OIHW", layout), self.params, "blocked_weight"
         )
         pads = conv.pad_values
-        if conv.groups.value.data == 1 and in_block != self.block:
+        if blocks.data == 1:
             blocked_input = self.unit_blocks(conv.input, pads)
             pads = (0, 0, 0, 0)
         else:
-            blocked_input = self.blocked_form(conv.input)
+            blocked_input = self.blocked_form(conv.input, blocks.data)
         blocked_conv = graph.ConvNchwcOp(
             blocked_input,
             blocked_weight.results[0],
@@ -207,7 +241,7 @@ class Relayout:
         self.replace(conv, [blocked_weight, blocked_conv])
         statistics.count("convs-converted")
 
-    def blocked_constant(self, value: SSAValue, channels: int) -> SSAValue | None:
+    def blocked_constant(self, value: SSAValue, channels: int, block: int) -> SSAValue | None:
         """A constant operand of a rank-4 op laid out to broadcast against blocked tensors:
         single values as they are, others spread over the channels and blocked now, at the
         top of the function so that graph-fuse-ops may fuse the op that reads it."""
@@ -221,7 +255,7 @@ class Relayout:
             return None
         full = np.broadcast_to(array.reshape(shape), (shape[0], channels, shape[2], shape[3]))
         constant = make_constant(
-            np.ascontiguousarray(transform_layout(full, "NCHW", self.layout)),
+            np.ascontiguousarray(transform_layout(full, "NCHW", graph.blocked_layout(block))),
             self.params,
             "blocked_constant",
         )
@@ -232,19 +266,22 @@ class Relayout:
         shape = graph.tensor_shape(op.result)
         if len(shape) != 4:
             return []
+        block = next(block_of(self.blocked[v]) for v in (op.lhs, op.rhs) if v in self.blocked)
         operands: list[SSAValue] = []
         for value in (op.lhs, op.rhs):
-            constant = None if value in self.blocked else self.blocked_constant(value, shape[1])
+            constant = (
+                None if value in self.blocked else self.blocked_constant(value, shape[1], block)
+            )
             operand_shape = graph.tensor_shape(value)
             if constant is not None:
                 operands.append(constant)
             elif value in self.blocked or (
                 len(operand_shape) == 4 and operand_shape[1] == shape[1]
             ):
-                operands.append(self.blocked_form(value))
+                operands.append(self.blocked_form(value, block))
             else:
                 return []
-        return [self.clone(op, operands, self.blocked_type(op.result))]
+        return [self.clone(op, operands, self.blocked_type(op.result, block))]
 
     def pool(self, op: graph.PoolOp) -> list[Operation]:
         if len(op.kernel_values) != 2:
@@ -262,24 +299,26 @@ class Relayout:
 
     def concat(self, op: graph.ConcatOp) -> list[Operation]:
         shapes = [graph.tensor_shape(v) for v in op.inputs]
-        if op.axis.value.data != 1 or any(len(s) != 4 or s[1] % self.block for s in shapes):
+        block = next(block_of(self.blocked[v]) for v in op.inputs if v in self.blocked)
+        if op.axis.value.data != 1 or any(len(s) != 4 or s[1] % block for s in shapes):
             return []
-        return [graph.ConcatOp([self.blocked_form(v) for v in op.inputs], 1)]
+        return [graph.ConcatOp([self.blocked_form(v, block) for v in op.inputs], 1)]
 
     def slice(self, op: graph.SliceOp) -> list[Operation]:
         source, out = graph.tensor_shape(op.input), graph.tensor_shape(op.result)
         starts = tuple(op.starts.get_values())
         whole = len(source) == 4 and all(source[d] == out[d] and starts[d] == 0 for d in (0, 2, 3))
+        blocked_input = self.blocked[op.input]
+        block = block_of(blocked_input)
         if (
             not whole
             or any(s != 1 for s in op.steps.get_values())
-            or starts[1] % self.block
-            or out[1] % self.block
+            or starts[1] % block
+            or out[1] % block
         ):
             return []
-        blocked_input = self.blocked[op.input]
-        shape = graph.tensor_shape(self.blocked_type(op.result))
-        return [graph.SliceOp(blocked_input, [0, starts[1] // self.block, 0, 0, 0], [1] * 5, shape)]
+        shape = graph.tensor_shape(self.blocked_type(op.result, block))
+        return [graph.SliceOp(blocked_input, [0, starts[1] // block, 0, 0, 0], [1] * 5, shape)]
 
     def finish(self) -> None:
         """Gives NCHW users of converted results one transform back, then erases the
@@ -288,7 +327,7 @@ class Relayout:
         for original, blocked in self.blocked.items():
             if all(use.operation in converted for use in original.uses):
                 continue
-            back = graph.LayoutTransformOp(blocked, self.layout, "NCHW")
+            back = graph.LayoutTransformOp(blocked, graph.blocked_layout(block_of(blocked)), "NCHW")
             Rewriter.insert_op(back, InsertPoint.after(blocked.owner))  # pyright: ignore[reportArgumentType]
             original.replace_uses_with_if(back.result, lambda u: u.operation not in converted)
             statistics.count("layout-transforms")
@@ -324,7 +363,7 @@ class GraphAlterLayout(ModulePass):
                 inner
                 for inner in function.body.block.ops
                 if isinstance(inner, graph.ConvOp)
-                and weight_in_block(inner, block) is not None
+                and conv_blocks(inner, block, None) is not None
                 and constant_value(inner.weight, params) is not None
             ]
             if len(convertible) < self.min_convs:

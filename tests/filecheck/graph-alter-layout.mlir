@@ -25,10 +25,10 @@
 // FEW-LABEL: func.func @chain
 // FEW-NOT:     graph.layout_transform
 // FEW:         graph.conv %x
-// With the default block of 16, eight channels do not fill a block: nothing changes.
+// With the default block of 16, eight channels take half a block: the chain runs in NCHW8c.
 // TARGET-LABEL: func.func @chain
-// TARGET-NOT:    graph.layout_transform
-// TARGET-NOT:    graph.conv_nchwc
+// TARGET:        graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW8c"}
+// TARGET:        graph.conv_nchwc {{.*}} -> tensor<1x1x4x4x8xf32>
 // Blocked convolutions fuse with their bias add and relu, and with the residual add.
 // FUSED-LABEL: func.func @chain
 // FUSED:         graph.fused {{.*}} {kind = "conv_nchwc_add_relu"}
@@ -129,4 +129,23 @@ func.func @padded_stem(%x: tensor<1x3x6x6xf32>) -> tensor<1x4x3x3xf32> {
   %b = graph.constant dense<0.0> : tensor<4xf32>
   %0 = graph.conv %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x6x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x3x3xf32>
   func.return %0 : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// Six channels fill no block of 4 but blocks of 2: the narrow tensor stays blocked in
+// NCHW2c between the convolution that makes it (weight OIHW4i2o) and the one that reads
+// it (OIHW2i4o), with no transform in between.
+// CHECK-LABEL: func.func @narrow
+// CHECK:         %[[A:.*]] = graph.conv_nchwc {{.*}} : (tensor<1x2x4x4x4xf32>, tensor<3x2x1x1x4x2xf32>, tensor<6xf32>) -> tensor<1x3x4x4x2xf32>
+// CHECK-NOT:     graph.layout_transform
+// CHECK:         graph.conv_nchwc %[[A]], {{.*}} : (tensor<1x3x4x4x2xf32>, tensor<2x3x1x1x2x4xf32>, tensor<8xf32>) -> tensor<1x2x4x4x4xf32>
+func.func @narrow(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %w1 = graph.constant dense<0.5> : tensor<6x8x1x1xf32>
+  %b1 = graph.constant dense<0.0> : tensor<6xf32>
+  %w2 = graph.constant dense<0.25> : tensor<8x6x1x1xf32>
+  %b2 = graph.constant dense<0.0> : tensor<8xf32>
+  %0 = graph.conv %x, %w1, %b1 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x4xf32>, tensor<6x8x1x1xf32>, tensor<6xf32>) -> tensor<1x6x4x4xf32>
+  %1 = graph.conv %0, %w2, %b2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x6x4x4xf32>, tensor<8x6x1x1xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  func.return %1 : tensor<1x8x4x4xf32>
 }
