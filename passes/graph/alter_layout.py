@@ -129,6 +129,15 @@ class Relayout:
         shape = graph.transformed_shape(graph.tensor_shape(value), "NCHW", layout)
         return graph.tensor_of(shape, graph.element_type_of(value))
 
+    def right_after(self, value: SSAValue) -> InsertPoint:
+        """Where a copy of `value` goes: right after its op, or first for an argument."""
+        owner = value.owner
+        return (
+            InsertPoint.after(owner)
+            if isinstance(owner, Operation)
+            else InsertPoint.at_start(self.body)
+        )
+
     def blocked_form(self, value: SSAValue, block: int) -> SSAValue:
         """`value` in NCHW{block}c: its blocked counterpart if in that block, else laid out
         (from NCHW, or from its other block) once, right after it is made."""
@@ -140,13 +149,7 @@ class Relayout:
             start = value if source is None else source
             layout = "NCHW" if source is None else graph.blocked_layout(block_of(source))
             transform = graph.LayoutTransformOp(start, layout, graph.blocked_layout(block))
-            owner = start.owner
-            where = (
-                InsertPoint.after(owner)
-                if isinstance(owner, Operation)
-                else InsertPoint.at_start(self.body)
-            )
-            Rewriter.insert_op(transform, where)
+            Rewriter.insert_op(transform, self.right_after(start))
             self.inward[key] = transform.result
             statistics.count("layout-transforms")
         return self.inward[key]
@@ -163,13 +166,7 @@ class Relayout:
                 top, left, bottom, right = pads
                 padding = [0, 0, top, left, 0, 0, 0, bottom, right, 0]
                 ops.append(graph.PadOp(ops[-1].results[0], padding, "constant", 0.0))
-            owner = value.owner
-            where = (
-                InsertPoint.after(owner)
-                if isinstance(owner, Operation)
-                else InsertPoint.at_start(self.body)
-            )
-            Rewriter.insert_op(ops, where)
+            Rewriter.insert_op(ops, self.right_after(value))
             self.unit_blocked[key] = ops[-1].results[0]
             statistics.count("layout-transforms")
         return self.unit_blocked[key]
