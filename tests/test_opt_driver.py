@@ -115,7 +115,7 @@ def test_list_passes_and_dialects() -> None:
         in result.stdout
     )
     assert "    target: str|None = none" in result.stdout
-    assert "    min-work: int = 262144" in result.stdout
+    assert "    min-work: int = 65536" in result.stdout
     assert re.search(r"^cse$", result.stdout, re.MULTILINE)
     dialects = run("ziggurat-opt", "--list-dialects").stdout.split()
     assert {"graph", "te", "sched", "target", "llvm", "arith"} <= set(dialects)
