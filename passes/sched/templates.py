@@ -3,6 +3,9 @@
 The templates look at loop nests, not at op names, so every op whose te form has the same
 shape gets the same kernel:
 
+- kernels of several nests over the same rows (softmax, layer norm) first merge into one
+  nest over the rows, its elementwise loops vectorized (row_nests.py), unless a nest takes
+  the register tile below;
 - reduction nests (matmul, batched matmul, dense, convolution with weights packed so output
   channels are contiguous, pooling): `for d..: for i: for j: acc = init; for r..: acc += ..;
   out = f(acc)` gets a register tile of `rows` x `cols` accumulators (cols in vectors of the
@@ -30,6 +33,7 @@ from xdsl.traits import is_side_effect_free
 from ziggurat.dialects import sched
 from ziggurat.passes.sched import loop_transforms as lt
 from ziggurat.passes.sched.pack import packable_arguments
+from ziggurat.passes.sched.row_nests import merge_row_nests
 from ziggurat.passes.sched.schedule import Schedule
 from ziggurat.passes.sched.selector_loops import unroll_selectors
 from ziggurat.passes.sched.vectorize import LoopVectorizer, NotVectorizable
@@ -276,6 +280,12 @@ COLUMN_CANDIDATES = 3
 """Spatial loops (innermost first) a reduction template tries as its vector axis."""
 
 
+def _column_candidates(chain: list[sched.ForOp]) -> list[str]:
+    """The spatial loops a reduction template tries as its vector axis, innermost first."""
+    columns = [loop for loop in reversed(chain) if loop.trip_count >= 2 and loop.step.data == 1]
+    return [lt.loop_name(loop) for loop in columns[:COLUMN_CANDIDATES]]
+
+
 def schedule_kernel(
     kernel: func.FuncOp, lanes: int, registers: int, params: dict[str, np.ndarray]
 ) -> Schedule:
@@ -285,6 +295,22 @@ def schedule_kernel(
     assert isinstance(module, ModuleOp)
     packable = packable_arguments(kernel, module, params)
     s = Schedule(kernel, params)
+
+    def tiles(nest: sched.ForOp) -> bool:
+        chain = spatial_chain(nest)
+        if not _is_reduction_nest(chain):
+            return False
+        names = [lt.loop_name(loop) for loop in chain]
+        for column in _column_candidates(chain):
+            trial = Schedule(s.kernel.clone(), s.params)
+            try:
+                tile_reduction(trial, names, column, packable, lanes, registers)
+            except lt.ScheduleError:
+                continue
+            return True
+        return False
+
+    _attempt(s, module, merge_row_nests, spatial_chain, tiles, lanes)
     skipped: set[str] = set()
     for _ in range(MAX_NESTS_PER_KERNEL):
         pending = [
@@ -303,10 +329,7 @@ def schedule_kernel(
             if not _attempt(s, module, unroll_selectors, names, lanes):
                 _attempt(s, module, vectorize_injective, names, lanes)
             continue
-        columns = [
-            loop for loop in reversed(chain) if loop.trip_count >= 2 and loop.step.data == 1
-        ][:COLUMN_CANDIDATES]
-        for column in [lt.loop_name(loop) for loop in columns]:
+        for column in _column_candidates(chain):
             if _attempt(s, module, tile_reduction, names, column, packable, lanes, registers):
                 break
     return s

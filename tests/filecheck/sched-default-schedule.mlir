@@ -94,3 +94,34 @@ func.func private @reshape_0(%x: memref<2x2x8x32xf32>, %y: memref<4x8x32xf32>) {
   }
   func.return
 }
+
+// A row reduction and the elementwise nest that reads it per row (softmax's first stages):
+// merged level by level with compute_at into one nest over the rows, whose elementwise
+// loop is vectorized; a GEMM-like nest would keep its own nest and tile.
+// CHECK-LABEL: func.func private @row_max_0
+// CHECK:       sched.trace = "compute_at('i0', 'i1'); split('i2', 16); vectorize('i2.i')"
+func.func private @row_max_0(%x: memref<8x32xf32>, %y: memref<8x32xf32>) {
+  %m = sched.alloc : memref<8xf32>
+  %acc = sched.alloc : memref<f32>
+  sched.for %i = 0 to 8 step 1 {
+    %init = arith.constant 0xFF800000 : f32
+    sched.store %init, %acc[] : memref<f32>
+    sched.for %k = 0 to 32 step 1 {
+      %v = sched.load %x[%i, %k] : memref<8x32xf32>
+      %a = sched.load %acc[] : memref<f32>
+      %n = arith.maximumf %a, %v : f32
+      sched.store %n, %acc[] : memref<f32>
+    } {sched.axis = "reduce"}
+    %r = sched.load %acc[] : memref<f32>
+    sched.store %r, %m[%i] : memref<8xf32>
+  }
+  sched.for %i2 = 0 to 8 step 1 {
+    sched.for %j = 0 to 32 step 1 {
+      %v = sched.load %x[%i2, %j] : memref<8x32xf32>
+      %mx = sched.load %m[%i2] : memref<8xf32>
+      %d = arith.subf %v, %mx : f32
+      sched.store %d, %y[%i2, %j] : memref<8x32xf32>
+    }
+  }
+  func.return
+}
