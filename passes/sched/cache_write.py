@@ -23,7 +23,6 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import MemRefType
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
-from xdsl.traits import is_side_effect_free
 
 from ziggurat.dialects import sched
 from ziggurat.passes.sched.loop_transforms import (
@@ -35,14 +34,10 @@ from ziggurat.passes.sched.loop_transforms import (
     is_reduce,
     loop_chain,
     loop_name,
+    movable,
     scalar_accumulators,
     set_loop_name,
 )
-
-
-def _movable(op: Operation, read_only: set[SSAValue]) -> bool:
-    """Pure, or a load of a buffer the kernel never writes: the same value wherever it runs."""
-    return is_side_effect_free(op) or (isinstance(op, sched.LoadOp) and op.buffer in read_only)
 
 
 def _read_only_buffers(kernel: func.FuncOp) -> set[SSAValue]:
@@ -52,7 +47,8 @@ def _read_only_buffers(kernel: func.FuncOp) -> set[SSAValue]:
 
 
 def _segments(statements: Sequence[Operation], read_only: set[SSAValue]) -> list[list[Operation]]:
-    """Statements split so each loop stands alone; runs of movable ops only (`_movable`) are
+    """Statements split so each loop stands alone; runs of movable ops only (`movable`: pure, or loads of
+    buffers the kernel never writes) are
     dropped (they are cloned into the segments that use them)."""
     segments: list[list[Operation]] = [[]]
     for op in statements:
@@ -60,7 +56,7 @@ def _segments(statements: Sequence[Operation], read_only: set[SSAValue]) -> list
             segments.extend([[op], []])
         else:
             segments[-1].append(op)
-    return [s for s in segments if any(not _movable(op, read_only) for op in s)]
+    return [s for s in segments if any(not movable(op, read_only) for op in s)]
 
 
 def _clone_used_values(
@@ -84,7 +80,7 @@ def _clone_used_values(
         if owner in own:
             return
         reads_accumulator = isinstance(owner, sched.LoadOp) and owner.buffer in accumulators
-        if not (_movable(owner, read_only) or reads_accumulator) or owner.regions:
+        if not (movable(owner, read_only) or reads_accumulator) or owner.regions:
             raise ScheduleError(
                 f"cannot cache_write: a value of {owner.name} is used across statements."
             )

@@ -20,6 +20,7 @@ from xdsl.traits import is_side_effect_free
 
 from ziggurat.dialects import sched
 from ziggurat.errors import CompileError
+from ziggurat.passes.sched.index_residues import constant_index
 
 NAME_ATTR = "sched.name"
 """Discardable sched.for attribute: the loop's name in schedules and traces."""
@@ -186,12 +187,13 @@ def speculatable(op: Operation) -> bool:
         return True
     if not isinstance(op, arith.DivUIOp | arith.RemUIOp | arith.DivSIOp | arith.RemSIOp):
         return False
-    divisor = op.rhs.owner
-    return (
-        isinstance(divisor, arith.ConstantOp)
-        and isinstance(divisor.value, IntegerAttr)
-        and divisor.value.value.data != 0
-    )
+    return constant_index(op.rhs) not in (None, 0)
+
+
+def movable(op: Operation, constant_buffers: set[SSAValue]) -> bool:
+    """Speculatable, or a load of a buffer that stays constant where the op moves: the same
+    value wherever it runs."""
+    return speculatable(op) or (isinstance(op, sched.LoadOp) and op.buffer in constant_buffers)
 
 
 def _sink_pure_ops(chain: Sequence[sched.ForOp]) -> None:

@@ -21,29 +21,22 @@ most `MAX_COPIES` copies in all.
 from dataclasses import dataclass
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import sched
 from ziggurat.passes.sched import loop_transforms as lt
+from ziggurat.passes.sched.index_residues import constant_index
 from ziggurat.passes.sched.schedule import Schedule
 
 MAX_COPIES = 36
 """Copies of the vector body the unrolled selectors may make (F(4x4, 3x3) has 36 positions)."""
 
 
-def _constant(value: SSAValue) -> int | None:
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
-        return owner.value.value.data
-    return None
-
-
-def _divided_by_constant(op: object, value: SSAValue) -> bool:
+def _divided_byconstant_index(op: object, value: SSAValue) -> bool:
     return (
         isinstance(op, arith.RemUIOp | arith.DivUIOp)
         and op.lhs is value
-        and _constant(op.rhs) is not None
+        and constant_index(op.rhs) is not None
     )
 
 
@@ -53,9 +46,9 @@ def _only_selects(value: SSAValue) -> bool:
         op = use.operation
         if isinstance(op, arith.CmpiOp):
             other = op.rhs if op.lhs is value else op.lhs
-            if _constant(other) is None:
+            if constant_index(other) is None:
                 return False
-        elif not (_divided_by_constant(op, value) and _only_selects(op.results[0])):
+        elif not (_divided_byconstant_index(op, value) and _only_selects(op.results[0])):
             return False
     return bool(value.uses)
 
@@ -66,7 +59,7 @@ def _selects(value: SSAValue) -> bool:
         op = use.operation
         if isinstance(op, arith.CmpiOp):
             return True
-        if _divided_by_constant(op, value) and _selects(op.results[0]):
+        if _divided_byconstant_index(op, value) and _selects(op.results[0]):
             return True
     return False
 
@@ -89,10 +82,10 @@ def selector(loop: sched.ForOp) -> Selector | None:
         op = use.operation
         if isinstance(op, sched.LoadOp | sched.StoreOp) and iv in op.indices:
             continue
-        if not _divided_by_constant(op, iv):
+        if not _divided_byconstant_index(op, iv):
             return None
         assert isinstance(op, arith.RemUIOp | arith.DivUIOp)
-        divisor = _constant(op.rhs)
+        divisor = constant_index(op.rhs)
         assert divisor is not None
         if isinstance(op, arith.DivUIOp):
             whole = whole or _selects(op.result)

@@ -41,7 +41,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ziggurat.dialects import sched
 from ziggurat.passes import statistics
 from ziggurat.passes.sched.index_residues import constant_index, residues
-from ziggurat.passes.sched.loop_transforms import speculatable
+from ziggurat.passes.sched.loop_transforms import movable, speculatable
 
 
 def _defined_outside(value: SSAValue, loop: sched.ForOp, inside: set[Operation]) -> bool:
@@ -82,12 +82,14 @@ def _hoist_invariants(loop: sched.ForOp) -> None:
     """Moves before the loop the body's top-level ops that do not depend on the induction
     variable: speculatable ops, and loads of buffers the loop does not store to."""
     stored = {op.buffer for op in loop.walk() if isinstance(op, sched.StoreOp)}
+    unwritten = {op.buffer for op in loop.walk() if isinstance(op, sched.LoadOp)} - stored
     inside = set(loop.walk())
     for op in [o for o in loop.body.block.ops if not isinstance(o, sched.YieldOp)]:
-        movable = not op.regions and (
-            speculatable(op) or (isinstance(op, sched.LoadOp) and op.buffer not in stored)
-        )
-        if movable and all(_defined_outside(v, loop, inside) for v in op.operands):
+        if (
+            not op.regions
+            and movable(op, unwritten)
+            and all(_defined_outside(v, loop, inside) for v in op.operands)
+        ):
             op.detach()
             Rewriter.insert_op(op, InsertPoint.before(loop))
             inside.discard(op)
