@@ -7,7 +7,7 @@ import time
 
 import llvmlite.binding as llvm
 
-from ziggurat.lowering.targets import parse_target
+from ziggurat.core.targets import parse_target
 
 CHAINS = 24
 ITERATIONS = 2_000_000

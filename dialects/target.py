@@ -69,7 +69,7 @@ BUFFER_KINDS = ("input", "output", "param", "intermediate")
 @irdl_attr_definition
 class CpuTargetAttr(ParametrizedAttribute):
     """A CPU to compile for: LLVM triple, CPU name, feature string, SIMD width in bits and the
-    number of cores to run on. Made from a target string by `ziggurat.lowering.targets`.
+    number of cores to run on. Made from a target string by `ziggurat.core.targets`.
 
         #target.cpu<"x86_64-unknown-linux-gnu", "skylake-avx512", "+avx512f", 512, 2>
     """

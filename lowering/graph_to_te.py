@@ -4,7 +4,7 @@ Algorithm, for each public func.func (the graph function):
 1. Walk its ops in order. Weights stay where they are; graph.constant operands are cloned
    into the kernels that use them (splats are read as scalars, others as small tensors).
 2. For any other graph op, build a private kernel `func.func @<tag>_<n>(operands) -> result`
-   whose body is the op's strategy (lowering/strategies.py) in te ops.
+   whose body is the op's strategy (lowering/strategies/) in te ops.
 3. A kernel identical to an earlier one (same body, same types) is not added again: the call
    reuses the first, so each distinct kernel is compiled once.
 4. Replace the op by a `func.call` of its kernel.
@@ -26,10 +26,10 @@ from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ziggurat.core import statistics
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph
-from ziggurat.errors import CompileError
 from ziggurat.lowering import strategies
-from ziggurat.passes import statistics
 
 
 def graph_functions(module: ModuleOp) -> list[func.FuncOp]:

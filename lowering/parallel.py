@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, i32, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ziggurat.errors import CompileError
+from ziggurat.core.errors import CompileError
 from ziggurat.lowering.sched_to_target import KIND_ATTR
 
 RUNTIME_FUNCTIONS = {

@@ -39,13 +39,13 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ziggurat.core import statistics
+from ziggurat.core.errors import CompileError
+from ziggurat.core.targets import as_target
 from ziggurat.dialects import graph, sched, target
 from ziggurat.dialects.shapes import num_elements
-from ziggurat.errors import CompileError
 from ziggurat.lowering.graph_to_te import graph_functions
-from ziggurat.lowering.targets import as_target
 from ziggurat.lowering.te_to_sched import OUTPUT_ATTR
-from ziggurat.passes import statistics
 
 KIND_ATTR = "sched.kind"
 """scf.for attribute keeping the sched.for kind (parallel, vectorize, unroll)."""

@@ -30,8 +30,8 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from xdsl.rewriter import Rewriter
 
+from ziggurat.dialects.llvm_vector import LLVMVectorFCmpOp, LLVMVectorSelectOp
 from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
-from ziggurat.lowering.llvm_vector_ops import LLVMVectorFCmpOp, LLVMVectorSelectOp
 
 FAST_MATH = llvm.FastMathAttr([FastMathFlag.REASSOC, FastMathFlag.ALLOW_CONTRACT])
 

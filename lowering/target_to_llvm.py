@@ -39,12 +39,12 @@ from xdsl.pattern_rewriter import PatternRewriteWalker
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.transforms.convert_scf_to_cf import ConvertScfToCf
 
+from ziggurat.core import statistics
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
-from ziggurat.errors import CompileError
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
-from ziggurat.passes import statistics
 
 BUFFER_ALIGNMENT = 64
 PARALLEL_RUNTIMES = ("gomp", "serial")

@@ -37,10 +37,10 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ziggurat.core import statistics
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph, sched, te
-from ziggurat.errors import CompileError
 from ziggurat.lowering.graph_to_te import graph_functions
-from ziggurat.passes import statistics
 
 OUTPUT_ATTR = "sched.output"
 """Unit attribute on the graph function's arguments that are output buffers."""

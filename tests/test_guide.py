@@ -12,9 +12,9 @@ from onnx import helper
 from xdsl.parser import Parser
 
 import ziggurat
-from ziggurat.context import make_context
+from ziggurat.core.context import make_context
+from ziggurat.core.reference import run_reference
 from ziggurat.plugins import load_plugin
-from ziggurat.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -52,7 +52,7 @@ def test_plugin_pass_reports_statistics(tmp_path: Path) -> None:
 
 def test_schedule_example_keeps_the_numbers() -> None:
     load_plugin(str(EXAMPLES / "parallel_batch.py"))
-    from ziggurat.passes.pass_manager import PassManager
+    from ziggurat.core.pass_manager import PassManager
 
     source = """
     func.func @main(%a: tensor<8x16xf32>, %b: tensor<16x4xf32>) -> tensor<8x4xf32> {
@@ -65,8 +65,8 @@ def test_schedule_example_keeps_the_numbers() -> None:
     inputs = random_inputs({"a": (8, 16), "b": (16, 4)})
     expected = run_reference(module, {}, [inputs["a"], inputs["b"]])
     PassManager.parse("convert-graph-to-te,convert-te-to-sched,parallel-batch").run(ctx, module)
-    from ziggurat.lowering import codegen, plan
-    from ziggurat.lowering.targets import parse_target
+    from ziggurat.backend import codegen, plan
+    from ziggurat.core.targets import parse_target
     from ziggurat.runtime import Module
 
     module.attributes["target.cpu"] = parse_target("llvm -mcpu=native -num-cores=2")
@@ -119,9 +119,9 @@ def test_primitive_schedule_example_keeps_the_numbers(monkeypatch) -> None:
     monkeypatch.syspath_prepend(str(EXAMPLES))
     from tile_dense import tile_dense
 
-    from ziggurat.passes import pipelines
-    from ziggurat.passes.pass_manager import PassManager
-    from ziggurat.passes.sched.schedule import Schedule
+    from ziggurat.core import pipelines
+    from ziggurat.core.pass_manager import PassManager
+    from ziggurat.schedule.schedule import Schedule
 
     source = """
     func.func @main(%a: tensor<24x40xf32>) -> tensor<24x64xf32> {

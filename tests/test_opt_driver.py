@@ -239,7 +239,7 @@ def test_instruments_from_python() -> None:
     from models import mlp_model
 
     import ziggurat
-    from ziggurat.passes.instruments import PassTiming, PrintIR
+    from ziggurat.core.instruments import PassTiming, PrintIR
 
     stream = StringIO()
     timing = PassTiming()

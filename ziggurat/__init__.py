@@ -19,10 +19,10 @@ _LAZY = {
     "from_onnx": ("ziggurat.frontend.onnx.importer", "from_onnx"),
     "build": ("ziggurat.builder", "build"),
     "load_module": ("ziggurat.runtime.loader", "load_module"),
-    "UnsupportedOpError": ("ziggurat.errors", "UnsupportedOpError"),
-    "ZigguratError": ("ziggurat.errors", "ZigguratError"),
-    "ModelImportError": ("ziggurat.errors", "ModelImportError"),
-    "CompileError": ("ziggurat.errors", "CompileError"),
+    "UnsupportedOpError": ("ziggurat.core.errors", "UnsupportedOpError"),
+    "ZigguratError": ("ziggurat.core.errors", "ZigguratError"),
+    "ModelImportError": ("ziggurat.core.errors", "ModelImportError"),
+    "CompileError": ("ziggurat.core.errors", "CompileError"),
     "runtime": ("ziggurat.runtime", None),
 }
 

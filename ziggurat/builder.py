@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from ziggurat.context import make_context
+from ziggurat.backend import codegen, export, plan
+from ziggurat.core import pipelines
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassInstrument, PassManager
+from ziggurat.core.targets import as_target
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.lowering import codegen, export, plan
-from ziggurat.lowering.targets import as_target
-from ziggurat.passes import pipelines
-from ziggurat.passes.pass_manager import PassInstrument, PassManager
 from ziggurat.runtime import HostMismatchError, Module
 
 

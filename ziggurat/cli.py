@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ziggurat.errors import ZigguratError
+from ziggurat.core.errors import ZigguratError
 from ziggurat.runtime.errors import RuntimeModuleError
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from ziggurat.context import ir_text
+    from ziggurat.core.context import ir_text
     from ziggurat.frontend.onnx.importer import from_onnx
     from ziggurat.runtime.params import save_params
 
@@ -87,10 +87,10 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
+    from ziggurat.backend.codegen import JitModule
     from ziggurat.builder import build
-    from ziggurat.context import ir_text
+    from ziggurat.core.context import ir_text
     from ziggurat.frontend.onnx.importer import from_onnx
-    from ziggurat.lowering.codegen import JitModule
 
     output = Path(args.output)
     kinds = {".zgt": "package", ".ll": "llvm", ".s": "asm", ".o": "object", ".mlir": "target"}
@@ -129,8 +129,8 @@ def _reference_outputs(
     try:
         import onnxruntime
     except ImportError:
+        from ziggurat.core.reference import run_reference
         from ziggurat.frontend.onnx.importer import from_onnx
-        from ziggurat.reference import run_reference
 
         shapes = {name: value.shape for name, value in inputs.items()}
         module, params = from_onnx(model, shape=shapes)

@@ -8,7 +8,7 @@ containing the text) and each expectation must be met; checked chunk by chunk.
 import re
 from dataclasses import dataclass
 
-from ziggurat.diagnostics import Diagnostic
+from ziggurat.core.diagnostics import Diagnostic
 
 EXPECTATION = re.compile(r"//\s*expected-error(?:@([+-]?\d+))?\s*\{\{(.*?)\}\}")
 

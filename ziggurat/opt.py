@@ -23,14 +23,19 @@ from xdsl.passes import get_pass_option_infos
 from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from ziggurat.context import OWN_DIALECTS, CompilerContext
-from ziggurat.diagnostics import Diagnostic, LocatingParser, parse_error_diagnostic, verify_located
-from ziggurat.errors import ZigguratError
+from ziggurat.core.context import OWN_DIALECTS, CompilerContext
+from ziggurat.core.diagnostics import (
+    Diagnostic,
+    LocatingParser,
+    parse_error_diagnostic,
+    verify_located,
+)
+from ziggurat.core.errors import ZigguratError
+from ziggurat.core.instruments import DumpIRTree, PassStatistics, PassTiming, PrintIR
+from ziggurat.core.pass_manager import PassFailure, PassInstrument, PassManager, parse_passes
+from ziggurat.core.registry import PLUGIN_DIALECTS, all_passes
 from ziggurat.expected_diagnostics import check, expectations
-from ziggurat.passes.instruments import DumpIRTree, PassStatistics, PassTiming, PrintIR
-from ziggurat.passes.pass_manager import PassFailure, PassInstrument, PassManager, parse_passes
-from ziggurat.passes.registry import all_passes
-from ziggurat.plugins import PLUGIN_DIALECTS, load_entry_point_plugins, load_plugin
+from ziggurat.plugins import load_entry_point_plugins, load_plugin
 from ziggurat.runtime.params import load_params, save_params
 
 REPRODUCER_HEADER = "// ziggurat-opt reproducer"

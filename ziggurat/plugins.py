@@ -25,13 +25,10 @@ from typing import TypeVar
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
 
-from ziggurat.errors import ZigguratError
-from ziggurat.passes import registry
+from ziggurat.core import registry
+from ziggurat.core.errors import ZigguratError
 
 ENTRY_POINT_GROUP = "ziggurat.plugins"
-
-PLUGIN_DIALECTS: list[Dialect] = []
-"""Dialects registered by plugins; every Ziggurat context loads them."""
 
 PassT = TypeVar("PassT", bound=type[ModulePass])
 
@@ -46,10 +43,11 @@ def register_pass(cls: PassT) -> PassT:
 
 
 def register_dialect(dialect: Dialect) -> Dialect:
-    """Makes a dialect known to `ziggurat-opt` and to `ziggurat.context.make_context`."""
-    if any(d.name == dialect.name for d in PLUGIN_DIALECTS):
-        raise ZigguratError(f"a dialect named '{dialect.name}' is already registered")
-    PLUGIN_DIALECTS.append(dialect)
+    """Makes a dialect known to `ziggurat-opt` and to `ziggurat.core.context.make_context`."""
+    try:
+        registry.register_dialect(dialect)
+    except ValueError as err:
+        raise ZigguratError(str(err)) from err
     return dialect
 
 

@@ -12,8 +12,8 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
+from ziggurat.core.statistics import count
 from ziggurat.dialects import graph
-from ziggurat.passes.statistics import count
 from ziggurat.plugins import register_pass
 
 

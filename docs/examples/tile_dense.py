@@ -1,6 +1,6 @@
 """The guide's schedule written with the primitives: a dense kernel's register tile."""
 
-from ziggurat.passes.sched.schedule import Schedule
+from ziggurat.schedule.schedule import Schedule
 
 
 def tile_dense(s: Schedule) -> None:

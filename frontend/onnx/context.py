@@ -7,8 +7,8 @@ import onnx
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Block, SSAValue
 
+from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
-from ziggurat.errors import ModelImportError, UnsupportedOpError
 
 INLINE_CONSTANT_LIMIT = 16
 """Constant tensors up to this many elements are written inline as graph.constant."""

@@ -24,8 +24,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Region
 from xdsl.utils.exceptions import VerifyException
 
+from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
-from ziggurat.errors import ModelImportError, UnsupportedOpError
 from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # noqa: F401  (registers converters)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
 from ziggurat.frontend.onnx.folding import can_fold, fold

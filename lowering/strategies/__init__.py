@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from xdsl.ir import Operation, SSAValue
 
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph
-from ziggurat.errors import CompileError
-from ziggurat.lowering import te_builder as tb
+from ziggurat.dialects import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy
 from ziggurat.lowering.strategies.conv import batch_norm, conv, conv_transpose, lrn, pool
 from ziggurat.lowering.strategies.elementwise import (

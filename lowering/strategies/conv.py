@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.lowering import te_builder as tb
+from ziggurat.dialects import te_builder as tb
 
 
 def window_position(out: SSAValue, k: SSAValue, stride: int, pad: int, dilation: int) -> SSAValue:

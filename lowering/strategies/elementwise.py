@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.lowering import te_builder as tb
+from ziggurat.dialects import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy, result_shape
 
 

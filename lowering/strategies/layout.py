@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.lowering import te_builder as tb
+from ziggurat.dialects import te_builder as tb
 from ziggurat.lowering.strategies.base import Strategy, result_shape
 from ziggurat.lowering.strategies.conv import inside_window, window_position
 

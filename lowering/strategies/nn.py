@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
+from ziggurat.dialects import te_builder as tb
 from ziggurat.dialects.shapes import num_elements
-from ziggurat.lowering import te_builder as tb
 
 
 def matmul(op: Operation, args: Sequence[SSAValue]) -> SSAValue:

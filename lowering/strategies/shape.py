@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.lowering import te_builder as tb
+from ziggurat.dialects import te_builder as tb
 
 
 def transpose(op: Operation, args: Sequence[SSAValue]) -> SSAValue:

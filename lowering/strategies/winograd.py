@@ -15,7 +15,7 @@ import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.lowering import te_builder as tb
+from ziggurat.dialects import te_builder as tb
 from ziggurat.lowering.strategies.base import result_shape
 
 

@@ -37,12 +37,12 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ziggurat.context import params_of
+from ziggurat.core import statistics
+from ziggurat.core.context import params_of
+from ziggurat.core.reference import transform_layout
 from ziggurat.dialects import graph
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.passes import statistics
 from ziggurat.passes.graph.constants import constant_value, make_constant
-from ziggurat.reference import transform_layout
 
 DEFAULT_BLOCK = 16
 """Channels per block when neither the option nor the module's target says: AVX-512's f32 lanes."""

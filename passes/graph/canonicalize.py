@@ -22,9 +22,9 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 
+from ziggurat.core import statistics
 from ziggurat.dialects import graph
-from ziggurat.lowering.te_builder import splat_value
-from ziggurat.passes import statistics
+from ziggurat.dialects.te_builder import splat_value
 
 Rule = Callable[[Operation], SSAValue | None]
 

@@ -4,7 +4,7 @@ import numpy as np
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
-from ziggurat.context import fresh_param_name
+from ziggurat.core.context import fresh_param_name
 from ziggurat.dialects import graph
 
 INLINE_LIMIT = 16

@@ -25,8 +25,8 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
+from ziggurat.core import statistics
 from ziggurat.dialects import graph
-from ziggurat.passes import statistics
 
 
 def _is_noop(op: Operation) -> bool:

@@ -16,11 +16,11 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
-from ziggurat.context import params_of
+from ziggurat.core import statistics
+from ziggurat.core.context import params_of
+from ziggurat.core.reference import EVALUATORS
 from ziggurat.dialects import graph
-from ziggurat.passes import statistics
 from ziggurat.passes.graph.constants import constant_value, make_constant
-from ziggurat.reference import EVALUATORS
 
 
 @dataclass(frozen=True)

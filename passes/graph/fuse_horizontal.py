@@ -33,9 +33,9 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ziggurat.context import params_of
+from ziggurat.core import statistics
+from ziggurat.core.context import params_of
 from ziggurat.dialects import graph
-from ziggurat.passes import statistics
 from ziggurat.passes.graph.constants import constant_value, make_constant
 
 Params = dict[str, np.ndarray]

@@ -28,8 +28,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ziggurat.core import statistics
 from ziggurat.dialects import graph
-from ziggurat.passes import statistics
 
 ELEMENTWISE = (
     graph.UnaryElementwiseOp, graph.BinaryElementwiseOp, graph.GeluOp, graph.ClipOp,

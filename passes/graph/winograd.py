@@ -31,12 +31,12 @@ from xdsl.dialects.builtin import ModuleOp, f32
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ziggurat.context import params_of
+from ziggurat.core import statistics
+from ziggurat.core.context import params_of
+from ziggurat.core.errors import CompileError
+from ziggurat.core.reference import transform_layout
 from ziggurat.dialects import graph
-from ziggurat.errors import CompileError
-from ziggurat.passes import statistics
 from ziggurat.passes.graph.constants import constant_value, make_constant
-from ziggurat.reference import transform_layout
 
 
 def tile_for(conv: graph.ConvNchwcOp, tile: int, min_tiles: int) -> int | None:

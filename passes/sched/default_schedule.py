@@ -14,11 +14,11 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from ziggurat.context import params_of
+from ziggurat.core import statistics
+from ziggurat.core.context import params_of
+from ziggurat.core.targets import as_target
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.lowering.targets import as_target
-from ziggurat.passes import statistics
-from ziggurat.passes.sched.templates import register_count, schedule_kernel
+from ziggurat.schedule.templates import register_count, schedule_kernel
 
 
 def module_cpu(module: ModuleOp, target: str = "") -> CpuTargetAttr:

@@ -29,7 +29,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
-from ziggurat.passes import statistics
+from ziggurat.core import statistics
 
 EXP_POLYNOMIAL = (
     1.9875691500e-4,

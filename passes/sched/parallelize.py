@@ -24,8 +24,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
+from ziggurat.core import statistics
 from ziggurat.dialects import sched
-from ziggurat.passes import statistics
 
 
 def nest_work(loop: sched.ForOp) -> int:

@@ -38,10 +38,10 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ziggurat.core import statistics
 from ziggurat.dialects import sched
-from ziggurat.passes import statistics
-from ziggurat.passes.sched.index_residues import constant_index, residues
-from ziggurat.passes.sched.loop_transforms import movable, speculatable
+from ziggurat.schedule.index_residues import constant_index, residues
+from ziggurat.schedule.loop_transforms import movable, speculatable
 
 
 def _defined_outside(value: SSAValue, loop: sched.ForOp, inside: set[Operation]) -> bool:

@@ -9,8 +9,8 @@ import pytest
 from deploy_support import build, random_inputs, run_in_process
 from models import mlp_model
 
-from ziggurat.lowering.export import required_features
-from ziggurat.lowering.targets import parse_target
+from ziggurat.backend.export import required_features
+from ziggurat.core.targets import parse_target
 from ziggurat.runtime import GraphModule, HostMismatchError, LinkError, Module, load_module
 from ziggurat.runtime.host import X86_FLAGS, cpu_flags
 from ziggurat.runtime.package import read_package

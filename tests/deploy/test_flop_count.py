@@ -3,9 +3,9 @@
 import pytest
 from xdsl.parser import Parser
 
-from ziggurat.context import make_context
+from ziggurat.backend.flop_count import kernel_flops
+from ziggurat.core.context import make_context
 from ziggurat.dialects.target import KernelOp
-from ziggurat.lowering.flop_count import kernel_flops
 
 KERNEL = """
 builtin.module {

@@ -8,7 +8,7 @@ from models import make_model, onnxruntime_outputs, random_inputs
 from onnx import helper
 
 import ziggurat
-from ziggurat.reference import run_reference
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 RNG = np.random.default_rng(11)

@@ -8,9 +8,9 @@ from models import make_model, mlp_model, onnxruntime_outputs, random_inputs
 from onnx import helper, numpy_helper
 
 import ziggurat
+from ziggurat.core.errors import ModelImportError, UnsupportedOpError
+from ziggurat.core.reference import run_reference
 from ziggurat.dialects import graph
-from ziggurat.errors import ModelImportError, UnsupportedOpError
-from ziggurat.reference import run_reference
 
 RNG = np.random.default_rng(7)
 

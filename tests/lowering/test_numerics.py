@@ -5,8 +5,8 @@ import pytest
 from xdsl.parser import Parser
 
 import ziggurat
-from ziggurat.context import make_context
-from ziggurat.reference import run_reference
+from ziggurat.core.context import make_context
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 RNG = np.random.default_rng(3)

@@ -2,11 +2,11 @@
 
 import pytest
 
-from ziggurat.errors import CompileError
-from ziggurat.lowering.targets import host_cpu, parse_target, vector_bits
-from ziggurat.passes import pipelines
-from ziggurat.passes.pass_manager import PassManager, parse_passes
-from ziggurat.passes.registry import OWN_PASSES, all_passes, register_pass
+from ziggurat.core import pipelines
+from ziggurat.core.errors import CompileError
+from ziggurat.core.pass_manager import PassManager, parse_passes
+from ziggurat.core.registry import OWN_PASSES, all_passes, register_pass
+from ziggurat.core.targets import host_cpu, parse_target, vector_bits
 
 
 def test_target_strings() -> None:

@@ -8,11 +8,11 @@ from collections import Counter
 import numpy as np
 from xdsl.parser import Parser
 
-from ziggurat.context import make_context
-from ziggurat.lowering.codegen import JitModule, jit, openmp_runtime
-from ziggurat.lowering.targets import parse_target, vector_lanes
-from ziggurat.passes import statistics
-from ziggurat.passes.pass_manager import PassManager
+from ziggurat.backend.codegen import JitModule, jit, openmp_runtime
+from ziggurat.core import statistics
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.targets import parse_target, vector_lanes
 from ziggurat.runtime.memory import aligned_copy, aligned_empty
 
 RNG = np.random.default_rng(11)

@@ -12,12 +12,12 @@ import ziggurat
 from benchmarks.models.builder import GraphBuilder
 from benchmarks.models.mobilenet import mobilenet_v2
 from benchmarks.models.resnet import resnet18
-from ziggurat.context import ir_text, make_context
+from ziggurat.core import statistics
+from ziggurat.core.context import ir_text, make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.reference import run_reference, transform_layout
+from ziggurat.core.targets import parse_target
 from ziggurat.dialects.target import CPU_ATTR
-from ziggurat.lowering.targets import parse_target
-from ziggurat.passes import statistics
-from ziggurat.passes.pass_manager import PassManager
-from ziggurat.reference import run_reference, transform_layout
 from ziggurat.runtime import GraphModule
 
 BEFORE = "graph-fold-constants,graph-simplify-inference"

@@ -11,10 +11,10 @@ import pytest
 import ziggurat
 from benchmarks.models.bert import bert_encoder
 from benchmarks.models.builder import GraphBuilder
-from ziggurat.context import make_context
-from ziggurat.passes import statistics
-from ziggurat.passes.pass_manager import PassManager
-from ziggurat.reference import run_reference
+from ziggurat.core import statistics
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"

@@ -10,10 +10,10 @@ import ziggurat
 from benchmarks.models.bert import bert_encoder
 from benchmarks.models.mobilenet import mobilenet_v2
 from benchmarks.models.resnet import resnet18
-from ziggurat.context import make_context
-from ziggurat.passes import statistics
-from ziggurat.passes.pass_manager import PassManager
-from ziggurat.reference import run_reference
+from ziggurat.core import statistics
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 MODELS = {

@@ -7,14 +7,13 @@ from xdsl.dialects import func
 from xdsl.parser import Parser
 
 import ziggurat
-from ziggurat.context import make_context
-from ziggurat.passes import pipelines
-from ziggurat.passes.pass_manager import PassManager
-from ziggurat.passes.sched.apply_schedule import parse_trace
-from ziggurat.passes.sched.loop_transforms import ScheduleError
-from ziggurat.passes.sched.schedule import Schedule
-from ziggurat.reference import run_reference
+from ziggurat.core import pipelines
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
+from ziggurat.schedule.loop_transforms import ScheduleError
+from ziggurat.schedule.schedule import Schedule, parse_trace
 
 RNG = np.random.default_rng(5)
 

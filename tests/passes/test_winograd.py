@@ -6,10 +6,10 @@ import pytest
 from xdsl.parser import Parser
 
 import ziggurat
-from ziggurat.context import make_context
-from ziggurat.passes import statistics
-from ziggurat.passes.pass_manager import PassManager
-from ziggurat.reference import run_reference
+from ziggurat.core import statistics
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 CONV = """

@@ -31,12 +31,12 @@ from xdsl.rewriter import Rewriter
 from xdsl.traits import is_side_effect_free
 
 from ziggurat.dialects import sched
-from ziggurat.passes.sched import loop_transforms as lt
-from ziggurat.passes.sched.pack import packable_arguments
-from ziggurat.passes.sched.row_nests import merge_row_nests
-from ziggurat.passes.sched.schedule import Schedule
-from ziggurat.passes.sched.selector_loops import unroll_selectors
-from ziggurat.passes.sched.vectorize import LoopVectorizer, NotVectorizable
+from ziggurat.schedule import loop_transforms as lt
+from ziggurat.schedule.pack import packable_arguments
+from ziggurat.schedule.row_nests import merge_row_nests
+from ziggurat.schedule.schedule import Schedule
+from ziggurat.schedule.selector_loops import unroll_selectors
+from ziggurat.schedule.vectorizer import LoopVectorizer, NotVectorizable
 
 MAX_NESTS_PER_KERNEL = 12
 """Bound on the nests (a kernel's own plus split remainders) a template tiles in a kernel."""

@@ -10,8 +10,8 @@ import llvmlite.binding as llvm
 from xdsl.backend.llvm.convert import convert_module
 from xdsl.dialects.builtin import ModuleOp
 
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.errors import CompileError
 
 _LOADED_LIBRARIES: list[ctypes.CDLL] = []
 

@@ -1,6 +1,6 @@
 """The pipelines `ziggurat.build` runs, by opt_level (TVM's presets)."""
 
-from ziggurat.errors import CompileError
+from ziggurat.core.errors import CompileError
 
 SIMPLIFY = ["graph-canonicalize", "graph-eliminate-dead", "cse"]
 FOLD = ["graph-fold-constants", "graph-simplify-inference", *SIMPLIFY]

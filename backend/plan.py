@@ -1,6 +1,6 @@
 """The execution plan the runtime runs: buffers and kernel launches, read off `target.entry`,
-with each launch's flop count (lowering/flop_count.py) and the memory plan's arena offsets
-(lowering/memory_plan.py).
+with each launch's flop count (backend/flop_count.py) and the memory plan's arena offsets
+(backend/memory_plan.py).
 
 The plan is plain JSON data (see runtime/module.py for its format), so a compiled model can be
 saved and run where only numpy is installed.
@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from xdsl.dialects.builtin import MemRefType, ModuleOp
 
+from ziggurat.backend.flop_count import kernel_flops
+from ziggurat.backend.memory_plan import plan_memory
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
-from ziggurat.errors import CompileError
-from ziggurat.lowering.flop_count import kernel_flops
-from ziggurat.lowering.memory_plan import plan_memory
 
 PLAN_VERSION = 1
 

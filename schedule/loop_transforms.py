@@ -18,9 +18,9 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import Rewriter
 from xdsl.traits import is_side_effect_free
 
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects import sched
-from ziggurat.errors import CompileError
-from ziggurat.passes.sched.index_residues import constant_index
+from ziggurat.schedule.index_residues import constant_index
 
 NAME_ATTR = "sched.name"
 """Discardable sched.for attribute: the loop's name in schedules and traces."""

@@ -21,6 +21,7 @@ from xdsl.dialects.vector import Vector
 from xdsl.ir import Operation
 from xdsl.printer import Printer
 
+from ziggurat.core.registry import PLUGIN_DIALECTS
 from ziggurat.dialects.graph import Graph
 from ziggurat.dialects.sched import Sched
 from ziggurat.dialects.target import Target
@@ -52,8 +53,6 @@ class CompilerContext(Context):
 
 def make_context(params: dict[str, np.ndarray] | None = None) -> CompilerContext:
     """A context with xDSL's dialects the levels use, Ziggurat's, and plugins' dialects."""
-    from ziggurat.plugins import PLUGIN_DIALECTS
-
     ctx = CompilerContext(params=dict(params or {}))
     for dialect in (*STANDARD_DIALECTS, *OWN_DIALECTS, *PLUGIN_DIALECTS):
         ctx.load_dialect(dialect)

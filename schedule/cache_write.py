@@ -25,7 +25,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 
 from ziggurat.dialects import sched
-from ziggurat.passes.sched.loop_transforms import (
+from ziggurat.schedule.loop_transforms import (
     ScheduleError,
     _new_header,
     _sink_pure_ops,

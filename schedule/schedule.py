@@ -14,6 +14,7 @@ Loops are referred to by name: primitives return the names of the loops they mak
 Each primitive checks that it is legal and raises `ScheduleError` naming the loop if not.
 """
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,10 +23,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from ziggurat.dialects import sched
-from ziggurat.passes.sched import loop_transforms as lt
-from ziggurat.passes.sched.cache_write import cache_write
-from ziggurat.passes.sched.loop_printer import format_kernel
-from ziggurat.passes.sched.pack import pack_weight, rebind_calls, retype_argument
+from ziggurat.schedule import loop_transforms as lt
+from ziggurat.schedule.cache_write import cache_write
+from ziggurat.schedule.loop_printer import format_kernel
+from ziggurat.schedule.pack import pack_weight, rebind_calls, retype_argument
 
 PRIMITIVES = frozenset(
     {
@@ -44,7 +45,7 @@ PRIMITIVES = frozenset(
 """The methods of `Schedule` a trace may call."""
 
 TRACE_ATTR = "sched.trace"
-"""Kernel attribute: the schedule's trace, one primitive per line."""
+"""Kernel attribute: the schedule's trace, its steps separated by `; ` (as `parse_trace` reads it)."""
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,45 @@ class Trace:
     def __str__(self) -> str:
         return "\n".join(str(step) for step in self.steps)
 
-    def replay(self, kernel: func.FuncOp) -> "Schedule":
+    def replay(
+        self, kernel: func.FuncOp, params: dict[str, np.ndarray] | None = None
+    ) -> "Schedule":
         """Applies the same steps to a kernel (e.g. a fresh copy of the one traced)."""
-        schedule = Schedule(kernel)
+        schedule = Schedule(kernel, params)
         for step in self.steps:
             if step.primitive not in PRIMITIVES:
                 raise lt.ScheduleError(f"unknown schedule primitive '{step.primitive}'.")
-            getattr(schedule, step.primitive)(*step.args)
+            try:
+                getattr(schedule, step.primitive)(*step.args)
+            except TypeError as err:
+                raise lt.ScheduleError(f"schedule step {step}: {err}.") from err
         return schedule
+
+
+def parse_trace(text: str) -> Trace:
+    """Reads `split('i0', 4); vectorize('i0.i')` (steps separated by `;` or new lines) into a
+    Trace; refuses anything but calls of primitives with literal arguments."""
+    steps: list[Step] = []
+    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
+        if not part:
+            continue
+        try:
+            call = ast.parse(part, mode="eval").body
+        except SyntaxError as err:
+            raise lt.ScheduleError(f"cannot read schedule step '{part}': {err.msg}.") from err
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.keywords:
+            raise lt.ScheduleError(f"schedule step '{part}' is not a primitive call.")
+        if call.func.id not in PRIMITIVES:
+            raise lt.ScheduleError(
+                f"unknown schedule primitive '{call.func.id}'; "
+                f"primitives are {', '.join(sorted(PRIMITIVES))}."
+            )
+        try:
+            args = tuple(ast.literal_eval(arg) for arg in call.args)
+        except ValueError as err:
+            raise lt.ScheduleError(f"schedule step '{part}' has a non-literal argument.") from err
+        steps.append(Step(call.func.id, args))
+    return Trace(steps)
 
 
 class Schedule:

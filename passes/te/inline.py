@@ -23,8 +23,8 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from ziggurat.core import statistics
 from ziggurat.dialects import te
-from ziggurat.passes import statistics
 
 
 def _enclosing_compute(op: Operation) -> te.ComputeOp | None:

@@ -19,9 +19,9 @@ from xdsl.dialects.builtin import FunctionType, IndexType, IntegerAttr, MemRefTy
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ziggurat.context import fresh_param_name
+from ziggurat.core.context import fresh_param_name
 from ziggurat.dialects import sched
-from ziggurat.passes.sched.loop_transforms import ScheduleError
+from ziggurat.schedule.loop_transforms import ScheduleError
 
 Split = tuple[int, int] | None
 """(dim, factor): cut `dim` into (dim / factor, factor) before permuting; None: no cut."""

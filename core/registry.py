@@ -1,9 +1,11 @@
-"""Every pass by name: Ziggurat's own and xDSL's, one table for the pass manager and the
-driver. Factories import lazily, so listing passes costs nothing."""
+"""Every pass by name (Ziggurat's own, xDSL's and plugins') and the plugins' dialects: one
+table for the pass manager, the contexts and the driver. Pass factories import lazily, by
+module path, so listing passes costs nothing and this layer imports none of the passes."""
 
 from collections.abc import Callable
 from importlib import import_module
 
+from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
 from xdsl.transforms import get_all_passes
 
@@ -21,7 +23,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-alter-layout": _lazy("ziggurat.passes.graph.alter_layout", "GraphAlterLayout"),
     "graph-winograd": _lazy("ziggurat.passes.graph.winograd", "GraphWinograd"),
     "graph-fuse-horizontal": _lazy("ziggurat.passes.graph.fuse_horizontal", "GraphFuseHorizontal"),
-    "te-inline-computes": _lazy("ziggurat.lowering.te_inline", "TeInlineComputes"),
+    "te-inline-computes": _lazy("ziggurat.passes.te.inline", "TeInlineComputes"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),
     "graph-simplify-inference": _lazy(
         "ziggurat.passes.graph.simplify_inference", "GraphSimplifyInference"
@@ -52,3 +54,14 @@ def register_pass(name: str, factory: PassFactory) -> None:
 
 def all_passes() -> dict[str, PassFactory]:
     return {**get_all_passes(), **OWN_PASSES, **_registered}
+
+
+PLUGIN_DIALECTS: list[Dialect] = []
+"""Dialects registered by plugins; every Ziggurat context loads them."""
+
+
+def register_dialect(dialect: Dialect) -> None:
+    """Adds a plugin's dialect; a name already taken is refused."""
+    if any(d.name == dialect.name for d in PLUGIN_DIALECTS):
+        raise ValueError(f"a dialect named '{dialect.name}' is already registered")
+    PLUGIN_DIALECTS.append(dialect)

@@ -5,8 +5,8 @@ import os
 import shlex
 from functools import cache
 
+from ziggurat.core.errors import CompileError
 from ziggurat.dialects.target import CpuTargetAttr
-from ziggurat.errors import CompileError
 
 AVX512_CPUS = {
     "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",

@@ -9,9 +9,9 @@ import platform
 from collections.abc import Sequence
 from typing import Any
 
+from ziggurat.backend.codegen import CompiledModule
+from ziggurat.core.targets import AVX2_CPUS, AVX512_CPUS
 from ziggurat.dialects.target import CpuTargetAttr
-from ziggurat.lowering.codegen import CompiledModule
-from ziggurat.lowering.targets import AVX2_CPUS, AVX512_CPUS
 from ziggurat.runtime.errors import LinkError
 from ziggurat.runtime.host import architecture
 from ziggurat.runtime.linker import link_shared_object

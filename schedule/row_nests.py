@@ -15,8 +15,8 @@ nests share no outer loop, or when a nest is a reduction the register-tile templ
 from collections.abc import Callable
 
 from ziggurat.dialects import sched
-from ziggurat.passes.sched import loop_transforms as lt
-from ziggurat.passes.sched.schedule import Schedule
+from ziggurat.schedule import loop_transforms as lt
+from ziggurat.schedule.schedule import Schedule
 
 
 def _same_range(a: sched.ForOp, b: sched.ForOp) -> bool:

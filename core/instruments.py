@@ -15,8 +15,8 @@ from typing import TextIO
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from ziggurat.context import ir_text
-from ziggurat.passes.pass_manager import PassInstrument
+from ziggurat.core.context import ir_text
+from ziggurat.core.pass_manager import PassInstrument
 
 
 def _header(when: str, pass_: ModulePass) -> str:

@@ -24,9 +24,9 @@ from xdsl.dialects import arith
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import sched
-from ziggurat.passes.sched import loop_transforms as lt
-from ziggurat.passes.sched.index_residues import constant_index
-from ziggurat.passes.sched.schedule import Schedule
+from ziggurat.schedule import loop_transforms as lt
+from ziggurat.schedule.index_residues import constant_index
+from ziggurat.schedule.schedule import Schedule
 
 MAX_COPIES = 36
 """Copies of the vector body the unrolled selectors may make (F(4x4, 3x3) has 36 positions)."""

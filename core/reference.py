@@ -9,8 +9,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation
 
+from ziggurat.core.errors import ZigguratError
 from ziggurat.dialects import graph
-from ziggurat.errors import ZigguratError
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from xdsl.dialects.builtin import MemRefType
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import sched
-from ziggurat.passes.sched.loop_transforms import is_reduce, loop_name
+from ziggurat.schedule.loop_transforms import is_reduce, loop_name
 
 
 def _buffer_label(buffer: SSAValue, kernel: func.FuncOp) -> str:

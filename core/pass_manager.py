@@ -16,10 +16,10 @@ from xdsl.utils.exceptions import (
     VerifyException,
 )
 
-from ziggurat.context import ir_text
-from ziggurat.errors import CompileError
-from ziggurat.passes import statistics
-from ziggurat.passes.registry import all_passes
+from ziggurat.core import statistics
+from ziggurat.core.context import ir_text
+from ziggurat.core.errors import CompileError
+from ziggurat.core.registry import all_passes
 
 
 class PassInstrument:
