@@ -141,6 +141,23 @@ class _Unpadded:
         self.pad_values = (0,) * len(op.pad_values)
 
 
+def _reduce(op: graph.ReduceOp, x: np.ndarray) -> np.ndarray:
+    """numpy's reduction; max and min of an empty set give the type's lowest and highest
+    value (-inf and inf for floats), as ONNX defines them."""
+    kind = op.kind.data
+    extra: dict[str, object] = {}
+    if kind in ("max", "min"):
+        if x.dtype == np.bool_:
+            low, high = False, True
+        elif x.dtype.kind == "f":
+            low, high = -np.inf, np.inf
+        else:
+            low, high = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
+        extra["initial"] = low if kind == "max" else high
+    keepdims = bool(op.keepdims.value.data)
+    return getattr(np, kind)(x, axis=op.axis_values, keepdims=keepdims, **extra)
+
+
 def _batch_norm(op: graph.BatchNormOp, x, scale, bias, mean, var) -> np.ndarray:
     shape = (1, -1, *([1] * (x.ndim - 2)))
     inverse = 1 / np.sqrt(var + np.float32(op.epsilon.value.data))
@@ -301,9 +318,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.WhereOp: lambda op, c, x, y: np.where(c, x, y),
     graph.EqualOp: lambda op, a, b: np.equal(a, b),
     graph.CastOp: lambda op, x: x.astype(_dtype(op.result.type)),
-    graph.ReduceOp: lambda op, x: getattr(np, op.kind.data)(
-        x, axis=op.axis_values, keepdims=bool(op.keepdims.value.data)
-    ),
+    graph.ReduceOp: _reduce,
     graph.LayerNormOp: _layer_norm,
     graph.MatmulOp: _matmul,
     graph.SoftmaxOp: lambda op, x: _softmax(x, op.axis.value.data),

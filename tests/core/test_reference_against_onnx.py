@@ -1,0 +1,159 @@
+"""The numpy reference interpreter (core/reference.py) is both what graph-fold-constants
+evaluates with and what many tests compare against, so it is checked here against an
+independent implementation: onnx's own reference evaluator, on the ONNX node cases and on
+models whose graph the optimizing passes rewrite into ops of Ziggurat's own (blocked layouts,
+Winograd transforms, folded batch norms). Every op the interpreter evaluates must be covered.
+"""
+
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+from onnx.reference import ReferenceEvaluator
+
+import ziggurat
+from ziggurat.core.context import make_context
+from ziggurat.core.errors import ZigguratError
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.pipelines import GRAPH_PASSES_BY_LEVEL
+from ziggurat.core.reference import EVALUATORS, run_reference
+from ziggurat.core.targets import as_target
+from ziggurat.dialects.target import CPU_ATTR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conformance.onnx_cases import cases  # noqa: E402
+
+
+def _conv_block_model() -> onnx.ModelProto:
+    """conv 3x3 -> batch norm -> relu -> max pool -> two 3x3 convs with a residual add ->
+    global average pool: what alter-layout, Winograd and the folds rewrite."""
+    rng = np.random.default_rng(0)
+
+    def weight(name: str, *shape: int) -> onnx.TensorProto:
+        return onnx.numpy_helper.from_array(
+            (rng.standard_normal(shape) * 0.2).astype(np.float32), name
+        )
+
+    channels = 32
+    initializers = [
+        weight("w0", channels, 3, 3, 3),
+        weight("b0", channels),
+        onnx.numpy_helper.from_array(rng.uniform(0.5, 1.5, channels).astype(np.float32), "gamma"),
+        weight("beta", channels),
+        weight("mean", channels),
+        onnx.numpy_helper.from_array(rng.uniform(0.5, 1.5, channels).astype(np.float32), "var"),
+        weight("w1", channels, channels, 3, 3),
+        weight("w2", channels, channels, 3, 3),
+        weight("b2", channels),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c0", "gamma", "beta", "mean", "var"], ["n0"]),
+        helper.make_node("Relu", ["n0"], ["r0"]),
+        helper.make_node("MaxPool", ["r0"], ["p0"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p0", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c2", "p0"], ["s"]),
+        helper.make_node("GlobalAveragePool", ["s"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "conv_block",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _with_integer_inputs_bound(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray]
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    """The model with its integer inputs (shapes, axes, pads, indices) as initializers, as
+    real models carry them, so the ops they parametrize import too; the other feeds."""
+    bound = onnx.ModelProto()
+    bound.CopyFrom(model)
+    rest: dict[str, np.ndarray] = {}
+    for name, value in feeds.items():
+        if value.dtype.kind in "iu":
+            bound.graph.initializer.append(onnx.numpy_helper.from_array(value, name))
+        else:
+            rest[name] = value
+    return bound, rest
+
+
+def _node_variants():
+    """Each node case as given, and with its integer inputs bound."""
+    for case in cases():
+        yield case, case.model, case.inputs[0]
+        bound, rest = _with_integer_inputs_bound(case.model, case.inputs[0])
+        if len(rest) < len(case.inputs[0]):
+            yield case, bound, rest
+
+
+@cache
+def _node_results() -> tuple[list[str], frozenset[type]]:
+    """(mismatches, op types evaluated) over the node cases Ziggurat imports."""
+    mismatches: list[str] = []
+    covered: set[type] = set()
+    for case, model, feeds in _node_variants():
+        try:
+            module, params = ziggurat.from_onnx(model, shape={n: v.shape for n, v in feeds.items()})
+            ours = run_reference(module, params, feeds)
+        except ZigguratError:
+            continue
+        covered |= {type(op) for op in module.walk()}
+        theirs = ReferenceEvaluator(model).run(None, feeds)
+        for n, (got, want) in enumerate(zip(ours, theirs, strict=True)):
+            want = np.asarray(want)
+            if got.shape != want.shape or not np.allclose(
+                got, want, rtol=max(case.rtol, 1e-4), atol=max(case.atol, 1e-5), equal_nan=True
+            ):
+                mismatches.append(f"{case.name} output {n}")
+    return mismatches, frozenset(covered)
+
+
+def _rewriting_passes(opt_level: int) -> list[str]:
+    """The graph passes of `opt_level` but the fusion, whose kernels the interpreter does not
+    run (their ops are the ones it checks anyway)."""
+    return [p for p in GRAPH_PASSES_BY_LEVEL[opt_level] if p != "graph-fuse-ops"]
+
+
+@cache
+def _rewritten_results(opt_level: int) -> tuple[float, frozenset[type]]:
+    """(largest difference from onnx, op types evaluated) of the conv block after the graph
+    passes of `opt_level`."""
+    model = _conv_block_model()
+    x = np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    module, params = ziggurat.from_onnx(model, shape={"x": x.shape})
+    module.attributes[CPU_ATTR] = as_target("llvm -mcpu=skylake-avx512")
+    ctx = make_context(params)
+    if _rewriting_passes(opt_level):
+        PassManager.parse(",".join(_rewriting_passes(opt_level))).run(ctx, module)
+    (ours,) = run_reference(module, ctx.params, {"x": x})
+    (theirs,) = ReferenceEvaluator(model).run(None, {"x": x})
+    return float(np.abs(ours - theirs).max()), frozenset(type(op) for op in module.walk())
+
+
+def test_interpreter_matches_onnx_on_the_node_cases():
+    mismatches, _ = _node_results()
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("opt_level", [0, 2, 3])
+def test_interpreter_matches_onnx_after_the_graph_passes(opt_level: int):
+    difference, _ = _rewritten_results(opt_level)
+    assert difference < 1e-4
+
+
+def test_every_evaluator_is_checked():
+    covered = set(_node_results()[1])
+    for level in (0, 2, 3):
+        covered |= _rewritten_results(level)[1]
+    unchecked = sorted(op.name for op in EVALUATORS if op not in covered)
+    assert unchecked == []
