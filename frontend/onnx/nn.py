@@ -133,7 +133,7 @@ def _reduce_axes(
     else:
         given = ctx.constant_input(node, 1)
         if given is None and ctx.input(node, 1) is not None:
-            raise ctx.error("reduction axes computed at run time are not supported")
+            raise ctx.unsupported("its axes are computed at run time")
         axes = [] if given is None else [int(a) for a in np.asarray(given).reshape(-1)]
     if not axes:
         return None if int(attrs.get("noop_with_empty_axes", 0)) else list(range(rank))
