@@ -56,7 +56,7 @@ def _captures(loop: scf.ForOp) -> tuple[list[Operation], list[Operation], list[S
             owner = value.owner
             if value in seen or (isinstance(owner, Operation) and _inside(owner, loop)):
                 continue
-            if isinstance(owner, Block) and loop.is_ancestor(owner.parent_op() or loop):  # type: ignore[arg-type]
+            if isinstance(owner, Block) and loop.is_ancestor(owner.parent_op() or loop):
                 continue
             seen.add(value)
             if isinstance(owner, CONSTANT_OPS):
@@ -85,8 +85,8 @@ def _check_capturable(value: SSAValue) -> None:
 def _chunk_bounds(lower: SSAValue, upper: SSAValue, step: SSAValue) -> tuple[SSAValue, SSAValue]:
     """This thread's [start, end) in iteration numbers; call inside an ImplicitBuilder."""
     one = arith.ConstantOp(IntegerAttr(1, i64)).result
-    thread = arith.ExtSIOp(llvm.CallOp("omp_get_thread_num", return_type=i32).returned, i64)
-    threads = arith.ExtSIOp(llvm.CallOp("omp_get_num_threads", return_type=i32).returned, i64)
+    thread = arith.ExtSIOp(llvm.CallOp("omp_get_thread_num", return_type=i32).results[0], i64)
+    threads = arith.ExtSIOp(llvm.CallOp("omp_get_num_threads", return_type=i32).results[0], i64)
     span = arith.SubiOp(upper, lower).result
     trips = arith.DivSIOp(arith.AddiOp(span, arith.SubiOp(step, one)).result, step).result
     chunk = arith.DivSIOp(
@@ -97,15 +97,13 @@ def _chunk_bounds(lower: SSAValue, upper: SSAValue, step: SSAValue) -> tuple[SSA
     return start, end
 
 
-def outline(
-    loop: scf.ForOp, kernel: llvm.FuncOp, module: ModuleOp, name: str, cores: int
-) -> llvm.FuncOp:
-    """Replaces a parallel loop by a GOMP_parallel call of a new outlined function."""
-    constants, private, passed = _captures(loop)
-    for value in passed:
-        _check_capturable(value)
-    ptr = llvm.LLVMPointerType()
-    entry = Block(arg_types=[ptr])
+def _reload_captures(
+    constants: list[Operation], private: list[Operation], passed: list[SSAValue]
+) -> tuple[Block, dict[SSAValue, SSAValue]]:
+    """The outlined function's entry block (its one argument the context array) and the map
+    from each captured value to its copy there: constants cloned, passed values loaded from
+    their slots, private scratch moved in."""
+    entry = Block(arg_types=[llvm.LLVMPointerType()])
     context = entry.args[0]
     mapping: dict[SSAValue, SSAValue] = {}
     for op in constants:
@@ -125,7 +123,14 @@ def outline(
         op.detach()
         op.operands = [mapping.get(v, v) for v in op.operands]
         entry.add_op(op)
-    lower, upper, step = (mapping.get(v, v) for v in (loop.lb, loop.ub, loop.step))
+    return entry, mapping
+
+
+def _move_body(
+    loop: scf.ForOp, lower: SSAValue, step: SSAValue, mapping: dict[SSAValue, SSAValue]
+) -> Block:
+    """The loop's body moved into a block over iteration numbers, its induction variable
+    recomputed as lower + n * step and its captured values replaced by their copies."""
     body = Block(arg_types=[i64])
     with ImplicitBuilder(body):
         iteration = arith.AddiOp(lower, arith.MuliOp(body.args[0], step).result)
@@ -140,15 +145,15 @@ def outline(
                 use.operation.operands[use.index] = new
     for nested in moved:
         nested.attributes.pop(KIND_ATTR, None)
-    with ImplicitBuilder(entry):
-        start, end = _chunk_bounds(lower, upper, step)
-        scf.ForOp(start, end, arith.ConstantOp(IntegerAttr(1, i64)).result, [], Region(body))
-        llvm.ReturnOp()
-    outlined = llvm.FuncOp(
-        name, llvm.LLVMFunctionType([ptr]), linkage=llvm.LinkageAttr("internal"), body=Region(entry)
-    )
-    Rewriter.insert_op(outlined, InsertPoint.after(kernel))
+    return body
 
+
+def _launch(
+    loop: scf.ForOp, kernel: llvm.FuncOp, passed: list[SSAValue], name: str, cores: int
+) -> None:
+    """Replaces the loop by stores of the passed values into a context array on the kernel's
+    stack and `GOMP_parallel(@name, context, cores, 0)`."""
+    ptr = llvm.LLVMPointerType()
     kernel_entry = kernel.body.block
     count = llvm.ConstantOp(IntegerAttr(max(1, len(passed)), i64), i64)
     storage = llvm.AllocaOp(count, ptr, 8)
@@ -171,6 +176,29 @@ def outline(
         llvm.CallOp("GOMP_parallel", function, storage.res, threads, flags),
     ]
     Rewriter.replace_op(loop, calls, [])
+
+
+def outline(loop: scf.ForOp, kernel: llvm.FuncOp, name: str, cores: int) -> llvm.FuncOp:
+    """Replaces a parallel loop by a GOMP_parallel call of a new outlined function (the
+    steps of the module docstring)."""
+    constants, private, passed = _captures(loop)
+    for value in passed:
+        _check_capturable(value)
+    entry, mapping = _reload_captures(constants, private, passed)
+    lower, upper, step = (mapping.get(v, v) for v in (loop.lb, loop.ub, loop.step))
+    body = _move_body(loop, lower, step, mapping)
+    with ImplicitBuilder(entry):
+        start, end = _chunk_bounds(lower, upper, step)
+        scf.ForOp(start, end, arith.ConstantOp(IntegerAttr(1, i64)).result, [], Region(body))
+        llvm.ReturnOp()
+    outlined = llvm.FuncOp(
+        name,
+        llvm.LLVMFunctionType([llvm.LLVMPointerType()]),
+        linkage=llvm.LinkageAttr("internal"),
+        body=Region(entry),
+    )
+    Rewriter.insert_op(outlined, InsertPoint.after(kernel))
+    _launch(loop, kernel, passed, name, cores)
     return outlined
 
 
@@ -191,6 +219,6 @@ def outline_parallel_loops(module: ModuleOp, cores: int) -> int:
         for n, loop in enumerate(outermost):
             if count == 0:
                 _declare_runtime(module)
-            outline(loop, kernel, module, f"{kernel.sym_name.data}_par{n}", cores)
+            outline(loop, kernel, f"{kernel.sym_name.data}_par{n}", cores)
             count += 1
     return count

@@ -9,6 +9,7 @@ so NaN and infinity propagate as ONNX expects.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from xdsl.dialects import arith, cf, llvm, math, vector
 from xdsl.dialects.arith import CMPF_COMPARISON_OPERATIONS
@@ -59,7 +60,7 @@ def intrinsic_suffix(ty: Attribute) -> str:
     return f"i{ty.width.data}"
 
 
-INT_BINARY: dict[type[Operation], type[Operation]] = {
+INT_BINARY: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
     arith.AddiOp: llvm.AddOp,
     arith.SubiOp: llvm.SubOp,
     arith.MuliOp: llvm.MulOp,
@@ -75,7 +76,9 @@ INT_BINARY: dict[type[Operation], type[Operation]] = {
     arith.ShRSIOp: llvm.AShrOp,
 }
 
-FLOAT_BINARY: dict[type[Operation], type[Operation]] = {
+FLOAT_BINARY: dict[
+    type[Operation], Callable[[SSAValue, SSAValue, llvm.FastMathAttr], Operation]
+] = {
     arith.AddfOp: llvm.FAddOp,
     arith.SubfOp: llvm.FSubOp,
     arith.MulfOp: llvm.FMulOp,
@@ -95,14 +98,20 @@ INTRINSIC_UNARY: dict[type[Operation], str] = {
     math.TruncOp: "llvm.trunc",
 }
 
-INTRINSIC_BINARY: dict[type[Operation], str] = {
+INTRINSICS: dict[type[Operation], str] = {
     arith.MaximumfOp: "llvm.maximum",
     arith.MinimumfOp: "llvm.minimum",
     arith.MaxnumfOp: "llvm.maxnum",
     arith.MinnumfOp: "llvm.minnum",
+    arith.MinSIOp: "llvm.smin",
+    arith.MaxSIOp: "llvm.smax",
+    arith.MinUIOp: "llvm.umin",
+    arith.MaxUIOp: "llvm.umax",
     math.PowFOp: "llvm.pow",
     math.CopySignOp: "llvm.copysign",
+    math.FmaOp: "llvm.fma",
 }
+"""Ops that become an intrinsic of all their operands, overloaded on the result type."""
 
 LIBM_UNARY: dict[type[Operation], str] = {
     math.TanhOp: "tanh",
@@ -111,7 +120,7 @@ LIBM_UNARY: dict[type[Operation], str] = {
     math.AtanOp: "atan",
 }
 
-CASTS: dict[type[Operation], type[Operation]] = {
+CASTS: dict[type[Operation], Callable[[SSAValue, Attribute], Operation]] = {
     arith.SIToFPOp: llvm.SIToFPOp,
     arith.ExtFOp: llvm.FPExtOp,
     arith.TruncFOp: llvm.FPTruncOp,
@@ -174,99 +183,126 @@ class LibmDeclarations:
         return llvm.CallOp(name, arg, return_type=ty)
 
 
+Converted = Operation | list[Operation] | None
+"""A conversion's result: the new op or ops, or None when the op's operand replaces it."""
+
+
+def _vector_fcmp(op: VectorCmpfOp) -> Operation:
+    predicate = CMPF_COMPARISON_OPERATIONS.index(op.predicate.data)
+    return LLVMVectorFCmpOp.build(predicate, op.operands[0], op.operands[1])
+
+
+def _vector_select(op: VectorSelectOp) -> Operation:
+    return LLVMVectorSelectOp.build(*op.operands)
+
+
+def _index_cast(op: arith.IndexCastOp) -> Operation | None:
+    source, target = op.operands[0].type, op.results[0].type
+    if source == target:
+        return None
+    assert isinstance(source, IntegerType) and isinstance(target, IntegerType)
+    if source.width.data > target.width.data:
+        return llvm.TruncOp(op.operands[0], target)
+    return llvm.SExtOp(op.operands[0], target)
+
+
+def _icmp(op: arith.CmpiOp) -> Operation:
+    return llvm.ICmpOp(op.lhs, op.rhs, op.predicate)
+
+
+def _fcmp(op: arith.CmpfOp) -> Operation:
+    return llvm.FCmpOp(op.lhs, op.rhs, op.predicate)
+
+
+def _select(op: arith.SelectOp) -> Operation:
+    return llvm.SelectOp(*op.operands)
+
+
+def _float_to_signed(op: arith.FPToSIOp) -> Operation:
+    """Saturating: out-of-range values clamp to the integer type's ends and NaN gives 0, where
+    a plain fptosi would give poison."""
+    result = op.results[0].type
+    return _call_intrinsic(
+        f"llvm.fptosi.sat.{intrinsic_suffix(result)}",
+        [op.operands[0]],
+        result,
+        suffix=intrinsic_suffix(op.operands[0].type),
+    )
+
+
+def _unsigned_to_float(op: arith.UIToFPOp) -> list[Operation]:
+    """Unsigned integer to float: zero-extend one bit wider, then signed conversion."""
+    source, target = op.operands[0].type, op.results[0].type
+    assert isinstance(source, IntegerType)
+    wider = IntegerType(source.width.data + 1)
+    extended = llvm.ZExtOp(op.operands[0], wider)
+    return [extended, llvm.SIToFPOp(extended.results[0], target)]
+
+
+def _negate(op: arith.NegfOp) -> Operation:
+    return llvm.FNegOp(op.operands[0], FAST_MATH)
+
+
+def _branch(op: cf.BranchOp) -> Operation:
+    return llvm.BrOp(op.successor, *op.arguments)
+
+
+def _conditional_branch(op: cf.ConditionalBranchOp) -> Operation:
+    return llvm.CondBrOp(
+        op.cond, op.then_block, op.then_arguments, op.else_block, op.else_arguments
+    )
+
+
+CONVERSIONS: dict[type[Operation], Callable[[Any], Converted]] = {
+    arith.ConstantOp: _convert_constant,
+    vector.BroadcastOp: _broadcast,
+    VectorCmpfOp: _vector_fcmp,
+    VectorSelectOp: _vector_select,
+    arith.IndexCastOp: _index_cast,
+    arith.CmpiOp: _icmp,
+    arith.CmpfOp: _fcmp,
+    arith.SelectOp: _select,
+    arith.FPToSIOp: _float_to_signed,
+    arith.UIToFPOp: _unsigned_to_float,
+    arith.NegfOp: _negate,
+    cf.BranchOp: _branch,
+    cf.ConditionalBranchOp: _conditional_branch,
+}
+"""The conversions that are more than one op for one, by op type (each function takes ops of
+its key's type only, which the table's type cannot say)."""
+
+
 class StdToLLVM(RewritePattern):
     """One pattern for all of arith, math and cf: a table lookup per op type."""
 
     def __init__(self, libm: LibmDeclarations):
         self.libm = libm
-        self.special: dict[
-            type[Operation], Callable[[Operation], Operation | list[Operation] | None]
-        ] = {
-            arith.ConstantOp: lambda op: _convert_constant(op),  # type: ignore[arg-type]
-            vector.BroadcastOp: lambda op: _broadcast(op),  # type: ignore[arg-type]
-            VectorCmpfOp: lambda op: LLVMVectorFCmpOp.build(
-                CMPF_COMPARISON_OPERATIONS.index(op.predicate.data),  # type: ignore[attr-defined]
-                op.operands[0],
-                op.operands[1],
-            ),
-            VectorSelectOp: lambda op: LLVMVectorSelectOp.build(*op.operands),
-            arith.IndexCastOp: self._index_cast,
-            arith.CmpiOp: lambda op: llvm.ICmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
-            arith.CmpfOp: lambda op: llvm.FCmpOp(op.lhs, op.rhs, op.predicate),  # type: ignore[attr-defined]
-            arith.SelectOp: lambda op: llvm.SelectOp(*op.operands),
-            arith.FPToSIOp: lambda op: _call_intrinsic(
-                f"llvm.fptosi.sat.{intrinsic_suffix(op.results[0].type)}",
-                [op.operands[0]],
-                op.results[0].type,
-                suffix=intrinsic_suffix(op.operands[0].type),
-            ),
-            arith.UIToFPOp: self._unsigned_to_float,
-            arith.MinSIOp: lambda op: _call_intrinsic(
-                "llvm.smin", list(op.operands), op.results[0].type
-            ),
-            arith.MaxSIOp: lambda op: _call_intrinsic(
-                "llvm.smax", list(op.operands), op.results[0].type
-            ),
-            arith.MinUIOp: lambda op: _call_intrinsic(
-                "llvm.umin", list(op.operands), op.results[0].type
-            ),
-            arith.MaxUIOp: lambda op: _call_intrinsic(
-                "llvm.umax", list(op.operands), op.results[0].type
-            ),
-            arith.NegfOp: lambda op: llvm.FNegOp(op.operands[0], FAST_MATH),
-            math.FmaOp: lambda op: _call_intrinsic(
-                "llvm.fma", list(op.operands), op.results[0].type
-            ),
-            cf.BranchOp: lambda op: llvm.BrOp(op.successor, *op.arguments),  # type: ignore[attr-defined]
-            cf.ConditionalBranchOp: lambda op: llvm.CondBrOp(
-                op.cond,
-                op.then_block,
-                op.then_arguments,
-                op.else_block,
-                op.else_arguments,  # type: ignore[attr-defined]
-            ),
-        }
-
-    @staticmethod
-    def _unsigned_to_float(op: Operation) -> list[Operation]:
-        """Unsigned integer to float: zero-extend one bit wider, then signed conversion."""
-        source, target = op.operands[0].type, op.results[0].type
-        assert isinstance(source, IntegerType)
-        wider = IntegerType(source.width.data + 1)
-        extended = llvm.ZExtOp(op.operands[0], wider)
-        return [extended, llvm.SIToFPOp(extended.results[0], target)]
-
-    @staticmethod
-    def _index_cast(op: Operation) -> Operation | None:
-        source, target = op.operands[0].type, op.results[0].type
-        if source == target:
-            return None
-        assert isinstance(source, IntegerType) and isinstance(target, IntegerType)
-        if source.width.data > target.width.data:
-            return llvm.TruncOp(op.operands[0], target)
-        return llvm.SExtOp(op.operands[0], target)
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
-        kind = type(op)
-        if kind in INT_BINARY:
-            new: Operation | list[Operation] | None = INT_BINARY[kind](
-                op.operands[0], op.operands[1]
-            )
-        elif kind in FLOAT_BINARY:
-            new = FLOAT_BINARY[kind](op.operands[0], op.operands[1], FAST_MATH)
-        elif kind in INTRINSIC_UNARY:
-            new = _call_intrinsic(INTRINSIC_UNARY[kind], [op.operands[0]], op.results[0].type)
-        elif kind in INTRINSIC_BINARY:
-            new = _call_intrinsic(INTRINSIC_BINARY[kind], list(op.operands), op.results[0].type)
-        elif kind in LIBM_UNARY:
-            new = self.libm.call(LIBM_UNARY[kind], op.operands[0])
-        elif kind in CASTS:
-            new = CASTS[kind](op.operands[0], op.results[0].type)
-        elif kind in self.special:
-            new = self.special[kind](op)
+        if type(op) in CONVERSIONS:
+            new = CONVERSIONS[type(op)](op)
             if new is None:
                 rewriter.replace(op, [], [op.operands[0]])
-                return
-        else:
+            else:
+                rewriter.replace(op, new)
             return
-        rewriter.replace(op, new)
+        one = self._one_for_one(op)
+        if one is not None:
+            rewriter.replace(op, one)
+
+    def _one_for_one(self, op: Operation) -> Operation | None:
+        """The llvm op or call that computes what `op` does; None for ops not converted here."""
+        kind = type(op)
+        if kind in INT_BINARY:
+            return INT_BINARY[kind](op.operands[0], op.operands[1])
+        if kind in FLOAT_BINARY:
+            return FLOAT_BINARY[kind](op.operands[0], op.operands[1], FAST_MATH)
+        if kind in INTRINSIC_UNARY:
+            return _call_intrinsic(INTRINSIC_UNARY[kind], [op.operands[0]], op.results[0].type)
+        if kind in INTRINSICS:
+            return _call_intrinsic(INTRINSICS[kind], list(op.operands), op.results[0].type)
+        if kind in LIBM_UNARY:
+            return self.libm.call(LIBM_UNARY[kind], op.operands[0])
+        if kind in CASTS:
+            return CASTS[kind](op.operands[0], op.results[0].type)
+        return None

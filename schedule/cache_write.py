@@ -47,9 +47,9 @@ def _read_only_buffers(kernel: func.FuncOp) -> set[SSAValue]:
 
 
 def _segments(statements: Sequence[Operation], read_only: set[SSAValue]) -> list[list[Operation]]:
-    """Statements split so each loop stands alone; runs of movable ops only (`movable`: pure, or loads of
-    buffers the kernel never writes) are
-    dropped (they are cloned into the segments that use them)."""
+    """Statements split so each loop stands alone; runs of movable ops only (`movable`: pure,
+    or loads of buffers the kernel never writes) are dropped (they are cloned into the
+    segments that use them)."""
     segments: list[list[Operation]] = [[]]
     for op in statements:
         if isinstance(op, sched.ForOp):
@@ -102,11 +102,9 @@ def _clone_used_values(
     return clones
 
 
-def cache_write(kernel: func.FuncOp, over: Sequence[sched.ForOp]) -> list[list[str]]:
-    """Gives each reduction accumulator under the perfectly nested spatial loops `over` a
-    local buffer indexed by them, and distributes those loops around the statements of
-    their body. Returns the loop names of each new nest, in order; the nest holding the
-    first reduction keeps the original names."""
+def _check_tile_loops(over: Sequence[sched.ForOp]) -> list[sched.ForOp]:
+    """The chain of loops `over` spans, refused unless it is exactly `over` and each loop is
+    spatial, from 0, with step 1."""
     chain = loop_chain(over[0], over[-1])
     if [id(loop) for loop in chain] != [id(loop) for loop in over]:
         raise ScheduleError("cache_write needs adjacent loops, outermost first.")
@@ -116,12 +114,12 @@ def cache_write(kernel: func.FuncOp, over: Sequence[sched.ForOp]) -> list[list[s
                 f"cache_write over loop '{loop_name(loop)}': it must be a spatial loop from "
                 "0 with step 1 (split it first)."
             )
-    accumulators = scalar_accumulators(over[-1])
-    if not accumulators:
-        raise ScheduleError(f"no reduction accumulator under loop '{loop_name(over[-1])}'.")
-    _sink_pure_ops(chain)
-    tile = [loop.trip_count for loop in over]
-    locals_: dict[SSAValue, SSAValue] = {}
+    return chain
+
+
+def _allocate_tiles(accumulators: Sequence[SSAValue], tile: list[int]) -> dict[SSAValue, SSAValue]:
+    """A local buffer of shape `tile` for each accumulator, allocated right after it."""
+    tiles: dict[SSAValue, SSAValue] = {}
     for accumulator in accumulators:
         assert isinstance(accumulator.type, MemRefType)
         alloc = sched.AllocOp(MemRefType(accumulator.type.element_type, tile))
@@ -130,61 +128,68 @@ def cache_write(kernel: func.FuncOp, over: Sequence[sched.ForOp]) -> list[list[s
         block = owner.parent_block()
         assert block is not None
         block.insert_op_after(alloc, owner)
-        locals_[accumulator] = alloc.result
+        tiles[accumulator] = alloc.result
+    return tiles
 
-    statements = body_ops(over[-1])
-    body = set(statements)
-    for op in statements:
-        body.update(op.walk())
-    read_only = _read_only_buffers(kernel)
-    segments = _segments(statements, read_only)
-    first_reduction = next(
-        (n for n, s in enumerate(segments) if isinstance(s[0], sched.ForOp)), len(segments)
-    )
-    nests: list[list[sched.ForOp]] = []
-    clones_per_segment = [
-        _clone_used_values(segment, body, {}, accumulators, read_only) for segment in segments
-    ]
-    for position, (segment, clones) in enumerate(zip(segments, clones_per_segment, strict=True)):
-        headers = [_new_header(loop) for loop in over]
-        suffix = (
-            ""
-            if position == first_reduction
-            else ".init"
-            if position < first_reduction
-            else ".store"
-            if position == len(segments) - 1
-            else f".s{position}"
-        )
-        for header, loop in zip(headers, over, strict=True):
-            set_loop_name(header, loop_name(loop) + suffix)
-        for outer, inner in zip(headers, headers[1:], strict=False):
-            append_to_body(outer, inner)
-        for op in clones:
-            append_to_body(headers[-1], op)
-        for op in segment:
+
+def _nest_suffix(position: int, first_reduction: int, count: int) -> str:
+    """The loop-name suffix of the nest at `position`: none for the first reduction's nest,
+    `.init` before it, `.store` for the last, `.sN` between."""
+    if position == first_reduction:
+        return ""
+    if position < first_reduction:
+        return ".init"
+    return ".store" if position == count - 1 else f".s{position}"
+
+
+def _nest_around(
+    over: Sequence[sched.ForOp], ops: Sequence[Operation], suffix: str
+) -> list[sched.ForOp]:
+    """Copies of the loop headers of `over`, named with `suffix`, nested around `ops` (moved
+    there if they sit elsewhere), which then use the copies' induction variables."""
+    headers = [_new_header(loop) for loop in over]
+    for header, loop in zip(headers, over, strict=True):
+        set_loop_name(header, loop_name(loop) + suffix)
+    for outer, inner in zip(headers, headers[1:], strict=False):
+        append_to_body(outer, inner)
+    for op in ops:
+        if op.parent is not None:
             op.detach()
-            append_to_body(headers[-1], op)
-        ivs = [h.induction_var for h in headers]
-        for loop, header in zip(over, headers, strict=True):
-            loop.induction_var.replace_uses_with_if(
-                header.induction_var, lambda use, h=header: h.is_ancestor(use.operation)
-            )
-        for op in headers[0].walk():
-            if isinstance(op, sched.LoadOp | sched.StoreOp) and op.buffer in locals_:
-                access = (
-                    sched.LoadOp(locals_[op.buffer], ivs)
-                    if isinstance(op, sched.LoadOp)
-                    else sched.StoreOp(op.value, locals_[op.buffer], ivs)
-                )
-                parent = op.parent_block()
-                assert parent is not None
-                parent.insert_op_before(access, op)
-                if isinstance(op, sched.LoadOp):
-                    op.result.replace_all_uses_with(access.results[0])
-                Rewriter.erase_op(op)
-        nests.append(headers)
+        append_to_body(headers[-1], op)
+    for loop, header in zip(over, headers, strict=True):
+        for use in list(loop.induction_var.uses):
+            if header.is_ancestor(use.operation):
+                use.operation.operands[use.index] = header.induction_var
+    return headers
 
+
+def _index_tiles(headers: Sequence[sched.ForOp], tiles: dict[SSAValue, SSAValue]) -> None:
+    """Accesses of an accumulator inside the nest become accesses of its tile at the nest's
+    induction variables."""
+    ivs = [h.induction_var for h in headers]
+    for op in headers[0].walk():
+        if not isinstance(op, sched.LoadOp | sched.StoreOp) or op.buffer not in tiles:
+            continue
+        access = (
+            sched.LoadOp(tiles[op.buffer], ivs)
+            if isinstance(op, sched.LoadOp)
+            else sched.StoreOp(op.value, tiles[op.buffer], ivs)
+        )
+        parent = op.parent_block()
+        assert parent is not None
+        parent.insert_op_before(access, op)
+        if isinstance(op, sched.LoadOp):
+            op.result.replace_all_uses_with(access.results[0])
+        Rewriter.erase_op(op)
+
+
+def _replace_loops(
+    over: Sequence[sched.ForOp],
+    nests: Sequence[list[sched.ForOp]],
+    accumulators: Sequence[SSAValue],
+) -> None:
+    """Puts the new nests where the loops `over` were, and drops those loops and the
+    accumulators nothing reads any more."""
     parent = over[0].parent_block()
     assert parent is not None
     for headers in nests:
@@ -195,4 +200,42 @@ def cache_write(kernel: func.FuncOp, over: Sequence[sched.ForOp]) -> list[list[s
     for accumulator in accumulators:
         if not accumulator.uses and isinstance(accumulator.owner, Operation):
             Rewriter.erase_op(accumulator.owner)
+
+
+def cache_write(kernel: func.FuncOp, over: Sequence[sched.ForOp]) -> list[list[str]]:
+    """Gives each reduction accumulator under the perfectly nested spatial loops `over` a
+    local buffer indexed by them, and distributes those loops around the statements of
+    their body. Returns the loop names of each new nest, in order; the nest holding the
+    first reduction keeps the original names.
+
+    Steps: check the loops; allocate a tile per accumulator; cut the body into segments (one
+    per loop, and the runs of statements between), each with clones of the movable values
+    it uses from other segments; wrap each segment in its own copy of the loops; index the
+    accumulators by the copies' induction variables; put the nests in place of the loops."""
+    chain = _check_tile_loops(over)
+    accumulators = scalar_accumulators(over[-1])
+    if not accumulators:
+        raise ScheduleError(f"no reduction accumulator under loop '{loop_name(over[-1])}'.")
+    _sink_pure_ops(chain)
+    tiles = _allocate_tiles(accumulators, [loop.trip_count for loop in over])
+
+    statements = body_ops(over[-1])
+    body = set(statements)
+    for op in statements:
+        body.update(op.walk())
+    read_only = _read_only_buffers(kernel)
+    segments = _segments(statements, read_only)
+    first_reduction = next(
+        (n for n, s in enumerate(segments) if isinstance(s[0], sched.ForOp)), len(segments)
+    )
+    clones_per_segment = [
+        _clone_used_values(segment, body, {}, accumulators, read_only) for segment in segments
+    ]
+    nests: list[list[sched.ForOp]] = []
+    for position, (segment, clones) in enumerate(zip(segments, clones_per_segment, strict=True)):
+        suffix = _nest_suffix(position, first_reduction, len(segments))
+        headers = _nest_around(over, [*clones, *segment], suffix)
+        _index_tiles(headers, tiles)
+        nests.append(headers)
+    _replace_loops(over, nests, accumulators)
     return [[loop_name(h) for h in headers] for headers in nests]
