@@ -32,7 +32,8 @@ MAX_COPIES = 36
 """Copies of the vector body the unrolled selectors may make (F(4x4, 3x3) has 36 positions)."""
 
 
-def _divided_byconstant_index(op: object, value: SSAValue) -> bool:
+def _divided_by_constant_index(op: object, value: SSAValue) -> bool:
+    """Whether `op` is `value` divided by, or the remainder of it by, a constant index."""
     return (
         isinstance(op, arith.RemUIOp | arith.DivUIOp)
         and op.lhs is value
@@ -48,7 +49,7 @@ def _only_selects(value: SSAValue) -> bool:
             other = op.rhs if op.lhs is value else op.lhs
             if constant_index(other) is None:
                 return False
-        elif not (_divided_byconstant_index(op, value) and _only_selects(op.results[0])):
+        elif not (_divided_by_constant_index(op, value) and _only_selects(op.results[0])):
             return False
     return bool(value.uses)
 
@@ -59,7 +60,7 @@ def _selects(value: SSAValue) -> bool:
         op = use.operation
         if isinstance(op, arith.CmpiOp):
             return True
-        if _divided_byconstant_index(op, value) and _selects(op.results[0]):
+        if _divided_by_constant_index(op, value) and _selects(op.results[0]):
             return True
     return False
 
@@ -82,7 +83,7 @@ def selector(loop: sched.ForOp) -> Selector | None:
         op = use.operation
         if isinstance(op, sched.LoadOp | sched.StoreOp) and iv in op.indices:
             continue
-        if not _divided_byconstant_index(op, iv):
+        if not _divided_by_constant_index(op, iv):
             return None
         assert isinstance(op, arith.RemUIOp | arith.DivUIOp)
         divisor = constant_index(op.rhs)

@@ -31,6 +31,7 @@ from xdsl.rewriter import Rewriter
 from xdsl.traits import is_side_effect_free
 
 from ziggurat.dialects import sched
+from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.schedule import loop_transforms as lt
 from ziggurat.schedule.pack import packable_arguments
 from ziggurat.schedule.row_nests import merge_row_nests
@@ -50,9 +51,10 @@ class TileKnobs:
     cols: int
 
 
-def register_count(vector_bits: int) -> int:
-    """SIMD registers the ISA has: 32 with AVX-512, 16 with AVX/AVX2/SSE, 32 on AArch64."""
-    return 32 if vector_bits >= 512 else 16
+def register_count(cpu: CpuTargetAttr) -> int:
+    """SIMD registers the ISA has: 32 with AVX-512 and on AArch64 (v0-v31), 16 with
+    AVX/AVX2/SSE."""
+    return 32 if cpu.vector_bits.data >= 512 or cpu.arch in ("aarch64", "arm64") else 16
 
 
 def default_tile_knobs(rows_extent: int, cols_extent: int, lanes: int, registers: int) -> TileKnobs:

@@ -14,6 +14,7 @@ from xdsl.parser import Parser
 import ziggurat
 from ziggurat.core.context import make_context
 from ziggurat.core.reference import run_reference
+from ziggurat.dialects import sched
 from ziggurat.plugins import load_plugin
 from ziggurat.runtime import GraphModule
 
@@ -64,7 +65,13 @@ def test_schedule_example_keeps_the_numbers() -> None:
     module = Parser(ctx, source).parse_module()
     inputs = random_inputs({"a": (8, 16), "b": (16, 4)})
     expected = run_reference(module, {}, [inputs["a"], inputs["b"]])
-    PassManager.parse("convert-graph-to-te,convert-te-to-sched,parallel-batch").run(ctx, module)
+    PassManager.parse(
+        "convert-graph-to-te,convert-te-to-sched,parallel-batch{prefix=matmul min-trips=8}"
+    ).run(ctx, module)
+    parallel = [
+        op for op in module.walk() if isinstance(op, sched.ForOp) and op.kind.data == "parallel"
+    ]
+    assert [loop.trip_count for loop in parallel] == [8]
     from ziggurat.backend import codegen, plan
     from ziggurat.core.targets import parse_target
     from ziggurat.runtime import Module

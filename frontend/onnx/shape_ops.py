@@ -1,4 +1,5 @@
-"""Shape-changing ONNX ops: Flatten, Reshape."""
+"""ONNX ops that move, select or combine elements without arithmetic: Flatten, Reshape,
+Transpose, Concat, Unsqueeze, Squeeze, Slice, Split, Expand, Pad, Gather, Where and Equal."""
 
 from typing import Any
 

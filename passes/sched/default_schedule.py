@@ -39,7 +39,7 @@ class SchedDefaultSchedule(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         cpu = module_cpu(op, self.target)
         lanes = cpu.vector_lanes(32)
-        registers = register_count(cpu.vector_bits.data)
+        registers = register_count(cpu)
         for kernel in list(op.ops):
             if isinstance(kernel, func.FuncOp) and kernel.sym_visibility is not None:
                 schedule = schedule_kernel(kernel, lanes, registers, params_of(ctx))
