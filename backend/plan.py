@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import MemRefType, ModuleOp
+from xdsl.ir import SSAValue
 
 from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.backend.memory_plan import plan_memory
@@ -54,7 +55,7 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
                 "dtype": dtype_name(buffer),
             }
         )
-    index = {op.result: op.index.data for op in entry.buffers}
+    index: dict[SSAValue, int] = {op.result: op.index.data for op in entry.buffers}
     flops = {
         op.sym_name.data: kernel_flops(op) for op in module.ops if isinstance(op, target.KernelOp)
     }

@@ -3,6 +3,7 @@ against, independent of every lowering."""
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Literal, TypeVar
 
 import numpy as np
 from xdsl.dialects import func
@@ -89,7 +90,12 @@ def _conv(op: graph.ConvOp, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.n
     for tap, view in _windows(x, op, w.shape[2:], 0.0):
         for g in range(groups):
             patch = view[:, g * per_in : (g + 1) * per_in]
-            kernel = w[g * per_out : (g + 1) * per_out, :, *tap]
+            kernel_index: tuple[slice | int, ...] = (
+                slice(g * per_out, (g + 1) * per_out),
+                slice(None),
+                *tap,
+            )
+            kernel = w[kernel_index]
             out[:, g * per_out : (g + 1) * per_out] += np.einsum("nc...,fc->nf...", patch, kernel)
     return out + b.reshape(1, -1, *([1] * (x.ndim - 2)))
 
@@ -147,6 +153,8 @@ def _reduce(op: graph.ReduceOp, x: np.ndarray) -> np.ndarray:
     kind = op.kind.data
     extra: dict[str, object] = {}
     if kind in ("max", "min"):
+        low: int | float
+        high: int | float
         if x.dtype == np.bool_:
             low, high = False, True
         elif x.dtype.kind == "f":
@@ -184,14 +192,20 @@ def _slice(op: graph.SliceOp, x: np.ndarray) -> np.ndarray:
     return x[np.ix_(*index)] if x.ndim else x
 
 
+_NUMPY_PAD_MODES: dict[str, Literal["reflect", "edge", "wrap"]] = {
+    "reflect": "reflect",
+    "edge": "edge",
+    "wrap": "wrap",
+}
+"""graph.pad's non-constant modes as numpy.pad names them."""
+
+
 def _pad(op: graph.PadOp, x: np.ndarray) -> np.ndarray:
     pads = op.pad_values
     widths = [(pads[d], pads[x.ndim + d]) for d in range(x.ndim)]
     if op.mode.data == "constant":
         return np.pad(x, widths, constant_values=op.value.value.data)
-    return np.pad(
-        x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[op.mode.data]
-    )
+    return np.pad(x, widths, mode=_NUMPY_PAD_MODES[op.mode.data])
 
 
 def transform_layout(array: np.ndarray, source: str, target: str) -> np.ndarray:
@@ -212,17 +226,13 @@ def transform_layout(array: np.ndarray, source: str, target: str) -> np.ndarray:
     return whole.reshape(split_shape).transpose([split_axes.index(a) for a in dst.axes])
 
 
-class _AsNchw:
-    """A blocked op seen as its NCHW counterpart (the NCHW result type), so the NCHW
-    evaluators compute it."""
+_NchwWindowOpT = TypeVar("_NchwWindowOpT", graph.ConvOp, graph.PoolOp)
 
-    def __init__(self, op: Operation, shape: Sequence[int]):
-        self._op = op
-        self.result = graph.tensor_of(shape)
-        self.results = [self.result]
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._op, name)
+def _as_nchw(op: Operation, nchw_op: type[_NchwWindowOpT], shape: Sequence[int]) -> _NchwWindowOpT:
+    """A blocked op as its NCHW counterpart (same attributes, the NCHW result type), so the
+    NCHW evaluators compute it; detached and without operands, which they never read."""
+    return nchw_op.create(properties=dict(op.properties), result_types=[graph.tensor_of(shape)])
 
 
 def _conv_nchwc(op: graph.ConvNchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -230,16 +240,16 @@ def _conv_nchwc(op: graph.ConvNchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarr
     x = transform_layout(x, graph.blocked_layout(in_block), "NCHW")
     w = transform_layout(w, graph.blocked_weight_layout(weight_in_block, out_block), "OIHW")
     n, blocks, height, width, _ = graph.tensor_shape(op.result)
-    nchw = _AsNchw(op, (n, blocks * out_block, height, width))
-    out = _conv(nchw, x, w, b)  # pyright: ignore[reportArgumentType]
+    nchw = _as_nchw(op, graph.ConvOp, (n, blocks * out_block, height, width))
+    out = _conv(nchw, x, w, b)
     return transform_layout(out, "NCHW", graph.blocked_layout(out_block))
 
 
 def _pool_nchwc(op: graph.PoolNchwcOp, x: np.ndarray) -> np.ndarray:
     block = x.shape[4]
     n, blocks, height, width, _ = graph.tensor_shape(op.result)
-    nchw = _AsNchw(op, (n, blocks * block, height, width))
-    out = _pool(nchw, transform_layout(x, graph.blocked_layout(block), "NCHW"))  # pyright: ignore[reportArgumentType]
+    nchw = _as_nchw(op, graph.PoolOp, (n, blocks * block, height, width))
+    out = _pool(nchw, transform_layout(x, graph.blocked_layout(block), "NCHW"))
     return transform_layout(out, "NCHW", graph.blocked_layout(block))
 
 
@@ -280,6 +290,10 @@ def _winograd_output(op: graph.WinogradOutputOp, m: np.ndarray, bias: np.ndarray
     return transform_layout(out.astype(m.dtype), "NCHW", graph.blocked_layout(block))
 
 
+def _where(op: graph.WhereOp, condition: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.where(condition, x, y)
+
+
 Evaluator = Callable[..., np.ndarray]
 
 EVALUATORS: dict[type[Operation], Evaluator] = {
@@ -315,7 +329,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.BroadcastOp: lambda op, x: np.broadcast_to(x, graph.tensor_shape(op.result)).copy(),
     graph.PadOp: _pad,
     graph.GatherOp: lambda op, x, i: np.take(x, i, axis=op.axis.value.data),
-    graph.WhereOp: lambda op, c, x, y: np.where(c, x, y),
+    graph.WhereOp: _where,
     graph.EqualOp: lambda op, a, b: np.equal(a, b),
     graph.CastOp: lambda op, x: x.astype(_dtype(op.result.type)),
     graph.ReduceOp: _reduce,

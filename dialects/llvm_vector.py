@@ -12,13 +12,14 @@ from typing import ClassVar
 from xdsl.dialects import llvm
 from xdsl.dialects.builtin import (
     I1,
+    I64,
     AnyFloatConstr,
     IntegerAttr,
     VectorType,
     i1,
     i64,
 )
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     AnyAttr,
     IRDLOperation,
@@ -39,16 +40,16 @@ class _VectorFCmpDefinition(IRDLOperation):
     lhs = operand_def(T)
     rhs = operand_def(T)
     res = result_def(VectorType.constr(I1))
-    predicate = prop_def(IntegerAttr[i64])
+    predicate = prop_def(IntegerAttr[I64])
     fastmathFlags = prop_def(llvm.FastMathAttr, default_value=llvm.FastMathAttr(None))
     traits = traits_def(Pure())
 
 
-class LLVMVectorFCmpOp(_VectorFCmpDefinition, llvm.FCmpOp):
+class LLVMVectorFCmpOp(_VectorFCmpDefinition, llvm.FCmpOp):  # type: ignore[misc]  # xDSL types fcmp's operands and result as scalars
     """llvm.fcmp of float vectors into a vector of i1."""
 
     @classmethod
-    def build(cls, predicate: int, lhs: SSAValue, rhs: SSAValue) -> "LLVMVectorFCmpOp":
+    def of(cls, predicate: int, lhs: SSAValue, rhs: SSAValue) -> "LLVMVectorFCmpOp":
         assert isinstance(lhs.type, VectorType)
         return cls.create(
             operands=[lhs, rhs],
@@ -60,7 +61,7 @@ class LLVMVectorFCmpOp(_VectorFCmpDefinition, llvm.FCmpOp):
 @irdl_op_definition
 class _VectorSelectDefinition(IRDLOperation):
     name = "llvm.select"
-    T: ClassVar = VarConstraint("T", VectorType.constr(AnyAttr()))
+    T: ClassVar[VarConstraint[Attribute]] = VarConstraint("T", VectorType.constr(AnyAttr()))
     cond = operand_def(VectorType.constr(I1))
     lhs = operand_def(T)
     rhs = operand_def(T)
@@ -73,5 +74,5 @@ class LLVMVectorSelectOp(_VectorSelectDefinition, llvm.SelectOp):
     """llvm.select lane by lane by a vector of i1."""
 
     @classmethod
-    def build(cls, condition: SSAValue, lhs: SSAValue, rhs: SSAValue) -> "LLVMVectorSelectOp":
+    def of(cls, condition: SSAValue, lhs: SSAValue, rhs: SSAValue) -> "LLVMVectorSelectOp":
         return cls.create(operands=[condition, lhs, rhs], result_types=[lhs.type])

@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     StringAttr,
 )
-from xdsl.ir import Block, Dialect, Region, SSAValue
+from xdsl.ir import Block, BlockArgument, Dialect, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
@@ -99,7 +99,7 @@ class ForOp(IRDLOperation):
         ensure_terminator(self, SingleBlockImplicitTerminator(YieldOp))
 
     @property
-    def induction_var(self) -> SSAValue:
+    def induction_var(self) -> BlockArgument:
         return self.body.block.args[0]
 
     @property

@@ -156,7 +156,7 @@ class KernelOp(IRDLOperation):
     body = region_def("single_block")
     traits = traits_def(SymbolOpInterface(), IsolatedFromAbove())
 
-    def __init__(self, name: str, arg_types: Sequence[MemRefType], body: Region):
+    def __init__(self, name: str, arg_types: Sequence[Attribute], body: Region):
         super().__init__(
             regions=[body],
             properties={
@@ -172,8 +172,9 @@ class KernelOp(IRDLOperation):
             Parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=True)
         )
         body = parser.parse_region(args)
-        op = cls(name, [arg.type for arg in args], body)  # pyright: ignore[reportArgumentType]
-        op.attributes |= parser.parse_optional_attr_dict_with_keyword() or {}
+        op = cls(name, [arg.type for arg in args], body)
+        if extra := parser.parse_optional_attr_dict_with_keyword():
+            op.attributes |= extra.data
         return op
 
     def print(self, printer: Printer) -> None:
@@ -219,7 +220,8 @@ class EntryOp(IRDLOperation):
     def parse(cls, parser: Parser) -> "EntryOp":
         name = parser.parse_symbol_name().data
         op = cls(name, parser.parse_region())
-        op.attributes |= parser.parse_optional_attr_dict_with_keyword() or {}
+        if extra := parser.parse_optional_attr_dict_with_keyword():
+            op.attributes |= extra.data
         return op
 
     def print(self, printer: Printer) -> None:
@@ -371,7 +373,8 @@ class VectorCmpfOp(IRDLOperation):
                 f"target.vector_cmpf predicate must be one of "
                 f"{', '.join(CMPF_COMPARISON_OPERATIONS)}, got '{self.predicate.data}'."
             )
-        lanes = self.lhs.type.get_shape()  # pyright: ignore[reportAttributeAccessIssue]
+        assert isinstance(self.lhs.type, VectorType)
+        lanes = self.lhs.type.get_shape()
         if self.result.type.get_shape() != lanes:  # pyright: ignore[reportAttributeAccessIssue]
             raise VerifyException("target.vector_cmpf needs one result lane per operand lane.")
 
@@ -399,8 +402,9 @@ class VectorSelectOp(IRDLOperation):
         super().__init__(operands=[condition, if_true, if_false], result_types=[if_true.type])
 
     def verify_(self) -> None:
+        assert isinstance(self.condition.type, VectorType)
         lanes = self.result.type.get_shape()  # pyright: ignore[reportAttributeAccessIssue]
-        if self.condition.type.get_shape() != lanes:  # pyright: ignore[reportAttributeAccessIssue]
+        if self.condition.type.get_shape() != lanes:
             raise VerifyException("target.vector_select needs one condition lane per lane.")
 
 

@@ -77,6 +77,7 @@ def const_scalar(value: float, element_type: Attribute) -> SSAValue:
     """A constant of any element type: float, or integer (bool as i1)."""
     if isinstance(element_type, AnyFloat):
         return const_float(value, element_type)
+    assert isinstance(element_type, IntegerType | IndexType)
     return arith.ConstantOp(IntegerAttr(int(value), element_type)).result
 
 
@@ -101,7 +102,7 @@ def const_index(value: int) -> SSAValue:
 
 
 def dense_splat(value: float, element_type: Attribute = f32) -> DenseIntOrFPElementsAttr:
-    return DenseIntOrFPElementsAttr.from_list(TensorType(element_type, []), [value])
+    return graph.dense_tensor(element_type, [], [value])
 
 
 def _float_or_int(float_op: type, int_op: type) -> Callable[[SSAValue, SSAValue], SSAValue]:
@@ -295,6 +296,7 @@ def cast(value: SSAValue, target: Attribute) -> SSAValue:
         widen = source.bitwidth < target.bitwidth
         return (arith.ExtFOp if widen else arith.TruncFOp)(value, target).result
     if isinstance(source, AnyFloat):
+        assert isinstance(target, IntegerType)
         return arith.FPToSIOp(value, target).result
     if isinstance(target, AnyFloat):
         if source == i1:

@@ -92,7 +92,7 @@ def _build_kernel(op: Operation, operands: list[SSAValue]) -> func.FuncOp:
     passed = [v for v in operands if not isinstance(v.owner, graph.ConstantOp)]
     block = Block(arg_types=[v.type for v in passed])
     with ImplicitBuilder(block):
-        inside = dict(zip(passed, block.args, strict=True))
+        inside: dict[SSAValue, SSAValue] = dict(zip(passed, block.args, strict=True))
         constants: list[graph.ConstantOp] = []
         for value in operands:
             if value not in inside:

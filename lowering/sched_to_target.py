@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
+    FixedBitwidthType,
     IndexType,
     IntegerAttr,
     MemRefType,
@@ -82,7 +83,9 @@ class StoreToMemref(RewritePattern):
 
 
 def _scratch_bytes(buffer: MemRefType) -> int:
-    bits = buffer.element_type.bitwidth  # pyright: ignore[reportAttributeAccessIssue]
+    element = buffer.element_type
+    assert isinstance(element, FixedBitwidthType), element
+    bits = element.bitwidth
     return num_elements(buffer.get_shape()) * max(1, bits // 8)
 
 
@@ -115,14 +118,10 @@ def lower_kernel(
             else:
                 new = memref.AllocaOp.get(buffer.element_type, 64, buffer.get_shape())
             Rewriter.replace_op(op, new)
-    for buffer in heap:
-        Rewriter.insert_op(memref.DeallocOp.get(buffer), InsertPoint.before(ret))
+    for allocated in heap:
+        Rewriter.insert_op(memref.DeallocOp.get(allocated), InsertPoint.before(ret))
     Rewriter.replace_op(ret, target.ReturnOp())
-    kernel = target.KernelOp(
-        function.sym_name.data,
-        [arg.type for arg in block.args],  # pyright: ignore[reportArgumentType]
-        body,
-    )
+    kernel = target.KernelOp(function.sym_name.data, [arg.type for arg in block.args], body)
     PatternRewriteWalker(
         GreedyRewritePatternApplier([ForToScf(), LoadToMemref(), StoreToMemref()]),
         apply_recursively=False,

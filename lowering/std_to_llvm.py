@@ -189,11 +189,11 @@ Converted = Operation | list[Operation] | None
 
 def _vector_fcmp(op: VectorCmpfOp) -> Operation:
     predicate = CMPF_COMPARISON_OPERATIONS.index(op.predicate.data)
-    return LLVMVectorFCmpOp.build(predicate, op.operands[0], op.operands[1])
+    return LLVMVectorFCmpOp.of(predicate, op.operands[0], op.operands[1])
 
 
 def _vector_select(op: VectorSelectOp) -> Operation:
-    return LLVMVectorSelectOp.build(*op.operands)
+    return LLVMVectorSelectOp.of(*op.operands)
 
 
 def _index_cast(op: arith.IndexCastOp) -> Operation | None:

@@ -25,6 +25,8 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
+    FixedBitwidthType,
+    IntAttr,
     IntegerAttr,
     MemRefType,
     ModuleOp,
@@ -52,8 +54,14 @@ PARALLEL_RUNTIMES = ("gomp", "serial")
 GEP_DYNAMIC = llvm.GEP_USE_SSA_VAL
 
 
+def _element_bits(buffer: MemRefType) -> int:
+    element = buffer.element_type
+    assert isinstance(element, FixedBitwidthType), element
+    return element.bitwidth
+
+
 def _nbytes(buffer: MemRefType) -> int:
-    return num_elements(buffer.get_shape()) * buffer.element_type.bitwidth // 8  # pyright: ignore[reportAttributeAccessIssue]
+    return num_elements(buffer.get_shape()) * _element_bits(buffer) // 8
 
 
 def _i64(value: int) -> Operation:
@@ -70,14 +78,15 @@ def _element_pointer(buffer: SSAValue, indices: Sequence[SSAValue]) -> list[Oper
         return []
     pointee: Attribute = buffer_type.element_type
     for extent in reversed(buffer_type.get_shape()[1:]):
-        pointee = llvm.LLVMArrayType(extent, pointee)
+        pointee = llvm.LLVMArrayType(IntAttr(extent), pointee)
     return [llvm.GEPOp(buffer, [GEP_DYNAMIC] * len(indices), pointee, list(indices), inbounds=True)]
 
 
 def _element_bytes(buffer: SSAValue) -> int:
     """The alignment an access can rely on: an element's, since a kernel may be handed a
     buffer at any element offset."""
-    return buffer.type.element_type.bitwidth // 8  # pyright: ignore[reportAttributeAccessIssue]
+    assert isinstance(buffer.type, MemRefType)
+    return _element_bits(buffer.type) // 8
 
 
 def _lower_access(op: Operation) -> None:
@@ -119,11 +128,12 @@ class HeapScratch:
         ptr = llvm.LLVMPointerType()
         external = llvm.LinkageAttr("external")
         first = self.module.body.block.first_op
+        assert first is not None, "declarations are made for a module that holds kernels"
         for decl in (
             llvm.FuncOp("aligned_alloc", llvm.LLVMFunctionType([i64, i64], ptr), linkage=external),
             llvm.FuncOp("free", llvm.LLVMFunctionType([ptr]), linkage=external),
         ):
-            self.module.body.block.insert_op_before(decl, first)  # type: ignore[arg-type]
+            self.module.body.block.insert_op_before(decl, first)
         self.declared = True
 
 
@@ -158,7 +168,7 @@ def lower_global(op: memref.GlobalOp) -> llvm.GlobalOp:
         TensorType(buffer.element_type, [count]), list(op.initial_value.get_values())
     )
     return llvm.GlobalOp(
-        llvm.LLVMArrayType(count, buffer.element_type),
+        llvm.LLVMArrayType(IntAttr(count), buffer.element_type),
         op.sym_name,
         "internal",
         constant=True,

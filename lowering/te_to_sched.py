@@ -174,7 +174,9 @@ def lower_kernel(kernel: func.FuncOp) -> func.FuncOp:
     in_types = [buffer_type(t) for t in kernel.function_type.inputs.data]
     out_types = [buffer_type(t) for t in kernel.function_type.outputs.data]
     entry = Block(arg_types=[*in_types, *out_types])
-    buffers = dict(zip(old.args, entry.args[: len(in_types)], strict=True))
+    buffers: dict[SSAValue, SSAValue] = dict(
+        zip(old.args, entry.args[: len(in_types)], strict=True)
+    )
     _keep_names(old.args, entry.args[: len(in_types)])
     for value, out in zip(ret.arguments, entry.args[len(in_types) :], strict=True):
         if value in buffers:
@@ -190,7 +192,9 @@ def lower_kernel(kernel: func.FuncOp) -> func.FuncOp:
             lowering.emit(inner, entry, scope)
     entry.add_op(func.ReturnOp())
     for alloc in reversed(lowering.allocs):
-        entry.insert_op_before(alloc, entry.first_op)  # type: ignore[arg-type]
+        first = entry.first_op
+        assert first is not None, "the entry block ends with func.return"
+        entry.insert_op_before(alloc, first)
     return func.FuncOp(
         kernel.sym_name.data, (entry.arg_types, []), Region(entry), visibility="private"
     )

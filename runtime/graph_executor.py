@@ -7,7 +7,8 @@ or one call per kernel, with no allocation.
 """
 
 import ctypes
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ class GraphModule:
         return array
 
     def _make_kernel_calls(self) -> list[KernelCall]:
-        calls = []
+        calls: list[KernelCall] = []
         for launch in self.lib.plan["launches"]:
             args = tuple(self._pointers[i] for i in launch["args"])
             prototype = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * len(args)))
@@ -130,6 +131,10 @@ class GraphModule:
             named.insert(0, (key, value))
         elif value is not None:
             raise RuntimeInputError("set_input got a value but no input name or index")
+        self._copy_inputs(named)
+
+    def _copy_inputs(self, named: Sequence[tuple[NameOrIndex, np.ndarray]]) -> None:
+        """Copies each array into its input buffer once all of them are checked."""
         checked = [self._checked_input(name, array) for name, array in named]
         for target, array in checked:
             np.copyto(target, array, casting="same_kind")
@@ -154,7 +159,7 @@ class GraphModule:
     def run(self, **inputs: np.ndarray) -> None:
         """Sets the given inputs by name, then runs the model once."""
         if inputs:
-            self.set_input(**inputs)
+            self._copy_inputs(list(inputs.items()))
         if self._entry is not None:
             function, table = self._entry
             function(table)
@@ -192,7 +197,7 @@ class GraphModule:
     ) -> BenchmarkResult:
         """Latency of `run()` like TVM's time_evaluator: mean, median, std over `repeat`."""
         if inputs:
-            self.set_input(**inputs)
+            self._copy_inputs(list(inputs.items()))
         return measure(
             self.run, repeat=repeat, number=number, min_repeat_ms=min_repeat_ms, warmup=warmup
         )
@@ -202,14 +207,14 @@ class GraphModule:
         like TVM's debug executor; `print()` the report for the table. The output shape shown
         is the launch's last argument, the buffer a kernel writes."""
         if inputs:
-            self.set_input(**inputs)
+            self._copy_inputs(list(inputs.items()))
         if self._kernel_calls is None:
             self._kernel_calls = self._make_kernel_calls()
         buffers = self.lib.plan["buffers"]
         launches = [
             TimedLaunch(
                 launch["kernel"],
-                lambda function=function, args=args: function(*args),
+                functools.partial(function, *args),
                 tuple(buffers[launch["args"][-1]]["shape"]) if launch["args"] else (),
                 launch.get("flops", 0),
             )

@@ -38,7 +38,10 @@ NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what kernels 
 class NativeCode(Protocol):
     """The machine code behind a Module, as `export_library` needs it."""
 
-    target: Mapping[str, Any]
+    @property
+    def target(self) -> Mapping[str, Any]:
+        """The target the code was built for, as a package records it."""
+        ...
 
     def shared_object(self, cc: str | None = None) -> bytes:
         """The code as a shared object for `target`, linked with `cc` if it must be linked."""

@@ -18,7 +18,7 @@ def save_params(target: str | Path | IO[bytes], params: Mapping[str, np.ndarray]
     names = list(params)
     arrays = {f"p{n}": np.ascontiguousarray(params[name]) for n, name in enumerate(names)}
     encoded = np.frombuffer(json.dumps(names).encode(), dtype=np.uint8)
-    np.savez(target, **arrays, **{NAMES_KEY: encoded})
+    np.savez(target, allow_pickle=False, **arrays, **{NAMES_KEY: encoded})
 
 
 def load_params(source: str | Path | IO[bytes]) -> dict[str, np.ndarray]:

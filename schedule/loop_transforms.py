@@ -87,7 +87,9 @@ def enclosing_loops(loop: sched.ForOp) -> list[sched.ForOp]:
 
 
 def append_to_body(loop: sched.ForOp, op: Operation) -> None:
-    loop.body.block.insert_op_before(op, loop.body.block.last_op)  # pyright: ignore[reportArgumentType]
+    terminator = loop.body.block.last_op
+    assert terminator is not None, "a sched.for body ends with sched.yield"
+    loop.body.block.insert_op_before(op, terminator)
 
 
 def _rename_copy(nest: sched.ForOp, taken_in: Operation) -> None:
@@ -169,7 +171,9 @@ def split(loop: sched.ForOp, factor: int) -> tuple[sched.ForOp, sched.ForOp]:
         op.detach()
         append_to_body(inner, op)
     position = arith.AddiOp(outer_iv, inner.induction_var)
-    inner.body.block.insert_op_before(position, inner.body.block.first_op)  # pyright: ignore[reportArgumentType]
+    first_op = inner.body.block.first_op
+    assert first_op is not None, "a sched.for body ends with sched.yield"
+    inner.body.block.insert_op_before(position, first_op)
     outer_iv.replace_uses_with_if(
         position.result,
         lambda use: use.operation is not position and inner.is_ancestor(use.operation),
@@ -201,6 +205,7 @@ def _sink_pure_ops(chain: Sequence[sched.ForOp]) -> None:
     (recomputing them there is equivalent), so the chain becomes perfectly nested."""
     innermost = chain[-1].body.block
     anchor = innermost.first_op
+    assert anchor is not None, "a sched.for body ends with sched.yield"
     for loop, next_loop in zip(chain, chain[1:], strict=False):
         for op in body_ops(loop):
             if op is next_loop:
@@ -211,7 +216,7 @@ def _sink_pure_ops(chain: Sequence[sched.ForOp]) -> None:
                     f"nested: {op.name} runs between them."
                 )
             op.detach()
-            innermost.insert_op_before(op, anchor)  # pyright: ignore[reportArgumentType]
+            innermost.insert_op_before(op, anchor)
 
 
 def loop_chain(outer: sched.ForOp, inner: sched.ForOp) -> list[sched.ForOp]:
@@ -379,18 +384,19 @@ def compute_at(producer: sched.ForOp, consumer: sched.ForOp) -> None:
         if isinstance(op, sched.LoadOp) and op.buffer in consumer_writes:
             raise ScheduleError(f"{label}: the producer reads what the consumer writes.")
     for buffer, dims in written.items():
-        if len(dims) != 1 or None in dims:
+        dim = next(iter(dims)) if len(dims) == 1 else None
+        if dim is None:
             raise ScheduleError(f"{label}: the producer's stores are not sliced by its loop.")
-        (dim,) = dims
         for op in consumer.walk():
             if isinstance(op, sched.LoadOp | sched.StoreOp) and op.buffer is buffer:
-                if op.indices[dim] is not consumer.induction_var:  # pyright: ignore[reportArgumentType]
+                if op.indices[dim] is not consumer.induction_var:
                     raise ScheduleError(
                         f"{label}: the consumer reads the producer's result outside its slice."
                     )
     anchor = consumer.body.block.first_op
+    assert anchor is not None, "a sched.for body ends with sched.yield"
     for op in body_ops(producer):
         op.detach()
-        consumer.body.block.insert_op_before(op, anchor)  # pyright: ignore[reportArgumentType]
+        consumer.body.block.insert_op_before(op, anchor)
     producer.induction_var.replace_all_uses_with(consumer.induction_var)
     Rewriter.erase_op(producer)

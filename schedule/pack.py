@@ -98,7 +98,7 @@ def retype_argument(
 ) -> None:
     """The kernel reads argument `argument` cut by `split` and transposed by `permutation`."""
     _check(kernel, argument, permutation, split)
-    value = kernel.body.block.args[argument]
+    value: SSAValue = kernel.body.block.args[argument]
     if not all(isinstance(use.operation, sched.LoadOp) for use in value.uses):
         raise ScheduleError(f"@{kernel.sym_name.data} writes the weight it would pack.")
     buffer = value.type

@@ -194,6 +194,16 @@ class LoopVectorizer:
     def _vector_type(self, element: Attribute) -> VectorType:
         return VectorType(element, [self.width])
 
+    def _splat(self, value: FloatAttr | IntegerAttr) -> DenseIntOrFPElementsAttr:
+        """A vector constant with `value` in every lane (xDSL builds float and integer
+        ones apart)."""
+        lanes = [self.width]
+        if isinstance(value, FloatAttr):
+            return DenseIntOrFPElementsAttr.from_list(
+                VectorType(value.type, lanes), [value.value.data]
+            )
+        return DenseIntOrFPElementsAttr.from_list(VectorType(value.type, lanes), [value.value.data])
+
     def _kind(self, value: SSAValue) -> str:
         if value in self.vectors:
             return "vector"
@@ -208,15 +218,13 @@ class LoopVectorizer:
             return self.vectors[value]
         scalar = self._scalar(value)
         if scalar not in self.broadcasts:
-            ty = self._vector_type(scalar.type)
             owner = scalar.owner
             if isinstance(owner, arith.ConstantOp) and isinstance(
                 owner.value, FloatAttr | IntegerAttr
             ):
-                splat = DenseIntOrFPElementsAttr.from_list(ty, [owner.value.value.data])  # pyright: ignore[reportArgumentType]
-                new: Operation = arith.ConstantOp(splat)
+                new: Operation = arith.ConstantOp(self._splat(owner.value))
             else:
-                new = vector.BroadcastOp(scalar, ty)
+                new = vector.BroadcastOp(scalar, self._vector_type(scalar.type))
             self.broadcasts[scalar] = self._emit(new).results[0]
         return self.broadcasts[scalar]
 

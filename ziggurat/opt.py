@@ -14,11 +14,12 @@ trace instead.
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from io import StringIO
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Dialect
 from xdsl.passes import get_pass_option_infos
 from xdsl.utils.exceptions import ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
@@ -54,6 +55,11 @@ def _names(values: Sequence[str]) -> set[str]:
     return {name for value in values for name in value.split(",") if name}
 
 
+def _factory_of(dialect: Dialect) -> Callable[[], Dialect]:
+    """A dialect factory for the context that hands back `dialect` itself."""
+    return lambda: dialect
+
+
 class ZigguratOptMain(xDSLOptMain):
     version_format = "ziggurat-opt (xdsl {xdsl_version})"
     ctx: CompilerContext
@@ -62,7 +68,7 @@ class ZigguratOptMain(xDSLOptMain):
         self.ctx = CompilerContext()
         super().register_all_dialects()
         for dialect in (*OWN_DIALECTS, *PLUGIN_DIALECTS):
-            self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
+            self.ctx.register_dialect(dialect.name, _factory_of(dialect))
 
     def register_all_passes(self) -> None:
         for name, factory in all_passes().items():
@@ -229,7 +235,7 @@ class ZigguratOptMain(xDSLOptMain):
         )
         return f"{message}\nnote: reproducer written to {path}; replay it with ziggurat-opt --run-reproducer {path}"
 
-    def run(self) -> int:  # type: ignore[override]
+    def run(self) -> int:
         args = self.args
         if args.list_passes:
             sys.stdout.write(list_passes())

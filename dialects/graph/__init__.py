@@ -24,6 +24,7 @@ from ziggurat.dialects.graph.base import (
     FusedOp,
     WeightOp,
     YieldOp,
+    dense_tensor,
     element_type_for,
     element_type_of,
     tensor_of,

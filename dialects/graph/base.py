@@ -2,8 +2,13 @@
 
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 from xdsl.dialects.builtin import (
+    AnyFloat,
     DenseIntOrFPElementsAttr,
+    IndexType,
+    IntegerType,
     StringAttr,
     TensorType,
     f16,
@@ -49,15 +54,26 @@ NUMPY_ELEMENT_TYPES: dict[str, Attribute] = {
 """numpy dtypes the graph dialect holds, as element types (integers are signless)."""
 
 
-def element_type_for(dtype: object) -> Attribute | None:
+def element_type_for(dtype: npt.DTypeLike) -> Attribute | None:
     """The element type of a numpy dtype, or None when the graph dialect has none."""
-    import numpy as np
-
-    return NUMPY_ELEMENT_TYPES.get(np.dtype(dtype).name)  # pyright: ignore[reportArgumentType]
+    return NUMPY_ELEMENT_TYPES.get(np.dtype(dtype).name)
 
 
 def tensor_of(shape: Sequence[int], element_type: Attribute = f32) -> TensorType:
     return TensorType(element_type, list(shape))
+
+
+def dense_tensor(
+    element_type: Attribute, shape: Sequence[int], values: Sequence[float]
+) -> DenseIntOrFPElementsAttr:
+    """`values` as a dense tensor of a float or integer element type (bools as integers);
+    a single value fills the whole shape."""
+    if isinstance(element_type, AnyFloat):
+        return DenseIntOrFPElementsAttr.from_list(TensorType(element_type, shape), values)
+    assert isinstance(element_type, IntegerType | IndexType), element_type
+    return DenseIntOrFPElementsAttr.from_list(
+        TensorType(element_type, shape), [int(v) for v in values]
+    )
 
 
 def element_type_of(value: SSAValue) -> Attribute:

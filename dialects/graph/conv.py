@@ -90,7 +90,7 @@ class WeightedWindowOp(WindowOp):
     weight = operand_def()
     bias = operand_def()
     groups = prop_def(IntegerAttr)
-    result = result_def()
+    result = result_def(TensorType)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = (
@@ -139,7 +139,7 @@ class WeightedWindowOp(WindowOp):
             )
         except ValueError as err:
             raise VerifyException(f"{self.name}: {err}.") from err
-        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+        check_result_shape(self, expected, self.result.type)
 
 
 @irdl_op_definition
@@ -215,7 +215,7 @@ class PoolOp(WindowOp):
     kernel = prop_def(DenseArrayBase.constr(i64))
     ceil_mode = prop_def(IntegerAttr)
     count_include_pad = prop_def(IntegerAttr)
-    result = result_def()
+    result = result_def(TensorType)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -265,7 +265,7 @@ class PoolOp(WindowOp):
             self.dilation_values,
             bool(self.ceil_mode.value.data),
         )
-        check_result_shape(self, expected, self.result.type)  # pyright: ignore[reportArgumentType]
+        check_result_shape(self, expected, self.result.type)
 
 
 def pool_shape(

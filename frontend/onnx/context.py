@@ -4,7 +4,6 @@ import re
 
 import numpy as np
 import onnx
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Block, SSAValue
 
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
@@ -86,12 +85,7 @@ class ImportContext:
                 f"its tensor {name!r} is {array.dtype}, which Ziggurat does not support"
             )
         if array.size <= INLINE_CONSTANT_LIMIT:
-            values = array.reshape(-1).tolist()
-            if array.dtype == np.bool_:
-                values = [int(v) for v in values]
-            attr = DenseIntOrFPElementsAttr.from_list(
-                TensorType(element, list(array.shape)), values
-            )
+            attr = graph.dense_tensor(element, array.shape, array.reshape(-1).tolist())
             return graph.ConstantOp(attr).result
         param_name = name
         while param_name in self.params and self.params[param_name] is not array:

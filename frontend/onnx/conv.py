@@ -155,8 +155,9 @@ class BatchNormalization(OnnxOpConverter):
     ) -> list[SSAValue]:
         if int(attrs.get("training_mode", 0)) or any(node.output[1:]):
             raise ctx.unsupported("training mode is not supported")
-        operands = [required(ctx, node, i) for i in range(5)]
-        return [graph.BatchNormOp(*operands, float(attrs.get("epsilon", 1e-5))).result]
+        x, scale, bias, mean, var = (required(ctx, node, i) for i in range(5))
+        epsilon = float(attrs.get("epsilon", 1e-5))
+        return [graph.BatchNormOp(x, scale, bias, mean, var, epsilon).result]
 
 
 @register("LRN")

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 import onnx
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
-UNARY: dict[str, tuple[int, type[Operation]]] = {
+UNARY: dict[str, tuple[int, type[graph.UnaryElementwiseOp]]] = {
     "Relu": (6, graph.ReluOp),
     "Sigmoid": (6, graph.SigmoidOp),
     "Tanh": (6, graph.TanhOp),
@@ -25,7 +25,7 @@ UNARY: dict[str, tuple[int, type[Operation]]] = {
 }
 """ONNX op -> (first opset with today's semantics, graph op)."""
 
-BINARY: dict[str, tuple[int, type[Operation]]] = {
+BINARY: dict[str, tuple[int, type[graph.BinaryElementwiseOp]]] = {
     "Add": (7, graph.AddOp),
     "Sub": (7, graph.SubOp),
     "Mul": (7, graph.MulOp),
@@ -34,7 +34,7 @@ BINARY: dict[str, tuple[int, type[Operation]]] = {
 }
 """Binary ops with numpy broadcasting (from opset 7)."""
 
-VARIADIC: dict[str, tuple[int, type[Operation]]] = {
+VARIADIC: dict[str, tuple[int, type[graph.BinaryElementwiseOp]]] = {
     "Max": (8, graph.MaxOp),
     "Min": (8, graph.MinOp),
     "Sum": (8, graph.AddOp),
@@ -50,25 +50,25 @@ def _converter(op_type: str, opset: int, impl: Impl) -> None:
     register(op_type)(type(op_type, (OnnxOpConverter,), {f"_impl_v{opset}": classmethod(impl)}))
 
 
-def _unary(op_class: type[Operation]) -> Impl:
+def _unary(op_class: type[graph.UnaryElementwiseOp]) -> Impl:
     def impl(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        return [op_class(required(ctx, node, 0)).results[0]]  # type: ignore[call-arg]
+        return [op_class(required(ctx, node, 0)).results[0]]
 
     return impl
 
 
-def _binary(op_class: type[Operation]) -> Impl:
+def _binary(op_class: type[graph.BinaryElementwiseOp]) -> Impl:
     def impl(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        return [op_class(required(ctx, node, 0), required(ctx, node, 1)).results[0]]  # type: ignore[call-arg]
+        return [op_class(required(ctx, node, 0), required(ctx, node, 1)).results[0]]
 
     return impl
 
 
-def _variadic(op_class: type[Operation]) -> Impl:
+def _variadic(op_class: type[graph.BinaryElementwiseOp]) -> Impl:
     def impl(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
@@ -77,18 +77,18 @@ def _variadic(op_class: type[Operation]) -> Impl:
             raise ctx.error("needs at least one input")
         result = values[0]
         for value in values[1:]:
-            result = op_class(result, value).results[0]  # type: ignore[call-arg]
+            result = op_class(result, value).results[0]
         return [result]
 
     return impl
 
 
-for _name, (_opset, _op) in UNARY.items():
-    _converter(_name, _opset, _unary(_op))
-for _name, (_opset, _op) in BINARY.items():
-    _converter(_name, _opset, _binary(_op))
-for _name, (_opset, _op) in VARIADIC.items():
-    _converter(_name, _opset, _variadic(_op))
+for _name, (_opset, _unary_op) in UNARY.items():
+    _converter(_name, _opset, _unary(_unary_op))
+for _name, (_opset, _binary_op) in BINARY.items():
+    _converter(_name, _opset, _binary(_binary_op))
+for _name, (_opset, _binary_op) in VARIADIC.items():
+    _converter(_name, _opset, _variadic(_binary_op))
 
 
 @register("Gelu")

@@ -158,9 +158,9 @@ def from_onnx(
     inputs = [v for v in proto.graph.input if v.name not in initializer_names]
     unknown = set(overrides) - {v.name for v in inputs}
     if unknown:
-        names = ", ".join(repr(v.name) for v in inputs)
+        input_names = ", ".join(repr(v.name) for v in inputs)
         raise ModelImportError(
-            f"shape= names unknown input(s) {sorted(unknown)}; the inputs are {names}"
+            f"shape= names unknown input(s) {sorted(unknown)}; the inputs are {input_names}"
         )
     input_types = [
         graph.tensor_of(_input_shape(v, overrides.get(v.name)), _input_element_type(v))
@@ -222,12 +222,12 @@ def _convert_node(ctx: ImportContext, node: onnx.NodeProto) -> None:
         node, [value is not None for name, value in zip(node.input, inputs, strict=True) if name]
     ):
         try:
-            results = fold(node, inputs, ctx.opset)
+            folded = fold(node, inputs, ctx.opset)
         except Exception as err:  # onnx's reference raises many types for bad nodes
             raise ctx.error(f"cannot evaluate on constants: {type(err).__name__}: {err}") from err
-        for name, value in zip(node.output, results, strict=False):
+        for name, array in zip(node.output, folded, strict=False):
             if name:
-                ctx.constants[name] = value
+                ctx.constants[name] = array
         return
     impl = CONVERTERS[node.op_type].get_converter(ctx.opset)
     assert impl is not None

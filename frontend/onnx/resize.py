@@ -79,18 +79,25 @@ def axis_map(
     attrs: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray]:
     """(W, c) with resized = x @ W + c along one axis of `size` elements."""
-    options = {
-        "roi": roi,
-        "extrapolation_value": float(attrs.get("extrapolation_value", 0.0)),
-        "coordinate_transformation_mode": _text(
-            attrs.get("coordinate_transformation_mode"), "half_pixel"
-        ),
-        "exclude_outside": bool(attrs.get("exclude_outside", 0)),
-    }
-    basis = op_resize._interpolate_1d_along_axis(np.eye(size), 1, factor, out, coeffs, **options)
-    offset = op_resize._interpolate_1d_along_axis(
-        np.zeros((1, size)), 1, factor, out, coeffs, **options
-    )[0]
+    extrapolation_value = float(attrs.get("extrapolation_value", 0.0))
+    mode = _text(attrs.get("coordinate_transformation_mode"), "half_pixel")
+    exclude_outside = bool(attrs.get("exclude_outside", 0))
+
+    def interpolate(data: np.ndarray) -> np.ndarray:
+        return op_resize._interpolate_1d_along_axis(
+            data,
+            1,
+            factor,
+            out,
+            coeffs,
+            roi=roi,
+            extrapolation_value=extrapolation_value,
+            coordinate_transformation_mode=mode,
+            exclude_outside=exclude_outside,
+        )
+
+    basis = interpolate(np.eye(size))
+    offset = interpolate(np.zeros((1, size)))[0]
     return (basis - offset).astype(np.float32), offset.astype(np.float32)
 
 

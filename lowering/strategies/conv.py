@@ -47,7 +47,10 @@ def conv(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
 
 
 def inside_window(
-    op: Operation, positions: Sequence[SSAValue], shape: Sequence[int], pads: Sequence[int]
+    op: graph.PoolOp | graph.PoolNchwcOp,
+    positions: Sequence[SSAValue],
+    shape: Sequence[int],
+    pads: Sequence[int],
 ) -> SSAValue:
     """1.0 where a pooling window's tap falls inside the input (inside the padded input with
     count_include_pad), else 0.0: summed, the divisor of an average pool. `shape` holds the
@@ -55,7 +58,7 @@ def inside_window(
     spatial = len(positions)
     inside: SSAValue | None = None
     for d, position in enumerate(positions):
-        if op.count_include_pad.value.data:  # pyright: ignore[reportAttributeAccessIssue]
+        if op.count_include_pad.value.data:
             shifted = tb.index_add(position, tb.const_index(pads[d]))
             test = tb.in_range(shifted, shape[2 + d] + pads[d] + pads[spatial + d])
         else:

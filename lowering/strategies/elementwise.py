@@ -78,5 +78,5 @@ def prelu_scalar(x: SSAValue, slope: SSAValue) -> SSAValue:
 
 def cast(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     (x,) = args
-    target = op.results[0].type.element_type  # pyright: ignore[reportAttributeAccessIssue]
+    target = graph.element_type_of(op.results[0])
     return tb.compute(result_shape(op), lambda idx: tb.cast(tb.read(x, idx), target), tag="cast")

@@ -33,7 +33,7 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType, f32
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Block, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -111,7 +111,7 @@ class Relayout:
     block: int
     body: Block
     params: dict[str, np.ndarray]
-    blocked: dict[SSAValue, SSAValue] = field(default_factory=dict[SSAValue, SSAValue])
+    blocked: dict[SSAValue, OpResult] = field(default_factory=dict[SSAValue, OpResult])
     """Results of converted ops -> their blocked counterparts."""
     inward: dict[tuple[SSAValue, int], SSAValue] = field(
         default_factory=dict[tuple[SSAValue, int], SSAValue]
@@ -325,7 +325,7 @@ class Relayout:
             if all(use.operation in converted for use in original.uses):
                 continue
             back = graph.LayoutTransformOp(blocked, graph.blocked_layout(block_of(blocked)), "NCHW")
-            Rewriter.insert_op(back, InsertPoint.after(blocked.owner))  # pyright: ignore[reportArgumentType]
+            Rewriter.insert_op(back, InsertPoint.after(blocked.owner))
             original.replace_uses_with_if(back.result, lambda u: u.operation not in converted)
             statistics.count("layout-transforms")
         for op in reversed(self.converted):

@@ -1,7 +1,7 @@
 """Reading and writing constant tensors of the graph: `graph.constant` values and weights."""
 
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.core.context import fresh_param_name
@@ -30,13 +30,8 @@ def make_constant(array: np.ndarray, params: dict[str, np.ndarray], stem: str) -
     element = graph.element_type_for(array.dtype)
     assert element is not None
     if array.size <= INLINE_LIMIT:
-        values = (
-            [int(v) for v in array.reshape(-1)]
-            if array.dtype == np.bool_
-            else array.reshape(-1).tolist()
-        )
         return graph.ConstantOp(
-            DenseIntOrFPElementsAttr.from_list(TensorType(element, list(array.shape)), values)
+            graph.dense_tensor(element, array.shape, array.reshape(-1).tolist())
         )
     name = fresh_param_name(params, stem)
     params[name] = np.ascontiguousarray(array)

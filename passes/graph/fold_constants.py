@@ -41,11 +41,8 @@ class GraphFoldConstants(ModulePass):
                 if any(a is None for a in arrays):
                     continue
                 result = EVALUATORS[type(inner)](inner, *arrays)
-                dtype = next(
-                    n
-                    for n, t in graph.NUMPY_ELEMENT_TYPES.items()
-                    if t == inner.results[0].type.element_type
-                )  # pyright: ignore[reportAttributeAccessIssue]
+                element = graph.element_type_of(inner.results[0])
+                dtype = next(n for n, t in graph.NUMPY_ELEMENT_TYPES.items() if t == element)
                 folded = make_constant(result.astype(dtype), params, "folded")
                 Rewriter.replace_op(inner, folded)
                 statistics.count("ops-folded")

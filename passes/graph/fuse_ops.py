@@ -148,9 +148,9 @@ def _fuse(group: list[Operation]) -> graph.FusedOp:
     block = Block(arg_types=[v.type for v in inputs])
     mapping: dict[SSAValue, SSAValue] = dict(zip(inputs, block.args, strict=True))
     for constant in constants:
-        clone = constant.clone()
-        block.add_op(clone)
-        mapping[constant.result] = clone.result
+        copied = constant.clone()
+        block.add_op(copied)
+        mapping[constant.result] = copied.result
     for op in group:
         clone = op.clone(value_mapper=mapping)
         block.add_op(clone)

@@ -98,7 +98,7 @@ class GraphSimplifyInference(ModulePass):
         values = [constant_value(v, params) for v in (bn.scale, bn.bias, bn.mean, bn.variance)]
         if any(v is None for v in values):
             return
-        gamma, beta, mean, variance = (np.asarray(v, dtype=np.float64) for v in values)  # type: ignore[arg-type]
+        gamma, beta, mean, variance = (np.asarray(v, dtype=np.float64) for v in values)
         scale = gamma / np.sqrt(variance + bn.epsilon.value.data)
         shift = beta - mean * scale
         conv = bn.input.owner

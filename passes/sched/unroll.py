@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, ModuleOp, StringAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -120,8 +120,9 @@ def _folded(op: Operation, known: dict[SSAValue, int]) -> int | None:
     """The integer `op` computes when its operands are known, else None."""
     if isinstance(op, arith.ConstantOp) and isinstance(op.value, IntegerAttr):
         return op.value.value.data
-    values = [known.get(v, constant_index(v)) for v in op.operands]
-    if not values or any(v is None for v in values):
+    operands = [known.get(v, constant_index(v)) for v in op.operands]
+    values = [v for v in operands if v is not None]
+    if not values or len(values) < len(operands):
         return None
     if isinstance(op, arith.CmpiOp):
         return int(CMPI[op.predicate.value.data](*values))
@@ -138,6 +139,7 @@ def _copy(body: list[Operation], iv: SSAValue, value: int) -> list[Operation]:
 
     def materialize(original: SSAValue) -> None:
         if original in known and original not in mapping:
+            assert isinstance(original.type, IntegerType | IndexType)
             constant = arith.ConstantOp(IntegerAttr(known[original], original.type))
             ops.append(constant)
             mapping[original] = constant.result
