@@ -109,3 +109,11 @@ def parse_target(spec: str) -> CpuTargetAttr:
 
 def as_target(target: str | CpuTargetAttr) -> CpuTargetAttr:
     return target if isinstance(target, CpuTargetAttr) else parse_target(target)
+
+
+def target_string(cpu: CpuTargetAttr) -> str:
+    """The target string that `parse_target` reads back into `cpu`."""
+    text = f"llvm -mtriple={cpu.triple.data} -mcpu={cpu.cpu.data} -num-cores={cpu.cores.data}"
+    if cpu.features.data:
+        text += f" -mattr={cpu.features.data}"
+    return text

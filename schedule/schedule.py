@@ -27,6 +27,7 @@ from ziggurat.schedule import loop_transforms as lt
 from ziggurat.schedule.cache_write import cache_write
 from ziggurat.schedule.loop_printer import format_kernel
 from ziggurat.schedule.pack import pack_weight, rebind_calls, retype_argument
+from ziggurat.schedule.space import Config
 
 PRIMITIVES = frozenset(
     {
@@ -115,6 +116,8 @@ class Schedule:
         self.params = params if params is not None else {}
         self.trace = Trace()
         self.pending_packs: list[tuple[int, tuple[int, ...], tuple[int, int] | None]] = []
+        self.config: Config | None = None
+        """The knob values a template chose (a point of its config space), if it has knobs."""
         lt.name_loops(kernel)
 
     def __str__(self) -> str:
@@ -208,12 +211,15 @@ class Schedule:
         The constant weight in argument `argument` is rearranged at build time. On a kernel
         outside a module only the kernel changes; `bind_packs` updates the calls."""
         order = tuple(permutation)
-        cut = tuple(split) if split is not None else None
+        cut: tuple[int, int] | None = None
+        if split is not None:
+            dim, factor = split
+            cut = (dim, factor)
         if isinstance(self.kernel.parent_op(), ModuleOp):
-            pack_weight(self.kernel, argument, order, self.params, cut)  # pyright: ignore[reportArgumentType]
+            pack_weight(self.kernel, argument, order, self.params, cut)
         else:
-            retype_argument(self.kernel, argument, order, cut)  # pyright: ignore[reportArgumentType]
-            self.pending_packs.append((argument, order, cut))  # pyright: ignore[reportArgumentType]
+            retype_argument(self.kernel, argument, order, cut)
+            self.pending_packs.append((argument, order, cut))
         if cut is None:
             self._record("pack", argument, order)
         else:

@@ -22,10 +22,11 @@ register-budget heuristic used without tuning.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import MemRefType, ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 from xdsl.traits import is_side_effect_free
@@ -37,6 +38,7 @@ from ziggurat.schedule.pack import packable_arguments
 from ziggurat.schedule.row_nests import merge_row_nests
 from ziggurat.schedule.schedule import Schedule
 from ziggurat.schedule.selector_loops import unroll_selectors
+from ziggurat.schedule.space import Config
 from ziggurat.schedule.vectorizer import LoopVectorizer, NotVectorizable
 
 MAX_NESTS_PER_KERNEL = 12
@@ -87,7 +89,7 @@ def spatial_chain(top: sched.ForOp) -> list[sched.ForOp]:
         chain.append(loops[0])
 
 
-def _is_reduction_nest(chain: list[sched.ForOp]) -> bool:
+def is_reduction_nest(chain: list[sched.ForOp]) -> bool:
     innermost = chain[-1]
     has_reduce = any(
         isinstance(op, sched.ForOp) and lt.is_reduce(op) for op in lt.body_ops(innermost)
@@ -120,7 +122,7 @@ def pack_for_columns(s: Schedule, column: str, packable: set[int], cols: int) ->
     of `cols` (outermost), so each tile streams one panel. Remainder nests (a part of the
     dimension) leave the layout to the nest that covers it."""
     loop = s.loop(column)
-    args = list(s.kernel.body.block.args)
+    args: list[SSAValue] = list(s.kernel.body.block.args)
     wanted: dict[int, tuple[tuple[int, ...], tuple[int, int] | None]] = {}
     for op in loop.walk():
         if not isinstance(op, sched.LoadOp) or op.buffer not in args:
@@ -131,7 +133,8 @@ def pack_for_columns(s: Schedule, column: str, packable: set[int], cols: int) ->
             continue
         rank = len(op.indices)
         (dim,) = dims
-        extent = op.buffer.type.get_shape()[dim]  # pyright: ignore[reportAttributeAccessIssue]
+        assert isinstance(op.buffer.type, MemRefType)
+        extent = op.buffer.type.get_shape()[dim]
         if extent > cols and extent % cols == 0 and loop.trip_count == extent:
             others = [d if d < dim else d + 1 for d in range(rank) if d != dim]
             plan: tuple[tuple[int, ...], tuple[int, int] | None] = (
@@ -164,7 +167,7 @@ def column_block_loop(s: Schedule, candidates: list[str], packable: set[int]) ->
     output-channel block), so every row's broadcast operand serves both vectors; the
     epilogue's loads (bias, a residual) may depend on it. The innermost such loop with an
     even trip count, or None."""
-    args = list(s.kernel.body.block.args)
+    args: list[SSAValue] = list(s.kernel.body.block.args)
     for name in reversed(candidates):
         loop = s.loop(name)
         if loop.trip_count < 2 or loop.trip_count % 2 or loop.step.data != 1:
@@ -183,13 +186,20 @@ def column_block_loop(s: Schedule, candidates: list[str], packable: set[int]) ->
 
 
 def tile_reduction(
-    s: Schedule, chain: list[str], column: str, packable: set[int], lanes: int, registers: int
-) -> None:
+    s: Schedule,
+    chain: list[str],
+    column: str,
+    packable: set[int],
+    lanes: int,
+    registers: int,
+    tile: TileKnobs | None = None,
+) -> TileKnobs:
     """The register-tiled reduction (GEMM micro-kernel) with `column` as the vector axis:
     the column loop moves innermost, weights it reads strided get packed, then a tile of
     rows x cols accumulators is split off, the reduction moved outside it, and the columns
-    vectorized one register (`lanes`) at a time. A column loop of one vector takes a second
-    from a column-block loop (`column_block_loop`) when there is one. Only the reduction's
+    vectorized one register (`lanes`) at a time. A column loop of one vector takes the tile's
+    other vectors from a column-block loop (`column_block_loop`) when there is one. `tile`
+    overrides the register-budget heuristic (`default_tile_knobs`). Only the reduction's
     tile is unrolled here (its accumulators must become registers); LLVM unrolls the init
     and store loops, which keeps the IR, and the build time, small."""
     order = [name for name in chain if name != column] + [column]
@@ -200,13 +210,13 @@ def tile_reduction(
     block = None
     if i is not None and cols_extent == lanes:
         block = column_block_loop(s, order[:-2], packable)
-    knobs = default_tile_knobs(
+    knobs = tile or default_tile_knobs(
         s.loop(i).trip_count if i else 1, cols_extent * (2 if block else 1), lanes, registers
     )
     pack_for_columns(s, column, packable, lanes if block else knobs.cols)
     if i is not None and block is not None:
         io, ii = s.split(i, knobs.rows)
-        _, bi = s.split(block, 2)
+        _, bi = s.split(block, max(1, knobs.cols // lanes))
         jo, ji = s.split(column, lanes)
         s.reorder(io, jo, ii, bi, ji)
         over = [ii, bi, ji]
@@ -239,6 +249,7 @@ def tile_reduction(
             s.vectorize(lane)
         else:
             s.vectorize(names[-1])
+    return knobs
 
 
 def vectorizes(loop: sched.ForOp) -> bool:
@@ -263,7 +274,7 @@ def vectorize_injective(s: Schedule, chain: list[str], lanes: int) -> None:
     s.vectorize(inner)
 
 
-def _attempt(s: Schedule, module: ModuleOp, template: Callable[..., None], *args: object) -> bool:
+def _attempt(s: Schedule, module: ModuleOp, template: Callable[..., object], *args: object) -> bool:
     """Runs a template on a detached copy of the kernel; if every primitive applies, the
     copy replaces the kernel (and packed weights are bound at its calls)."""
     trial = Schedule(s.kernel.clone(), s.params)
@@ -282,17 +293,24 @@ COLUMN_CANDIDATES = 3
 """Spatial loops (innermost first) a reduction template tries as its vector axis."""
 
 
-def _column_candidates(chain: list[sched.ForOp]) -> list[str]:
+def column_candidates(chain: list[sched.ForOp]) -> list[str]:
     """The spatial loops a reduction template tries as its vector axis, innermost first."""
     columns = [loop for loop in reversed(chain) if loop.trip_count >= 2 and loop.step.data == 1]
     return [lt.loop_name(loop) for loop in columns[:COLUMN_CANDIDATES]]
 
 
 def schedule_kernel(
-    kernel: func.FuncOp, lanes: int, registers: int, params: dict[str, np.ndarray]
+    kernel: func.FuncOp,
+    lanes: int,
+    registers: int,
+    params: dict[str, np.ndarray],
+    config: Config | None = None,
+    strict: bool = False,
 ) -> Schedule:
     """Applies the default templates to every top-level nest of a kernel; a nest no template
-    fits keeps its loops."""
+    fits keeps its loops. A `config` (a point of `tunable.kernel_space`) chooses the vector
+    axis and register tile of the kernel's first reduction nest; when it does not apply, that
+    nest gets the defaults, or with `strict` a ScheduleError says why."""
     module = kernel.parent_op()
     assert isinstance(module, ModuleOp)
     packable = packable_arguments(kernel, module, params)
@@ -300,10 +318,10 @@ def schedule_kernel(
 
     def tiles(nest: sched.ForOp) -> bool:
         chain = spatial_chain(nest)
-        if not _is_reduction_nest(chain):
+        if not is_reduction_nest(chain):
             return False
         names = [lt.loop_name(loop) for loop in chain]
-        for column in _column_candidates(chain):
+        for column in column_candidates(chain):
             trial = Schedule(s.kernel.clone(), s.params)
             try:
                 tile_reduction(trial, names, column, packable, lanes, registers)
@@ -314,6 +332,7 @@ def schedule_kernel(
 
     _attempt(s, module, merge_row_nests, spatial_chain, tiles, lanes)
     skipped: set[str] = set()
+    tiled_one = False
     for _ in range(MAX_NESTS_PER_KERNEL):
         pending = [
             op
@@ -327,11 +346,67 @@ def schedule_kernel(
         chain = spatial_chain(pending[0])
         names = [lt.loop_name(loop) for loop in chain]
         skipped.add(names[0])
-        if not _is_reduction_nest(chain):
+        if not is_reduction_nest(chain):
             if not _attempt(s, module, unroll_selectors, names, lanes):
                 _attempt(s, module, vectorize_injective, names, lanes)
             continue
-        for column in _column_candidates(chain):
-            if _attempt(s, module, tile_reduction, names, column, packable, lanes, registers):
-                break
+        first = not tiled_one
+        tiled_one = True
+        if first and config is not None:
+            if _apply_config(s, module, config, chain, names, packable, lanes, registers, strict):
+                s.config = config
+                continue
+        chosen = _tile_first_fit(s, module, chain, names, packable, lanes, registers)
+        if first:
+            s.config = chosen
     return s
+
+
+def _tile_first_fit(
+    s: Schedule,
+    module: ModuleOp,
+    chain: list[sched.ForOp],
+    names: list[str],
+    packable: set[int],
+    lanes: int,
+    registers: int,
+) -> Config | None:
+    """Tiles the nest along the first candidate vector axis that takes the default register
+    tile; returns that choice as a config (None if no axis did)."""
+    for index, column in enumerate(column_candidates(chain)):
+        used: list[TileKnobs] = []
+        if _attempt(s, module, _tile_noting, used, names, column, packable, lanes, registers):
+            return Config.of(
+                {"column": index, "tile_rows": used[-1].rows, "tile_cols": used[-1].cols}
+            )
+    return None
+
+
+def _tile_noting(trial: Schedule, used: list[TileKnobs], *args: Any) -> None:
+    """tile_reduction, appending the register tile it took to `used`."""
+    used.append(tile_reduction(trial, *args))
+
+
+def _apply_config(
+    s: Schedule,
+    module: ModuleOp,
+    config: Config,
+    chain: list[sched.ForOp],
+    names: list[str],
+    packable: set[int],
+    lanes: int,
+    registers: int,
+    strict: bool,
+) -> bool:
+    """Tiles the nest as `config` says (its vector axis by index among the candidates, its
+    register tile); False, or with `strict` a ScheduleError, if it cannot."""
+    candidates = column_candidates(chain)
+    column = int(config["column"])
+    tile = TileKnobs(int(config["tile_rows"]), int(config["tile_cols"]))
+    if column < len(candidates) and _attempt(
+        s, module, tile_reduction, names, candidates[column], packable, lanes, registers, tile
+    ):
+        return True
+    if strict:
+        raise lt.ScheduleError(f"config {config} does not apply to the nest over '{names[0]}'.")
+    return False

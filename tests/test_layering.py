@@ -22,6 +22,7 @@ LAYERS = (
     "passes",
     "lowering",
     "backend",
+    "tune",
     "ziggurat",
 )
 
@@ -34,6 +35,7 @@ THIRD_PARTY = {
     "passes": {"numpy", "xdsl"},
     "lowering": {"numpy", "xdsl"},
     "backend": {"numpy", "xdsl", "llvmlite"},
+    "tune": {"numpy", "xdsl", "xgboost", "tqdm"},
     "ziggurat": {"numpy", "xdsl", "onnx", "onnxruntime"},
 }
 

@@ -1,34 +1,21 @@
 """`ziggurat.build`: a graph-dialect module and its params to a runnable `runtime.Module`.
 
-The road: graph passes for the opt_level, graph -> te -> sched -> target (the execution plan is
-read off target.entry there), target -> llvm, LLVM IR, O3 and MCJIT for the target's CPU. A
-target of another architecture is compiled but not loaded: the module then exports (with a
-cross linker) or gives its object code, and cannot run here.
+The road: graph passes for the opt_level, graph -> te -> sched -> target, then the backend
+(`ziggurat.backend.compile`: the execution plan, LLVM, machine code).
 """
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from ziggurat.backend import codegen, export, plan
+from ziggurat.backend.compile import compile_target_module
 from ziggurat.core import pipelines
 from ziggurat.core.context import make_context
 from ziggurat.core.pass_manager import PassInstrument, PassManager
 from ziggurat.core.targets import as_target
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.runtime import HostMismatchError, Module
-
-
-@dataclass
-class Artifacts:
-    """What a build leaves besides the runnable module, for inspection and export."""
-
-    target_ir: ModuleOp
-    llvm_ir: str
-    optimized_llvm_ir: str
-    compiled: codegen.CompiledModule
+from ziggurat.runtime import Module
 
 
 def _contiguous(params: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
@@ -54,43 +41,4 @@ def build(
         pipelines.to_target_pipeline(opt_level), instruments=instruments, verify_each=verify_each
     )
     to_target.run(ctx, module)
-    execution_plan = plan.plan_from_module(module, ctx.params)
-    target_ir = module.clone()
-    runtime = "gomp" if codegen.openmp_runtime() else "serial"
-    to_llvm = f"{pipelines.TO_LLVM_PIPELINE}{{parallel-runtime={runtime}}}"
-    PassManager.parse(to_llvm, instruments=instruments, verify_each=verify_each).run(ctx, module)
-    llvm_ir = codegen.translate(module)
-    target_string = _target_string(cpu)
-    if export.is_foreign(cpu):
-        compiled: codegen.CompiledModule = codegen.compile_module(module)
-        symbols = _not_runnable_here(target_string)
-    else:
-        compiled = codegen.jit(module)
-        symbols = compiled.address
-    used = {b["name"] for b in execution_plan["buffers"] if b["kind"] == "param"}
-    libraries = ("m", "gomp") if runtime == "gomp" else ("m",)
-    return Module(
-        execution_plan,
-        {name: value for name, value in ctx.params.items() if name in used},
-        symbols,
-        keepalive=Artifacts(target_ir, llvm_ir, compiled.llvm_ir(), compiled),
-        target=target_string,
-        native=export.CompiledCode(compiled, cpu, target_string, libraries),
-    )
-
-
-def _not_runnable_here(target: str) -> Callable[[str], int]:
-    def symbols(name: str) -> int:
-        raise HostMismatchError(
-            f"this module was compiled for another architecture ({target!r}) and cannot run "
-            "here; export it with a cross linker or write its object code"
-        )
-
-    return symbols
-
-
-def _target_string(cpu: CpuTargetAttr) -> str:
-    text = f"llvm -mtriple={cpu.triple.data} -mcpu={cpu.cpu.data} -num-cores={cpu.cores.data}"
-    if cpu.features.data:
-        text += f" -mattr={cpu.features.data}"
-    return text
+    return compile_target_module(module, ctx, cpu, instruments, verify_each)

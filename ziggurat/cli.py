@@ -27,8 +27,12 @@ import numpy as np
 
 from ziggurat.core.errors import ZigguratError
 from ziggurat.runtime.errors import RuntimeModuleError
+from ziggurat.tune_cli import add_tune_commands
 
 if TYPE_CHECKING:
+    import onnx
+    from xdsl.dialects.builtin import ModuleOp
+
     from ziggurat.runtime import GraphModule, Module
 
 NATIVE = "llvm -mcpu=native"
@@ -60,7 +64,7 @@ def _parse_inputs(items: Sequence[str]) -> dict[str, np.ndarray]:
     return inputs
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Writes through a temporary file beside `path`, so a failure leaves no partial output."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
@@ -88,7 +92,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_compile(args: argparse.Namespace) -> None:
     from ziggurat.backend.codegen import JitModule
-    from ziggurat.builder import build
+    from ziggurat.backend.compile import Artifacts
     from ziggurat.core.context import ir_text
     from ziggurat.frontend.onnx.importer import from_onnx
 
@@ -101,8 +105,9 @@ def cmd_compile(args: argparse.Namespace) -> None:
         )
     target = args.target or NATIVE
     module, params = from_onnx(args.model, shape=_parse_shapes(args.shape))
-    lib = build(module, target=target, params=params, opt_level=args.opt_level)
+    lib = _build(module, params, target, args.opt_level, args.tuning_log)
     artifacts = lib.keepalive
+    assert isinstance(artifacts, Artifacts)
     kind = kinds[output.suffix]
     if kind == "package":
         lib.export_library(output, cc=args.cc)
@@ -146,7 +151,11 @@ def _is_package(model: object) -> bool:
 
 
 def _load_or_compile(
-    model: object, shapes: dict[str, tuple[int, ...]], target: str | None, opt_level: int
+    model: "onnx.ModelProto | str | Path",
+    shapes: dict[str, tuple[int, ...]],
+    target: str | None,
+    opt_level: int,
+    tuning_log: str | None = None,
 ) -> tuple["Module", str]:
     """The runnable module, and a line saying where it came from. A `.zgt` loads with the
     runtime alone; anything else is an ONNX model to compile."""
@@ -159,12 +168,29 @@ def _load_or_compile(
         lib = load_module(str(model))
         elapsed = time.perf_counter() - started
         return lib, f"loaded {model} in {elapsed * 1e3:.1f} ms, {_short(lib.target)}"
-    from ziggurat.builder import build
     from ziggurat.frontend.onnx.importer import from_onnx
 
     module, params = from_onnx(model, shape=shapes)
-    lib = build(module, target=target or NATIVE, params=params, opt_level=opt_level)
+    lib = _build(module, params, target or NATIVE, opt_level, tuning_log)
     return lib, f"compiled in {time.perf_counter() - started:.2f} s for {_short(lib.target)}"
+
+
+def _build(
+    module: "ModuleOp",
+    params: dict[str, np.ndarray],
+    target: str,
+    opt_level: int,
+    tuning_log: str | None,
+) -> "Module":
+    """`ziggurat.build`, with the best configs of a tuning log when one is given."""
+    from ziggurat.builder import build
+
+    if tuning_log is None:
+        return build(module, target=target, params=params, opt_level=opt_level)
+    from ziggurat.tune import apply_history_best
+
+    with apply_history_best(tuning_log, target=target):
+        return build(module, target=target, params=params, opt_level=opt_level)
 
 
 def _short(target: str) -> str:
@@ -174,7 +200,8 @@ def _short(target: str) -> str:
 def _complete_inputs(runner: "GraphModule", inputs: dict[str, np.ndarray]) -> None:
     """Checks the inputs given, then fills in the others: standard normal floats, zeros of
     any other dtype."""
-    runner.set_input(**inputs)
+    for name, value in inputs.items():
+        runner.set_input(name, value)
     rng = np.random.default_rng(0)
     for name in runner.input_names:
         if name not in inputs:
@@ -203,7 +230,7 @@ def _save_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
 
 
 def run_model(
-    model: object,
+    model: "onnx.ModelProto | str | Path",
     inputs: dict[str, np.ndarray],
     shapes: dict[str, tuple[int, ...]],
     target: str | None,
@@ -211,6 +238,7 @@ def run_model(
     check: bool,
     repeat: int,
     output: Path | None = None,
+    tuning_log: str | None = None,
 ) -> int:
     """Loads a `.zgt` or compiles an ONNX model, runs it, optionally checks it against a
     reference and saves its outputs, prints latency; returns the exit code."""
@@ -218,7 +246,7 @@ def run_model(
 
     if not _is_package(model):
         shapes = {**shapes, **{name: value.shape for name, value in inputs.items()}}
-    lib, origin = _load_or_compile(model, shapes, target, opt_level)
+    lib, origin = _load_or_compile(model, shapes, target, opt_level, tuning_log)
     runner = GraphModule(lib)
     _complete_inputs(runner, inputs)
     runner.run(**inputs)
@@ -261,6 +289,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.check,
         args.repeat,
         Path(args.output) if args.output else None,
+        args.tuning_log,
     )
 
 
@@ -292,10 +321,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     inputs, shapes = _parse_inputs(args.input), _parse_shapes(args.shape)
     if not _is_package(args.model):
         shapes = {**shapes, **{name: value.shape for name, value in inputs.items()}}
-    lib, origin = _load_or_compile(args.model, shapes, args.target, args.opt_level)
+    lib, origin = _load_or_compile(args.model, shapes, args.target, args.opt_level, args.tuning_log)
     runner = GraphModule(lib)
     _complete_inputs(runner, inputs)
-    runner.set_input(**inputs)
+    for name, value in inputs.items():
+        runner.set_input(name, value)
     print(origin)
     timing = runner.benchmark(repeat=args.repeat, warmup=min(5, args.repeat))
     print(timing)
@@ -322,12 +352,17 @@ def cmd_example(args: argparse.Namespace) -> int:
         print(f"wrote {args.save_model}")
         return 0
     print(f"built-in example: MLP 784-512-512-10, batch {args.batch}")
-    return run_model(model, {}, {}, args.target, args.opt_level, True, args.repeat)
+    return run_model(
+        model, {}, {}, args.target, args.opt_level, True, args.repeat, None, args.tuning_log
+    )
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help=f"target string (TVM syntax; default {NATIVE!r})")
     parser.add_argument("--opt-level", type=int, default=3, choices=range(4), help="0 to 3")
+    parser.add_argument(
+        "--tuning-log", metavar="FILE.jsonl", help="build with the best configs of a tuning log"
+    )
 
 
 def _add_model_options(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -378,6 +413,7 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--compare", choices=["onnxruntime"], help="time a peer on the same inputs")
     bench.add_argument("--profile", action="store_true", help="print the per-kernel table")
     bench.set_defaults(handler=cmd_bench)
+    add_tune_commands(commands)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 Reads the vector lanes and register count from the `target` option, or the module's
 `#target.cpu`, or the host's, tiles reduction nests into register-blocked micro-kernels and vectorizes
-injective ones. Each kernel keeps its schedule's trace in its `sched.trace` attribute. Runs
+injective ones. Within `ziggurat.schedule.dispatch.use_configs` (the tuner's
+apply_history_best), a kernel whose workload key has a config gets it instead of the
+template's default. Each kernel keeps its schedule's trace in its `sched.trace` attribute. Runs
 after convert-te-to-sched and before sched-parallelize, sched-lower-unroll and
 sched-lower-vectorize, which make the marked loops real.
 """
@@ -18,6 +20,7 @@ from ziggurat.core import statistics
 from ziggurat.core.context import params_of
 from ziggurat.core.targets import as_target
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.schedule import dispatch
 from ziggurat.schedule.templates import register_count, schedule_kernel
 
 
@@ -42,6 +45,10 @@ class SchedDefaultSchedule(ModulePass):
         registers = register_count(cpu)
         for kernel in list(op.ops):
             if isinstance(kernel, func.FuncOp) and kernel.sym_visibility is not None:
-                schedule = schedule_kernel(kernel, lanes, registers, params_of(ctx))
+                config = dispatch.config_for_kernel(kernel, op, params_of(ctx))
+                schedule = schedule_kernel(
+                    kernel, lanes, registers, params_of(ctx), config, dispatch.is_strict()
+                )
+                statistics.count("kernels-tuned", config is not None)
                 statistics.count("kernels-scheduled")
                 statistics.count("primitives-applied", len(schedule.trace.steps))

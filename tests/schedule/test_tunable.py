@@ -1,0 +1,133 @@
+"""Config spaces of the default templates, and configs dispatched by workload key."""
+
+import numpy as np
+import pytest
+from xdsl.dialects import func
+from xdsl.parser import Parser
+
+import ziggurat
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.reference import run_reference
+from ziggurat.runtime import GraphModule
+from ziggurat.schedule.dispatch import kernel_text, use_configs, workload_key
+from ziggurat.schedule.space import Config, ConfigSpace
+from ziggurat.schedule.tunable import fits_registers, kernel_space
+
+MATMUL = """
+func.func @main(%a: tensor<64x128xf32> {graph.name = "a"}, %b: tensor<128x96xf32> {graph.name = "b"}) -> (tensor<64x96xf32> {graph.name = "y"}) {
+  %0 = graph.matmul %a, %b : (tensor<64x128xf32>, tensor<128x96xf32>) -> tensor<64x96xf32>
+  %1 = graph.relu %0 : tensor<64x96xf32>
+  func.return %1 : tensor<64x96xf32>
+}
+"""
+TO_LOOPS = "convert-graph-to-te,te-inline-computes,convert-te-to-sched,sched-expand-math"
+
+
+def test_space_lists_points_that_satisfy_the_constraints():
+    space = ConfigSpace()
+    space.define_knob("rows", [1, 2, 4])
+    space.define_split("cols", 12, max_factor=6)
+    space.define_constraint(lambda c: int(c["rows"]) * int(c["cols"]) <= 8)
+    assert [k.values for k in space.knobs] == [(1, 2, 4), (1, 2, 3, 4, 6)]
+    assert len(space) == 11
+    assert space[0] == Config.of({"rows": 1, "cols": 1})
+    assert space.index_of(Config.of({"rows": 4, "cols": 2})) == 10
+    assert space.index_of(Config.of({"rows": 4, "cols": 3})) is None
+    assert "rows: [1, 2, 4]" in str(space) and "11 points of 15" in str(space)
+
+
+def test_a_knob_is_defined_once_with_values():
+    space = ConfigSpace()
+    space.define_knob("rows", [1])
+    with pytest.raises(ValueError, match="twice"):
+        space.define_knob("rows", [2])
+    with pytest.raises(ValueError, match="no values"):
+        space.define_knob("cols", [])
+
+
+def _matmul_kernel():
+    ctx = make_context()
+    module = Parser(ctx, MATMUL).parse_module()
+    PassManager.parse(TO_LOOPS).run(ctx, module)
+    kernel = next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "matmul_0"
+    )
+    return module, kernel
+
+
+def test_matmul_space_holds_the_default_tile():
+    _, kernel = _matmul_kernel()
+    found = kernel_space(kernel, lanes=16, registers=32, params={})
+    assert found is not None
+    assert found.default == Config.of({"column": 0, "tile_rows": 8, "tile_cols": 32})
+    assert found.space.index_of(found.default) is not None
+    assert len(found.space) > 20
+    assert all(fits_registers(c, 16, 32) for c in found.space.points)
+
+
+def test_elementwise_kernel_has_no_knobs():
+    module, _ = _matmul_kernel()
+    relu = next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "relu_0"
+    )
+    assert kernel_space(relu, lanes=16, registers=32, params={}) is None
+
+
+def test_a_dispatched_config_reaches_the_template():
+    module, kernel = _matmul_kernel()
+    key = workload_key(kernel_text(kernel), set())
+    relu = next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "relu_0"
+    )
+    relu_key = workload_key(kernel_text(relu), set())
+    config = Config.of({"column": 0, "tile_rows": 4, "tile_cols": 16})
+    ctx = make_context()
+    with use_configs({key: config}, strict=True) as table:
+        PassManager.parse('sched-default-schedule{target="llvm -mcpu=skylake-avx512"}').run(
+            ctx, module
+        )
+    assert table.applied == {key} and table.missed == {relu_key}
+    scheduled = next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "matmul_0"
+    )
+    trace = scheduled.attributes["sched.trace"].data
+    assert "split('i0', 4)" in trace and "split('i1', 16)" in trace
+
+
+def test_a_config_that_does_not_apply_is_an_error_only_when_strict():
+    module, kernel = _matmul_kernel()
+    key = workload_key(kernel_text(kernel), set())
+    config = Config.of({"column": 5, "tile_rows": 4, "tile_cols": 16})
+    with use_configs({key: config}):
+        PassManager.parse('sched-default-schedule{target="llvm -mcpu=skylake-avx512"}').run(
+            make_context(), module.clone()
+        )
+    with use_configs({key: config}, strict=True), pytest.raises(Exception, match="does not apply"):
+        PassManager.parse('sched-default-schedule{target="llvm -mcpu=skylake-avx512"}').run(
+            make_context(), module
+        )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config.of({"column": 0, "tile_rows": 4, "tile_cols": 16}),
+        Config.of({"column": 0, "tile_rows": 3, "tile_cols": 48}),
+        Config.of({"column": 0, "tile_rows": 6, "tile_cols": 64}),
+    ],
+)
+def test_a_dispatched_config_keeps_the_numbers(config: Config):
+    _, kernel = _matmul_kernel()
+    key = workload_key(kernel_text(kernel), set())
+    graph = Parser(make_context(), MATMUL).parse_module()
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 96)).astype(np.float32)
+    expected = run_reference(graph, {}, {"a": a, "b": b})[0]
+    with use_configs({key: config}, strict=True) as table:
+        lib = ziggurat.build(graph, target="llvm -mcpu=skylake-avx512", opt_level=0)
+    assert key in table.applied
+    runner = GraphModule(lib)
+    runner.run(a=a, b=b)
+    np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-4, atol=1e-4)

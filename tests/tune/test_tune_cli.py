@@ -1,0 +1,59 @@
+"""`ziggurat tune` from the shell: tune, resume, show, merge, compile with the log, and one
+line for bad input."""
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+from ziggurat.cli import main
+from ziggurat.examples import mlp_model
+from ziggurat.tune import load_records
+
+QUICK = ["--trials", "2", "--number", "2", "--repeat", "2", "--min-repeat-ms", "1"]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "mlp.onnx"
+    onnx.save(mlp_model(batch=4), str(path))
+    return path
+
+
+def test_tune_resume_show_merge_and_compile(model: Path, tmp_path: Path, capsys):
+    log = tmp_path / "tune.jsonl"
+    assert main(["tune", str(model), "--log", str(log), *QUICK]) == 0
+    first = load_records(log)
+    assert len(first) == 6  # three kernels, two trials each
+    assert "default us" in capsys.readouterr().out
+    assert main(["tune", str(model), "--log", str(log), *QUICK]) == 0
+    assert len(load_records(log)) == 6, "a second run with the same command measures nothing"
+    assert main(["tune", "show", str(log)]) == 0
+    shown = capsys.readouterr().out
+    assert "6 records" in shown and "split(" in shown
+    best = tmp_path / "best.jsonl"
+    assert main(["tune", "merge", str(log), "-o", str(best)]) == 0
+    assert len(load_records(best)) == 3
+    out = tmp_path / "mlp.zgt"
+    assert main(["compile", str(model), "--tuning-log", str(best), "-o", str(out)]) == 0
+    assert out.is_file()
+    assert "3 of 4 kernels built with tuned configs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tuner", "annealing"], "unknown tuner 'annealing'; tuners are grid, random"),
+        (["--time", "soon"], "--time 'soon': give a duration like 90s, 20m or 2h"),
+    ],
+)
+def test_bad_tune_options_give_one_line(model: Path, tmp_path: Path, capsys, argv, message):
+    assert main(["tune", str(model), "--log", str(tmp_path / "t.jsonl"), *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: {message}"
+
+
+def test_a_file_that_is_not_a_log_gives_one_line(model: Path, capsys):
+    assert main(["tune", "show", str(model)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "not a tuning log line" in err and "\n" not in err

@@ -1,0 +1,138 @@
+"""Tuners, early stopping, resume and apply_history_best, on a simulated measurer (fast and
+deterministic) and on one real, isolated measurement of a small kernel."""
+
+import numpy as np
+import pytest
+from xdsl.parser import Parser
+
+import ziggurat
+from ziggurat import tune
+from ziggurat.core.context import make_context
+from ziggurat.core.reference import run_reference
+from ziggurat.runtime import GraphModule
+from ziggurat.schedule.space import Config
+from ziggurat.tune.measure import LocalMeasurer, LocalRunner, measure_option
+from ziggurat.tune.records import ErrorCode, load_records
+
+MATMUL = """
+func.func @main(%a: tensor<64x128xf32> {graph.name = "a"}, %b: tensor<128x96xf32> {graph.name = "b"}) -> (tensor<64x96xf32> {graph.name = "y"}) {
+  %0 = graph.matmul %a, %b : (tensor<64x128xf32>, tensor<128x96xf32>) -> tensor<64x96xf32>
+  %1 = graph.relu %0 : tensor<64x96xf32>
+  func.return %1 : tensor<64x96xf32>
+}
+"""
+TARGET = "llvm -mcpu=native"
+QUICK = measure_option(runner=LocalRunner(number=3, repeat=3, timeout=5, min_repeat_ms=5))
+
+
+def _module():
+    return Parser(make_context(), MATMUL).parse_module()
+
+
+@pytest.fixture(scope="module")
+def task() -> tune.Task:
+    (found,) = tune.extract_tasks(_module(), TARGET, {}, opt_level=3)
+    return found
+
+
+def test_extract_tasks_gives_the_matmul_with_its_space(task: tune.Task):
+    assert task.weight == 1
+    assert task.flops == 2 * 64 * 128 * 96 + 64 * 96  # the multiply-adds and the fused relu
+    assert task.space.index_of(task.default) is not None
+    assert [a.role for a in task.arguments] == ["input", "input", "output"]
+    assert "tile_rows" in str(task)
+
+
+@pytest.mark.parametrize("tuner_class", [tune.RandomTuner, tune.GridSearchTuner])
+def test_tuner_measures_the_default_first_and_never_twice(task: tune.Task, tuner_class):
+    measurer = tune.SimulatedMeasurer()
+    tuner = tuner_class(task)
+    tuner.tune(n_trial=30, measurer=measurer)
+    assert measurer.measured[0] == task.default
+    assert len(measurer.measured) == len(set(measurer.measured)) == 30
+    assert tuner.best_cost <= measurer.cost(task, task.default) * 1.1
+
+
+def test_random_tuner_finds_the_simulated_optimum(task: tune.Task):
+    measurer = tune.SimulatedMeasurer(noise=0.0, failing_share=0.0)
+    tuner = tune.RandomTuner(task, seed=1)
+    tuner.tune(n_trial=len(task.space), measurer=measurer)
+    best = min(task.space.points, key=lambda c: measurer.cost(task, c))
+    assert tuner.best_config == best
+
+
+def test_grid_search_walks_the_space_in_order(task: tune.Task):
+    measurer = tune.SimulatedMeasurer(failing_share=0.0)
+    tune.GridSearchTuner(task).tune(n_trial=6, measurer=measurer)
+    rest = [c for c in task.space.points if c != task.default][:5]
+    assert measurer.measured == [task.default, *rest]
+
+
+def test_early_stopping_ends_after_that_many_trials_without_a_new_best(task: tune.Task):
+    measurer = tune.SimulatedMeasurer(noise=0.0, failing_share=0.0)
+    tuner = tune.GridSearchTuner(task)
+    tuner.tune(n_trial=len(task.space), early_stopping=8, measurer=measurer)
+    costs = [measurer.cost(task, c) for c in measurer.measured]
+    last_new_best = costs.index(min(costs))
+    trials_after = len(costs) - 1 - last_new_best
+    assert 8 <= trials_after < 8 + tune.tuner.BATCH_SIZE  # the batch that reached 8 completes
+    assert len(costs) < len(task.space)
+
+
+def test_a_resumed_run_measures_nothing_twice(task: tune.Task, tmp_path):
+    log = tmp_path / "tune.jsonl"
+    first = tune.SimulatedMeasurer()
+    tune.RandomTuner(task, seed=3).tune(
+        n_trial=16, measurer=first, callbacks=[tune.callback.log_to_file(log)]
+    )
+    assert len(load_records(log)) == 16
+    second = tune.SimulatedMeasurer()
+    resumed = tune.RandomTuner(task, seed=3)
+    resumed.load_history(load_records(log))
+    resumed.tune(n_trial=16, measurer=second, callbacks=[tune.callback.log_to_file(log)])
+    assert not set(first.measured) & set(second.measured)
+    assert len(load_records(log)) == 32
+
+
+def test_faulty_candidates_give_their_error_codes_and_measuring_goes_on(task: tune.Task):
+    tile = {"column": 0, "tile_rows": 4, "tile_cols": 16}
+    configs = [
+        Config.of({**tile, "__fault__": "__test_crash__"}),
+        Config.of({**tile, "__fault__": "__test_hang__"}),
+        Config.of({**tile, "__fault__": "__test_wrong__"}),
+        Config.of({**tile, "column": 9}),
+        Config.of(tile),
+    ]
+    option = measure_option(runner=LocalRunner(number=2, repeat=2, timeout=2, min_repeat_ms=1))
+    with LocalMeasurer(option) as measurer:
+        results = [m.result for m in measurer.measure(task, configs)]
+    assert [r.error_code for r in results] == [
+        ErrorCode.RUNTIME_ERROR,
+        ErrorCode.RUN_TIMEOUT,
+        ErrorCode.WRONG_ANSWER,
+        ErrorCode.INSTANTIATION_ERROR,
+        ErrorCode.NO_ERROR,
+    ]
+    assert len(results[-1].costs) == 2 and all(c > 0 for c in results[-1].costs)
+
+
+def test_tuned_build_applies_the_best_config_and_keeps_the_numbers(
+    task: tune.Task, tmp_path, capsys
+):
+    log, best = tmp_path / "tune.jsonl", tmp_path / "best.jsonl"
+    tuner = tune.RandomTuner(task)
+    tuner.tune(n_trial=4, measure_option=QUICK, callbacks=[tune.callback.log_to_file(log)])
+    assert tune.pick_best(log, best) == 1
+    (record,) = load_records(best)
+    assert record.config == tuner.best_config
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 96)).astype(np.float32)
+    with tune.apply_history_best(best) as table:
+        lib = ziggurat.build(_module(), target=TARGET)
+    assert table.applied == {task.key}
+    assert "1 of 1 kernels built with tuned configs" in capsys.readouterr().err
+    runner = GraphModule(lib)
+    runner.run(a=a, b=b)
+    expected = run_reference(_module(), {}, {"a": a, "b": b})[0]
+    np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,43 @@
+"""Tuning, AutoTVM's road: tasks from a model, tuners over their config spaces, isolated
+measurement, JSONL records, and builds with the best configs.
+
+    from ziggurat import tune
+    tasks = tune.extract_tasks(mod, target="llvm -mcpu=native", params=params)
+    for task in tasks:
+        tuner = tune.RandomTuner(task)
+        tuner.tune(n_trial=min(200, len(task.config_space)), early_stopping=50,
+                   measure_option=tune.measure_option(runner=tune.LocalRunner(number=20)),
+                   callbacks=[tune.callback.log_to_file("tune.jsonl")])
+    tune.pick_best("tune.jsonl", "best.jsonl")
+    with tune.apply_history_best("best.jsonl"):
+        lib = ziggurat.build(mod, target="llvm -mcpu=native", params=params)
+"""
+
+from ziggurat.tune import callback
+from ziggurat.tune.history import apply_history_best
+from ziggurat.tune.measure import LocalBuilder, LocalMeasurer, LocalRunner, measure_option
+from ziggurat.tune.records import ErrorCode, TuningLogError, load_records, merge, pick_best
+from ziggurat.tune.simulate import SimulatedMeasurer
+from ziggurat.tune.tasks import Task, extract_tasks
+from ziggurat.tune.tuner import TUNERS, GridSearchTuner, RandomTuner, Tuner
+
+__all__ = [
+    "TUNERS",
+    "ErrorCode",
+    "GridSearchTuner",
+    "LocalBuilder",
+    "LocalMeasurer",
+    "LocalRunner",
+    "RandomTuner",
+    "SimulatedMeasurer",
+    "Task",
+    "Tuner",
+    "TuningLogError",
+    "apply_history_best",
+    "callback",
+    "extract_tasks",
+    "load_records",
+    "measure_option",
+    "merge",
+    "pick_best",
+]

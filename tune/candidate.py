@@ -1,0 +1,118 @@
+"""One candidate of a task: its kernel built with a config, checked and timed.
+
+The wire form of a task (`task_spec`) is plain JSON: the task module's text, its arguments,
+the target string and the default config, so a worker process (or another machine) rebuilds
+the kernel itself; no compiler object is ever pickled.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import StringAttr
+from xdsl.parser import Parser
+
+from ziggurat.backend.compile import compile_target_module
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.pipelines import DEFAULT_SCHEDULES
+from ziggurat.core.targets import as_target, target_string
+from ziggurat.dialects.target import CPU_ATTR
+from ziggurat.runtime import GraphModule
+from ziggurat.runtime.benchmark import measure
+from ziggurat.schedule.dispatch import use_configs
+from ziggurat.schedule.loop_transforms import ScheduleError
+from ziggurat.schedule.schedule import TRACE_ATTR
+from ziggurat.schedule.space import Config
+from ziggurat.tune.tasks import NUMPY_TYPES, Task
+
+AFTER_TEMPLATES = [
+    *DEFAULT_SCHEDULES[DEFAULT_SCHEDULES.index("sched-default-schedule") + 1 :],
+    "convert-sched-to-target",
+]
+"""What a candidate's build runs on the task module after the templates."""
+
+
+class InstantiationError(Exception):
+    """The config does not apply to the kernel."""
+
+
+def task_spec(task: Task) -> dict[str, Any]:
+    """The task as JSON-ready data, all a worker needs to build and check its candidates."""
+    return {
+        "key": task.key,
+        "name": task.name,
+        "module": task.module_text(),
+        "arguments": [[list(a.shape), a.dtype, a.role] for a in task.arguments],
+        "target": target_string(task.target),
+        "default": dict(task.default),
+        "flops": task.flops,
+    }
+
+
+@dataclass
+class Candidate:
+    runner: GraphModule
+    trace: str
+    inputs: dict[str, np.ndarray]
+    output_names: list[str]
+
+
+def _inputs(
+    spec: Mapping[str, Any], seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(runtime inputs, constant weights) for the task module, random and seeded."""
+    rng = np.random.default_rng(seed)
+    inputs: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
+    for n, (shape, dtype, role) in enumerate(spec["arguments"]):
+        if role == "output":
+            continue
+        value = rng.standard_normal(shape).astype(NUMPY_TYPES[dtype])
+        (weights if role == "param" else inputs)[f"{'p' if role == 'param' else 'a'}{n}"] = value
+    return inputs, weights
+
+
+def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> Candidate:
+    """Builds the task's kernel with `config`; InstantiationError if the config does not
+    apply, any other exception if the build fails."""
+    inputs, weights = _inputs(spec, seed)
+    ctx = make_context(weights)
+    module = Parser(ctx, spec["module"]).parse_module()
+    cpu = as_target(spec["target"])
+    module.attributes[CPU_ATTR] = cpu
+    try:
+        with use_configs({spec["key"]: config}, strict=True):
+            PassManager.parse("sched-default-schedule").run(ctx, module)
+    except Exception as err:
+        cause = err if isinstance(err, ScheduleError) else err.__cause__
+        if isinstance(cause, ScheduleError):
+            raise InstantiationError(str(cause)) from err
+        raise
+    kernel = next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
+    )
+    trace = kernel.attributes.get(TRACE_ATTR)
+    PassManager.parse(",".join(AFTER_TEMPLATES)).run(ctx, module)
+    lib = compile_target_module(module, ctx, cpu)
+    text = trace.data if isinstance(trace, StringAttr) else ""
+    return Candidate(GraphModule(lib), text, inputs, list(lib.output_names))
+
+
+def outputs_of(candidate: Candidate) -> list[np.ndarray]:
+    candidate.runner.run(**candidate.inputs)
+    return [candidate.runner.get_output(name).copy() for name in candidate.output_names]
+
+
+def time_candidate(
+    candidate: Candidate, number: int, repeat: int, min_repeat_ms: float
+) -> tuple[float, ...]:
+    """Seconds per run, one per repeat, after warm-up runs (AutoTVM's number, repeat and
+    min_repeat_ms: `number` grows until a repeat lasts `min_repeat_ms`)."""
+    runner = candidate.runner
+    for name, value in candidate.inputs.items():
+        runner.set_input(name, value)
+    result = measure(runner.run, repeat=repeat, number=number, min_repeat_ms=min_repeat_ms)
+    return result.results

@@ -1,0 +1,201 @@
+"""Isolated measurement: every candidate is built and timed in a worker process
+(`tune.worker`), killed with its process group when it overruns its build or run timeout.
+
+    option = tune.measure_option(
+        builder=tune.LocalBuilder(timeout=10),
+        runner=tune.LocalRunner(number=20, repeat=3, timeout=4, min_repeat_ms=150))
+
+A segfault, a hang, a build failure or a wrong answer becomes a MeasureResult with its error
+code, and the next candidate gets a fresh worker. One worker builds and times candidates one
+after the other, so no build runs while a candidate is timed on this 2-core machine.
+"""
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from ziggurat.schedule.space import Config
+from ziggurat.tune.candidate import task_spec
+from ziggurat.tune.records import ErrorCode, MeasureResult
+from ziggurat.tune.tasks import Task
+
+
+@dataclass(frozen=True)
+class LocalBuilder:
+    timeout: float = 10.0
+    """Seconds a candidate's build may take."""
+
+
+@dataclass(frozen=True)
+class LocalRunner:
+    """AutoTVM's runner settings: each of `repeat` timings averages `number` runs (grown
+    until a timing lasts `min_repeat_ms`); the median of the repeats ranks a candidate."""
+
+    number: int = 20
+    repeat: int = 3
+    timeout: float = 4.0
+    """Seconds the check and the timing of a candidate may take."""
+    min_repeat_ms: float = 150.0
+    check: bool = True
+    """Compare each candidate's outputs once with the default config's."""
+
+
+@dataclass(frozen=True)
+class MeasureOption:
+    builder: LocalBuilder = field(default_factory=LocalBuilder)
+    runner: LocalRunner = field(default_factory=LocalRunner)
+
+
+def measure_option(
+    builder: LocalBuilder | None = None, runner: LocalRunner | None = None
+) -> MeasureOption:
+    return MeasureOption(builder or LocalBuilder(), runner or LocalRunner())
+
+
+@dataclass(frozen=True)
+class Measurement:
+    config: Config
+    result: MeasureResult
+    trace: str
+    """The schedule the config made (empty when it made none)."""
+
+
+class _WorkerProcess:
+    """One `python -m ziggurat.tune.worker` in its own process group, its answers read by a
+    thread into a queue so waiting for one can time out."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ziggurat.tune.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+            env=env,
+        )
+        self.answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        assert self.process.stdout is not None
+        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            try:
+                self.answers.put(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        self.answers.put(None)
+
+    def send(self, request: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+
+    def next_answer(self, timeout: float) -> dict[str, Any] | None:
+        """The worker's next message; None when it died; raises queue.Empty on timeout."""
+        return self.answers.get(timeout=timeout)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+class LocalMeasurer:
+    """Measures candidates of tasks, one at a time, in a worker process it restarts after a
+    crash or a timeout. Use as a context manager, or call close()."""
+
+    def __init__(self, option: MeasureOption | None = None):
+        self.option = option or MeasureOption()
+        self._worker: _WorkerProcess | None = None
+        self._next_id = 0
+
+    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
+        spec = task_spec(task)
+        return [self._measure_one(spec, config) for config in configs]
+
+    def _measure_one(self, spec: dict[str, Any], config: Config) -> Measurement:
+        runner = self.option.runner
+        if self._worker is None:
+            self._worker = _WorkerProcess()
+        self._next_id += 1
+        request = {
+            "id": self._next_id,
+            "task": spec,
+            "config": dict(config),
+            "number": runner.number,
+            "repeat": runner.repeat,
+            "min_repeat_ms": runner.min_repeat_ms,
+            "check": runner.check,
+        }
+        start = time.perf_counter()
+        self._worker.send(request)
+        timeout, phase = self.option.builder.timeout, "build"
+        while True:
+            try:
+                answer = self._worker.next_answer(timeout)
+            except queue.Empty:
+                self._restart()
+                code = ErrorCode.BUILD_TIMEOUT if phase == "build" else ErrorCode.RUN_TIMEOUT
+                message = f"the {phase} took longer than {timeout:g} s"
+                return Measurement(config, _failure(code, message, start), "")
+            if answer is None:
+                self._restart()
+                message = f"the worker died during the {phase} (a crash or a signal)"
+                return Measurement(config, _failure(ErrorCode.RUNTIME_ERROR, message, start), "")
+            if answer.get("id") != self._next_id:
+                continue
+            if answer.get("phase") == "run":
+                timeout, phase = runner.timeout, "run"
+                continue
+            result = answer["result"]
+            return Measurement(config, _result(result, start), result.get("trace", ""))
+
+    def _restart(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+        self._worker = None
+
+    def close(self) -> None:
+        if self._worker is not None:
+            assert self._worker.process.stdin is not None
+            self._worker.process.stdin.close()
+            try:
+                self._worker.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._worker.kill()
+            self._worker = None
+
+    def __enter__(self) -> "LocalMeasurer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _failure(code: ErrorCode, message: str, start: float) -> MeasureResult:
+    elapsed = time.perf_counter() - start
+    return MeasureResult((), code, message, elapsed, 0.0, time.time())
+
+
+def _result(answer: dict[str, Any], start: float) -> MeasureResult:
+    code = ErrorCode(answer["error_code"])
+    return MeasureResult(
+        tuple(answer.get("costs", ())),
+        code,
+        answer.get("error", ""),
+        float(answer.get("build_seconds", time.perf_counter() - start)),
+        float(answer.get("run_seconds", 0.0)),
+        time.time(),
+    )

@@ -1,0 +1,164 @@
+"""Tuning tasks: one per distinct kernel of a model whose templates have knobs.
+
+    tasks = tune.extract_tasks(mod, target="llvm -mcpu=native", params=params)
+    print(tasks[0])                  # name, weight, FLOPs, the config space
+
+A kernel is what the build would schedule: the model's graph passes at `opt_level` and the
+lowering run up to the schedules, so a task's workload key is the key `sched-default-schedule`
+looks up when building the same model. Each task carries a standalone module (its kernel, and
+a `@main` that calls it: constant weights as params, other arguments as inputs and outputs)
+from which a candidate is built and timed, here or in another process.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType, ModuleOp
+
+from ziggurat.backend import plan
+from ziggurat.core.context import make_context
+from ziggurat.core.pass_manager import PassManager
+from ziggurat.core.pipelines import DEFAULT_SCHEDULES, GRAPH_PASSES_BY_LEVEL, LOWERING
+from ziggurat.core.targets import as_target
+from ziggurat.dialects import graph, sched
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.schedule.dispatch import kernel_text, workload_key
+from ziggurat.schedule.pack import packable_arguments
+from ziggurat.schedule.space import Config, ConfigSpace
+from ziggurat.schedule.templates import register_count
+from ziggurat.schedule.tunable import kernel_space
+
+BEFORE_SCHEDULES = DEFAULT_SCHEDULES[: DEFAULT_SCHEDULES.index("sched-default-schedule")]
+"""The schedule passes that run before the templates (and so shape the kernels they see)."""
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A kernel argument as the task module binds it."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    role: str
+    """"input", "output" or "param" (a constant weight, which templates may pack)."""
+
+
+@dataclass
+class Task:
+    """One distinct kernel to tune: its key, how often the model launches it, its FLOPs per
+    launch, its config space and the default config (the untuned choice)."""
+
+    key: str
+    name: str
+    kernel_ir: str
+    arguments: tuple[Argument, ...]
+    weight: int
+    flops: int
+    space: ConfigSpace
+    default: Config
+    target: CpuTargetAttr
+    lanes: int
+    registers: int
+
+    @property
+    def config_space(self) -> ConfigSpace:
+        return self.space
+
+    def __str__(self) -> str:
+        shapes = ", ".join("x".join(map(str, a.shape)) for a in self.arguments)
+        return (
+            f"{self.name} ({shapes}): weight {self.weight}, {self.flops / 1e6:.1f} MFLOP, "
+            f"{len(self.space)} configs\n{self.space}"
+        )
+
+    def module_text(self) -> str:
+        """The standalone module: the kernel and a `@main` calling it."""
+        main_args, call_args, body = [], [], []
+        for n, argument in enumerate(self.arguments):
+            memref = f"memref<{''.join(f'{d}x' for d in argument.shape)}{argument.dtype}>"
+            if argument.role == "param":
+                body.append(f'    %p{n} = sched.param "p{n}" : {memref}')
+                call_args.append((f"%p{n}", memref))
+                continue
+            output = ", sched.output" if argument.role == "output" else ""
+            main_args.append(f'%a{n}: {memref} {{graph.name = "a{n}"{output}}}')
+            call_args.append((f"%a{n}", memref))
+        operands = ", ".join(v for v, _ in call_args)
+        types = ", ".join(t for _, t in call_args)
+        body.append(f"    func.call @kernel({operands}) : ({types}) -> ()")
+        return (
+            "builtin.module {\n"
+            + self.kernel_ir
+            + f"  func.func @main({', '.join(main_args)}) {{\n"
+            + "\n".join(body)
+            + "\n    func.return\n  }\n}\n"
+        )
+
+
+NUMPY_TYPES = {str(t): np.dtype(name) for name, t in graph.NUMPY_ELEMENT_TYPES.items()}
+"""numpy's dtype for each element type as the IR prints it (f32 -> float32)."""
+
+
+def _arguments(kernel: func.FuncOp, constant: set[int]) -> tuple[Argument, ...]:
+    written = {op.buffer for op in kernel.walk() if isinstance(op, sched.StoreOp)}
+    found = []
+    for n, arg in enumerate(kernel.body.block.args):
+        assert isinstance(arg.type, MemRefType)
+        role = "param" if n in constant else "output" if arg in written else "input"
+        found.append(Argument(tuple(arg.type.get_shape()), str(arg.type.element_type), role))
+    return tuple(found)
+
+
+def extract_tasks(
+    mod: ModuleOp,
+    target: str | CpuTargetAttr = "llvm -mcpu=native",
+    params: Mapping[str, np.ndarray] | None = None,
+    opt_level: int = 3,
+) -> list[Task]:
+    """The tasks of a graph-dialect module (as from `from_onnx`), heaviest first (weight x
+    FLOPs). Runs the graph passes, the lowering and the default schedules once, as a build
+    does, without LLVM."""
+    cpu = as_target(target)
+    lanes, registers = cpu.vector_lanes(32), register_count(cpu)
+    ctx = make_context({n: np.ascontiguousarray(v) for n, v in (params or {}).items()})
+    module = mod.clone()
+    module.attributes[CPU_ATTR] = cpu
+    before = [*GRAPH_PASSES_BY_LEVEL[opt_level], *LOWERING, *BEFORE_SCHEDULES]
+    PassManager.parse(",".join(before)).run(ctx, module)
+    found: dict[str, Task] = {}
+    key_of_kernel: dict[str, str] = {}
+    for kernel in [op for op in module.ops if isinstance(op, func.FuncOp)]:
+        if kernel.sym_visibility is None:
+            continue
+        constant = packable_arguments(kernel, module, ctx.params)
+        text = kernel_text(kernel)
+        key = workload_key(text, constant)
+        key_of_kernel[kernel.sym_name.data] = key
+        if key in found:
+            continue
+        space = kernel_space(kernel, lanes, registers, ctx.params)
+        if space is None:
+            continue
+        found[key] = Task(
+            key=key,
+            name=kernel.sym_name.data,
+            kernel_ir=text,
+            arguments=_arguments(kernel, constant),
+            weight=0,
+            flops=0,
+            space=space.space,
+            default=space.default,
+            target=cpu,
+            lanes=lanes,
+            registers=registers,
+        )
+    rest = DEFAULT_SCHEDULES[len(BEFORE_SCHEDULES) :]
+    PassManager.parse(",".join([*rest, "convert-sched-to-target"])).run(ctx, module)
+    launches = plan.plan_from_module(module, ctx.params)["launches"]
+    for launch in launches:
+        task = found.get(key_of_kernel.get(launch["kernel"], ""))
+        if task is not None:
+            task.weight += 1
+            task.flops = int(launch["flops"])
+    return sorted(found.values(), key=lambda t: -t.weight * t.flops)

@@ -1,0 +1,152 @@
+"""Tuners: propose configs of a task's space, measure them, keep the best (AutoTVM's loop).
+
+    tuner = tune.RandomTuner(task)            # or GridSearchTuner(task)
+    tuner.load_history(tune.load_records("tune.jsonl"))   # resume: nothing measured twice
+    tuner.tune(n_trial=200, early_stopping=50, measure_option=tune.measure_option(),
+               callbacks=[tune.callback.log_to_file("tune.jsonl")])
+    tuner.best_config, tuner.best_cost
+
+The default config is always measured first (unless the history has it), so a tuned kernel is
+never slower than the untuned one. Early stopping ends the run after that many trials with no
+new best. Measurements come from a measurer (`LocalMeasurer`, isolated in a worker process, by
+default); tests pass a `SimulatedMeasurer`.
+"""
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from ziggurat.schedule.space import Config
+from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
+from ziggurat.tune.records import ErrorCode, MeasureRecord
+from ziggurat.tune.tasks import Task
+
+Callback = Callable[["Tuner", Sequence[Measurement]], None]
+"""Called after each batch with the tuner and the batch's measurements."""
+
+BATCH_SIZE = 8
+"""Configs proposed and measured per round (callbacks see each round)."""
+
+
+class Measurer(Protocol):
+    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]: ...
+
+
+class Tuner:
+    """The loop every tuner shares; subclasses say which configs to try next."""
+
+    def __init__(self, task: Task, seed: int = 0):
+        self.task = task
+        self.rng = random.Random(seed)
+        self.visited: set[Config] = set()
+        self.costs: dict[Config, float] = {}
+        """Median seconds per run of each config measured without error."""
+        self.best_config: Config | None = None
+        self.best_cost = float("inf")
+        self.trials = 0
+        self.errors = 0
+
+    def next_batch(self, size: int) -> list[Config]:
+        """Up to `size` configs not measured yet."""
+        raise NotImplementedError
+
+    def update(self, measurements: Sequence[Measurement]) -> None:
+        """Learns from measurements (the base class keeps the best)."""
+        for m in measurements:
+            self.visited.add(m.config)
+            if m.result.error_code != ErrorCode.NO_ERROR:
+                continue
+            self.costs[m.config] = m.result.median
+            if m.result.median < self.best_cost:
+                self.best_cost, self.best_config = m.result.median, m.config
+
+    def load_history(self, records: Iterable[MeasureRecord]) -> None:
+        """Takes in earlier measurements of this task (same workload and target CPU): they are
+        never measured again and count toward the best."""
+        own = [
+            Measurement(r.config, r.result, r.trace)
+            for r in records
+            if r.workload.key == self.task.key and r.target.cpu == self.task.target.cpu.data
+        ]
+        self.update(own)
+
+    def tune(
+        self,
+        n_trial: int,
+        early_stopping: int | None = None,
+        measure_option: MeasureOption | None = None,
+        callbacks: Sequence[Callback] = (),
+        measurer: Measurer | None = None,
+    ) -> None:
+        """Measures up to `n_trial` new configs (fewer when the space runs out), stopping early
+        after `early_stopping` trials without a new best."""
+        own_measurer = None
+        if measurer is None:
+            measurer = own_measurer = LocalMeasurer(measure_option)
+        try:
+            self._tune(n_trial, early_stopping, callbacks, measurer)
+        finally:
+            if own_measurer is not None:
+                own_measurer.close()
+
+    def _tune(
+        self,
+        n_trial: int,
+        early_stopping: int | None,
+        callbacks: Sequence[Callback],
+        measurer: Measurer,
+    ) -> None:
+        since_best = 0
+        done = 0
+        while done < n_trial and (early_stopping is None or since_best < early_stopping):
+            size = min(BATCH_SIZE, n_trial - done)
+            batch = self._with_default_first(size)
+            if not batch:
+                break
+            measurements = measurer.measure(self.task, batch)
+            if not measurements:
+                break
+            before = self.best_cost
+            self.update(measurements)
+            for m in measurements:
+                done += 1
+                self.trials += 1
+                self.errors += m.result.error_code != ErrorCode.NO_ERROR
+                better = m.result.error_code == ErrorCode.NO_ERROR and m.result.median < before
+                since_best = 0 if better else since_best + 1
+                before = min(before, m.result.median)
+            for callback in callbacks:
+                callback(self, measurements)
+
+    def _with_default_first(self, size: int) -> list[Config]:
+        if self.task.default not in self.visited:
+            return [
+                self.task.default,
+                *self._unvisited(self.next_batch(size - 1), self.task.default),
+            ]
+        return self._unvisited(self.next_batch(size), None)
+
+    def _unvisited(self, configs: list[Config], also_skip: Config | None) -> list[Config]:
+        return [c for c in configs if c not in self.visited and c != also_skip]
+
+    def space_left(self) -> int:
+        return len(self.task.space) - len(self.visited & set(self.task.space.points))
+
+
+class RandomTuner(Tuner):
+    """Draws configs uniformly, without replacement."""
+
+    def next_batch(self, size: int) -> list[Config]:
+        left = [c for c in self.task.space.points if c not in self.visited]
+        return self.rng.sample(left, min(size, len(left)))
+
+
+class GridSearchTuner(Tuner):
+    """Walks the space in index order."""
+
+    def next_batch(self, size: int) -> list[Config]:
+        return [c for c in self.task.space.points if c not in self.visited][:size]
+
+
+TUNERS: dict[str, type[Tuner]] = {"random": RandomTuner, "grid": GridSearchTuner}
+"""Tuners by the name the command line takes."""
