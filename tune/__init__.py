@@ -19,11 +19,12 @@ from ziggurat.tune.measure import LocalBuilder, LocalMeasurer, LocalRunner, meas
 from ziggurat.tune.records import ErrorCode, TuningLogError, load_records, merge, pick_best
 from ziggurat.tune.simulate import SimulatedMeasurer
 from ziggurat.tune.tasks import Task, extract_tasks
-from ziggurat.tune.tuner import TUNERS, GridSearchTuner, RandomTuner, Tuner
+from ziggurat.tune.tuner import TUNERS, GATuner, GridSearchTuner, RandomTuner, Tuner
 
 __all__ = [
     "TUNERS",
     "ErrorCode",
+    "GATuner",
     "GridSearchTuner",
     "LocalBuilder",
     "LocalMeasurer",

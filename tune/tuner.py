@@ -1,6 +1,6 @@
 """Tuners: propose configs of a task's space, measure them, keep the best (AutoTVM's loop).
 
-    tuner = tune.RandomTuner(task)            # or GridSearchTuner(task)
+    tuner = tune.RandomTuner(task)            # or GridSearchTuner(task), GATuner(task)
     tuner.load_history(tune.load_records("tune.jsonl"))   # resume: nothing measured twice
     tuner.tune(n_trial=200, early_stopping=50, measure_option=tune.measure_option(),
                callbacks=[tune.callback.log_to_file("tune.jsonl")])
@@ -129,16 +129,17 @@ class Tuner:
     def _unvisited(self, configs: list[Config], also_skip: Config | None) -> list[Config]:
         return [c for c in configs if c not in self.visited and c != also_skip]
 
-    def space_left(self) -> int:
-        return len(self.task.space) - len(self.visited & set(self.task.space.points))
+    def random_unvisited(self, size: int) -> list[Config]:
+        """Up to `size` configs drawn uniformly from those not measured yet."""
+        left = [c for c in self.task.space.points if c not in self.visited]
+        return self.rng.sample(left, min(size, len(left)))
 
 
 class RandomTuner(Tuner):
     """Draws configs uniformly, without replacement."""
 
     def next_batch(self, size: int) -> list[Config]:
-        left = [c for c in self.task.space.points if c not in self.visited]
-        return self.rng.sample(left, min(size, len(left)))
+        return self.random_unvisited(size)
 
 
 class GridSearchTuner(Tuner):
@@ -148,5 +149,57 @@ class GridSearchTuner(Tuner):
         return [c for c in self.task.space.points if c not in self.visited][:size]
 
 
-TUNERS: dict[str, type[Tuner]] = {"random": RandomTuner, "grid": GridSearchTuner}
+class GATuner(Tuner):
+    """A genetic search (AutoTVM's GATuner): until `pop_size` configs are measured it draws
+    at random; then each child takes its knobs from two parents drawn with probability
+    proportional to their speed (single-point crossover over the knobs), each knob mutating
+    to another of its values with `mutation_prob`. The `elite_num` fastest configs are always
+    among the parents. Children outside the space, or measured already, are drawn again."""
+
+    def __init__(
+        self,
+        task: Task,
+        pop_size: int = 100,
+        elite_num: int = 3,
+        mutation_prob: float = 0.1,
+        seed: int = 0,
+    ):
+        super().__init__(task, seed)
+        self.pop_size, self.elite_num, self.mutation_prob = pop_size, elite_num, mutation_prob
+        self._points = set(task.space.points)
+
+    def next_batch(self, size: int) -> list[Config]:
+        if len(self.costs) < min(self.pop_size, len(self.task.space) // 2):
+            return self.random_unvisited(size)
+        ranked = sorted(self.costs, key=self.costs.__getitem__)[: self.pop_size]
+        weights = [1.0 / self.costs[c] for c in ranked]
+        children: list[Config] = []
+        for _ in range(size * 20):
+            if len(children) == size:
+                break
+            first, second = self.rng.choices(ranked, weights=weights, k=2)
+            child = self._mutate(self._crossover(first, second))
+            if child in self._points and child not in self.visited and child not in children:
+                children.append(child)
+        if len(children) < size:
+            left = [c for c in self.random_unvisited(size) if c not in children]
+            children += left[: size - len(children)]
+        return children
+
+    def _crossover(self, first: Config, second: Config) -> Config:
+        names = [k.name for k in self.task.space.knobs]
+        cut = self.rng.randrange(len(names) + 1)
+        return Config.of({n: (first if i < cut else second)[n] for i, n in enumerate(names)})
+
+    def _mutate(self, config: Config) -> Config:
+        values = dict(config)
+        for knob in self.task.space.knobs:
+            if len(knob.values) > 1 and self.rng.random() < self.mutation_prob:
+                values[knob.name] = self.rng.choice(
+                    [v for v in knob.values if v != values[knob.name]]
+                )
+        return Config.of(values)
+
+
+TUNERS: dict[str, type[Tuner]] = {"random": RandomTuner, "grid": GridSearchTuner, "ga": GATuner}
 """Tuners by the name the command line takes."""

@@ -43,7 +43,7 @@ def test_extract_tasks_gives_the_matmul_with_its_space(task: tune.Task):
     assert "tile_rows" in str(task)
 
 
-@pytest.mark.parametrize("tuner_class", [tune.RandomTuner, tune.GridSearchTuner])
+@pytest.mark.parametrize("tuner_class", [tune.RandomTuner, tune.GridSearchTuner, tune.GATuner])
 def test_tuner_measures_the_default_first_and_never_twice(task: tune.Task, tuner_class):
     measurer = tune.SimulatedMeasurer()
     tuner = tuner_class(task)
@@ -59,6 +59,16 @@ def test_random_tuner_finds_the_simulated_optimum(task: tune.Task):
     tuner.tune(n_trial=len(task.space), measurer=measurer)
     best = min(task.space.points, key=lambda c: measurer.cost(task, c))
     assert tuner.best_config == best
+
+
+def test_ga_tuner_breeds_from_the_fastest_configs(task: tune.Task):
+    measurer = tune.SimulatedMeasurer(noise=0.0, failing_share=0.0)
+    tuner = tune.GATuner(task, pop_size=8, seed=2)
+    tuner.tune(n_trial=24, measurer=measurer)
+    best = min(measurer.cost(task, c) for c in task.space.points)
+    first_generation = sorted(measurer.cost(task, c) for c in measurer.measured[:8])
+    assert tuner.best_cost < first_generation[0] or tuner.best_cost == best
+    assert len(set(measurer.measured)) == 24
 
 
 def test_grid_search_walks_the_space_in_order(task: tune.Task):
