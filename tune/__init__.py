@@ -4,7 +4,7 @@ measurement, JSONL records, and builds with the best configs.
     from ziggurat import tune
     tasks = tune.extract_tasks(mod, target="llvm -mcpu=native", params=params)
     for task in tasks:
-        tuner = tune.RandomTuner(task)
+        tuner = tune.XGBTuner(task, loss_type="rank")   # GATuner, RandomTuner, GridSearchTuner
         tuner.tune(n_trial=min(200, len(task.config_space)), early_stopping=50,
                    measure_option=tune.measure_option(runner=tune.LocalRunner(number=20)),
                    callbacks=[tune.callback.log_to_file("tune.jsonl")])
@@ -19,7 +19,16 @@ from ziggurat.tune.measure import LocalBuilder, LocalMeasurer, LocalRunner, meas
 from ziggurat.tune.records import ErrorCode, TuningLogError, load_records, merge, pick_best
 from ziggurat.tune.simulate import SimulatedMeasurer
 from ziggurat.tune.tasks import Task, extract_tasks
-from ziggurat.tune.tuner import TUNERS, GATuner, GridSearchTuner, RandomTuner, Tuner
+from ziggurat.tune.tuner import GATuner, GridSearchTuner, RandomTuner, Tuner
+from ziggurat.tune.xgb_tuner import XGBTuner
+
+TUNERS: dict[str, type[Tuner]] = {
+    "xgb": XGBTuner,
+    "ga": GATuner,
+    "random": RandomTuner,
+    "grid": GridSearchTuner,
+}
+"""Tuners by the name `ziggurat tune --tuner` takes."""
 
 __all__ = [
     "TUNERS",
@@ -33,6 +42,7 @@ __all__ = [
     "SimulatedMeasurer",
     "Task",
     "Tuner",
+    "XGBTuner",
     "TuningLogError",
     "apply_history_best",
     "callback",

@@ -60,7 +60,7 @@ class Candidate:
     output_names: list[str]
 
 
-def _inputs(
+def random_feeds(
     spec: Mapping[str, Any], seed: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(runtime inputs, constant weights) for the task module, random and seeded."""
@@ -78,7 +78,7 @@ def _inputs(
 def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> Candidate:
     """Builds the task's kernel with `config`; InstantiationError if the config does not
     apply, any other exception if the build fails."""
-    inputs, weights = _inputs(spec, seed)
+    inputs, weights = random_feeds(spec, seed)
     ctx = make_context(weights)
     module = Parser(ctx, spec["module"]).parse_module()
     cpu = as_target(spec["target"])

@@ -199,7 +199,3 @@ class GATuner(Tuner):
                     [v for v in knob.values if v != values[knob.name]]
                 )
         return Config.of(values)
-
-
-TUNERS: dict[str, type[Tuner]] = {"random": RandomTuner, "grid": GridSearchTuner, "ga": GATuner}
-"""Tuners by the name the command line takes."""

@@ -135,7 +135,7 @@ def add_tune_commands(commands: Any) -> None:
     tune = commands.add_parser("tune", help="tune a model's kernels; show or merge tuning logs")
     tune.add_argument("items", nargs="+", metavar="MODEL | show LOG | merge LOG...")
     tune.add_argument("-o", "--output", help="the merged log (with merge)")
-    tune.add_argument("--tuner", default="random", help="random, grid or ga")
+    tune.add_argument("--tuner", default="xgb", help="xgb, ga, random or grid")
     tune.add_argument("--trials", type=int, default=200, help="trials per kernel at most")
     tune.add_argument("--early-stopping", type=int, default=None)
     tune.add_argument("--log", default="tune.jsonl", help="the log to append to and resume from")

@@ -43,7 +43,7 @@ def test_tune_resume_show_merge_and_compile(model: Path, tmp_path: Path, capsys)
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--tuner", "annealing"], "unknown tuner 'annealing'; tuners are ga, grid, random"),
+        (["--tuner", "annealing"], "unknown tuner 'annealing'; tuners are ga, grid, random, xgb"),
         (["--time", "soon"], "--time 'soon': give a duration like 90s, 20m or 2h"),
     ],
 )

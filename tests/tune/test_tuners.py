@@ -43,7 +43,9 @@ def test_extract_tasks_gives_the_matmul_with_its_space(task: tune.Task):
     assert "tile_rows" in str(task)
 
 
-@pytest.mark.parametrize("tuner_class", [tune.RandomTuner, tune.GridSearchTuner, tune.GATuner])
+@pytest.mark.parametrize(
+    "tuner_class", [tune.RandomTuner, tune.GridSearchTuner, tune.GATuner, tune.XGBTuner]
+)
 def test_tuner_measures_the_default_first_and_never_twice(task: tune.Task, tuner_class):
     measurer = tune.SimulatedMeasurer()
     tuner = tuner_class(task)
@@ -69,6 +71,34 @@ def test_ga_tuner_breeds_from_the_fastest_configs(task: tune.Task):
     first_generation = sorted(measurer.cost(task, c) for c in measurer.measured[:8])
     assert tuner.best_cost < first_generation[0] or tuner.best_cost == best
     assert len(set(measurer.measured)) == 24
+
+
+@pytest.mark.parametrize("loss_type", ["rank", "reg"])
+def test_xgb_tuner_finds_the_optimum_sooner_than_chance(task: tune.Task, loss_type: str):
+    """The simulated cost is smooth in the tile; after its random plan the model should
+    steer to the best config well before a random walk of the space would, on average."""
+    measurer = tune.SimulatedMeasurer(noise=0.0, failing_share=0.0)
+    best = min(task.space.points, key=lambda c: measurer.cost(task, c))
+    tuner = tune.XGBTuner(task, loss_type=loss_type, plan_size=8, seed=0)
+    tuner.tune(n_trial=len(task.space), early_stopping=None, measurer=measurer)
+    assert measurer.measured.index(best) < len(task.space) // 2
+
+
+def test_xgb_tuner_refuses_an_unknown_loss(task: tune.Task):
+    with pytest.raises(ValueError, match="loss_type must be one of rank, reg"):
+        tune.XGBTuner(task, loss_type="hinge")
+
+
+def test_features_tell_tiles_apart(task: tune.Task):
+    from ziggurat.tune.features import LENGTH, FeatureExtractor
+
+    extract = FeatureExtractor(task)
+    small = extract(Config.of({"column": 0, "tile_rows": 2, "tile_cols": 16}))
+    large = extract(Config.of({"column": 0, "tile_rows": 8, "tile_cols": 32}))
+    assert small is not None and large is not None
+    assert small.shape == large.shape == (LENGTH,)
+    assert not np.array_equal(small, large)
+    assert extract(Config.of({"column": 9, "tile_rows": 2, "tile_cols": 16})) is None
 
 
 def test_grid_search_walks_the_space_in_order(task: tune.Task):
