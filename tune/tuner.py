@@ -13,6 +13,7 @@ default); tests pass a `SimulatedMeasurer`.
 """
 
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -32,7 +33,7 @@ class Measurer(Protocol):
     def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]: ...
 
 
-class Tuner:
+class Tuner(ABC):
     """The loop every tuner shares; subclasses say which configs to try next."""
 
     def __init__(self, task: Task, seed: int = 0):
@@ -46,9 +47,9 @@ class Tuner:
         self.trials = 0
         self.errors = 0
 
+    @abstractmethod
     def next_batch(self, size: int) -> list[Config]:
         """Up to `size` configs not measured yet."""
-        raise NotImplementedError
 
     def update(self, measurements: Sequence[Measurement]) -> None:
         """Learns from measurements (the base class keeps the best)."""
