@@ -31,6 +31,7 @@ def record_of(task: Task, measurement: Measurement, worker: str = "") -> Measure
         measurement.config,
         measurement.trace,
         measurement.result,
+        kernel_hash=measurement.kernel_hash,
         worker=worker,
     )
 

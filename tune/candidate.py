@@ -5,6 +5,7 @@ the target string and the default config, so a worker process (or another machin
 the kernel itself; no compiler object is ever pickled.
 """
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from xdsl.dialects.builtin import StringAttr
 from xdsl.parser import Parser
 
 from ziggurat.backend.compile import compile_target_module
-from ziggurat.core.context import make_context
+from ziggurat.core.context import ir_text, make_context
 from ziggurat.core.pass_manager import PassManager
 from ziggurat.core.pipelines import DEFAULT_SCHEDULES
 from ziggurat.core.targets import as_target, target_string
@@ -56,6 +57,8 @@ def task_spec(task: Task) -> dict[str, Any]:
 class Candidate:
     runner: GraphModule
     trace: str
+    kernel_hash: str
+    """sha256 of the scheduled kernel's printed IR (what replaying `trace` reproduces)."""
     inputs: dict[str, np.ndarray]
     output_names: list[str]
 
@@ -95,10 +98,15 @@ def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> C
         op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
     )
     trace = kernel.attributes.get(TRACE_ATTR)
+    kernel_hash = scheduled_kernel_hash(kernel)
     PassManager.parse(",".join(AFTER_TEMPLATES)).run(ctx, module)
     lib = compile_target_module(module, ctx, cpu)
     text = trace.data if isinstance(trace, StringAttr) else ""
-    return Candidate(GraphModule(lib), text, inputs, list(lib.output_names))
+    return Candidate(GraphModule(lib), text, kernel_hash, inputs, list(lib.output_names))
+
+
+def scheduled_kernel_hash(kernel: func.FuncOp) -> str:
+    return hashlib.sha256(ir_text(kernel).encode()).hexdigest()
 
 
 def outputs_of(candidate: Candidate) -> list[np.ndarray]:

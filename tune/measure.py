@@ -66,6 +66,8 @@ class Measurement:
     result: MeasureResult
     trace: str
     """The schedule the config made (empty when it made none)."""
+    kernel_hash: str = ""
+    """sha256 of the scheduled kernel's printed IR."""
 
 
 class _WorkerProcess:
@@ -160,7 +162,12 @@ class LocalMeasurer:
                 timeout, phase = runner.timeout, "run"
                 continue
             result = answer["result"]
-            return Measurement(config, _result(result, start), result.get("trace", ""))
+            return Measurement(
+                config,
+                _result(result, start),
+                result.get("trace", ""),
+                result.get("kernel_hash", ""),
+            )
 
     def _restart(self) -> None:
         if self._worker is not None:

@@ -10,7 +10,7 @@ A log is JSON Lines, AutoTVM's layout made sturdier. Each line is one `MeasureRe
      "config": {"tile_rows": 4, "unroll": true},
      "result": {"costs": [0.00121, 0.00119], "error_code": 0, "error": "",
                 "build_seconds": 0.8, "run_seconds": 0.1, "timestamp": 1700000000.0},
-     "trace": "...", "ziggurat_version": "0.1.0", "worker": ""}
+     "trace": "...", "kernel_hash": "9b0d...", "ziggurat_version": "0.1.0", "worker": ""}
 
 (printed here over several lines; in the log it is one). Blank lines and lines starting with
 `#` are skipped, so a log can be annotated by hand. The writer flushes and fsyncs each line,
@@ -120,8 +120,11 @@ class MeasureRecord:
     target: TargetInfo
     config: Config
     trace: str
-    """How the schedule was made from the config, for a person reading the log."""
+    """How the schedule was made from the config: replayable with `sched-apply-schedule`."""
     result: MeasureResult
+    kernel_hash: str = ""
+    """sha256 of the scheduled kernel's printed IR; replaying `trace` on the workload's
+    kernel gives IR with this hash ("" when no schedule was made)."""
     version: int = FORMAT_VERSION
     ziggurat_version: str = ZIGGURAT_VERSION
     worker: str = ""
@@ -157,6 +160,7 @@ def encode(record: MeasureRecord) -> str:
             "timestamp": result.timestamp,
         },
         "trace": record.trace,
+        "kernel_hash": record.kernel_hash,
         "ziggurat_version": record.ziggurat_version,
         "worker": record.worker,
     }
@@ -477,6 +481,7 @@ def _record_from_json(value: object) -> MeasureRecord:
             run_seconds=float(result.get("run_seconds", _NUMBER)),
             timestamp=float(result.get("timestamp", _NUMBER)),
         ),
+        kernel_hash=line.get("kernel_hash", _STRING),
         version=line_version,
         ziggurat_version=line.get("ziggurat_version", _STRING),
         worker=line.get("worker", _STRING),

@@ -65,7 +65,7 @@ class Tuner(ABC):
         """Takes in earlier measurements of this task (same workload and target CPU): they are
         never measured again and count toward the best."""
         own = [
-            Measurement(r.config, r.result, r.trace)
+            Measurement(r.config, r.result, r.trace, r.kernel_hash)
             for r in records
             if r.workload.key == self.task.key and r.target.cpu == self.task.target.cpu.data
         ]

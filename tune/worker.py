@@ -94,6 +94,7 @@ class Worker:
             ErrorCode.NO_ERROR,
             costs=list(costs),
             trace=candidate.trace,
+            kernel_hash=candidate.kernel_hash,
             build_seconds=build_seconds,
             run_seconds=time.perf_counter() - start,
         )

@@ -53,6 +53,7 @@ def make_record(
             run_seconds=0.25,
             timestamp=1_700_000_000.0,
         ),
+        kernel_hash="9b0d",
         worker="host-a",
     )
 
@@ -75,6 +76,7 @@ def test_encode_decode_round_trip():
         "config",
         "result",
         "trace",
+        "kernel_hash",
         "ziggurat_version",
         "worker",
     ]

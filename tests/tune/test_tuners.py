@@ -156,6 +156,32 @@ def test_faulty_candidates_give_their_error_codes_and_measuring_goes_on(task: tu
     assert len(results[-1].costs) == 2 and all(c > 0 for c in results[-1].costs)
 
 
+def test_replaying_a_records_trace_reproduces_its_kernel(task: tune.Task, tmp_path):
+    import hashlib
+
+    from xdsl.dialects import func
+
+    from ziggurat.schedule.schedule import parse_trace
+    from ziggurat.tune.candidate import random_feeds, scheduled_kernel_hash, task_spec
+
+    log = tmp_path / "tune.jsonl"
+    config = Config.of({"column": 0, "tile_rows": 4, "tile_cols": 32})
+    with LocalMeasurer(QUICK) as measurer:
+        measurements = measurer.measure(task, [config])
+    tune.callback.log_to_file(log)(tune.RandomTuner(task), measurements)
+    (record,) = load_records(log)
+    assert record.workload.ir_hash == hashlib.sha256(task.kernel_ir.encode()).hexdigest()
+    spec = task_spec(task)
+    ctx = make_context(random_feeds(spec, 0)[1])
+    module = Parser(ctx, spec["module"]).parse_module()
+    kernel = next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
+    )
+    schedule = parse_trace(record.trace).replay(kernel, ctx.params)
+    schedule.bind_packs(module)
+    assert record.kernel_hash and scheduled_kernel_hash(schedule.kernel) == record.kernel_hash
+
+
 def test_tuned_build_applies_the_best_config_and_keeps_the_numbers(
     task: tune.Task, tmp_path, capsys
 ):
