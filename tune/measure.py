@@ -10,6 +10,7 @@ code, and the next candidate gets a fresh worker. One worker builds and times ca
 after the other, so no build runs while a candidate is timed on this 2-core machine.
 """
 
+import contextlib
 import json
 import os
 import queue
@@ -107,10 +108,8 @@ class _WorkerProcess:
         return self.answers.get(timeout=timeout)
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the group may have exited already
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
 
