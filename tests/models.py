@@ -42,3 +42,13 @@ def onnxruntime_outputs(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -
         model.SerializeToString(), providers=["CPUExecutionProvider"]
     )
     return session.run(None, inputs)
+
+
+MATMUL_RELU = """
+func.func @main(%a: tensor<64x128xf32> {graph.name = "a"}, %b: tensor<128x96xf32> {graph.name = "b"}) -> (tensor<64x96xf32> {graph.name = "y"}) {
+  %0 = graph.matmul %a, %b : (tensor<64x128xf32>, tensor<128x96xf32>) -> tensor<64x96xf32>
+  %1 = graph.relu %0 : tensor<64x96xf32>
+  func.return %1 : tensor<64x96xf32>
+}
+"""
+"""64x128 by 128x96 matmul and a relu in the graph dialect: the kernel the tuning tests tune."""

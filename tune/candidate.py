@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import StringAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.parser import Parser
 
 from ziggurat.backend.compile import compile_target_module
-from ziggurat.core.context import ir_text, make_context
+from ziggurat.core.context import CompilerContext, ir_text, make_context
 from ziggurat.core.pass_manager import PassManager
 from ziggurat.core.pipelines import DEFAULT_SCHEDULES
 from ziggurat.core.targets import as_target, target_string
@@ -78,14 +78,29 @@ def random_feeds(
     return inputs, weights
 
 
+def parse_task_module(
+    spec: Mapping[str, Any], weights: Mapping[str, np.ndarray]
+) -> tuple[CompilerContext, ModuleOp]:
+    """The task module parsed in a context holding `weights`, its target set."""
+    ctx = make_context(dict(weights))
+    module = Parser(ctx, spec["module"]).parse_module()
+    module.attributes[CPU_ATTR] = as_target(spec["target"])
+    return ctx, module
+
+
+def task_kernel(module: ModuleOp) -> func.FuncOp:
+    """The task module's kernel (named `@kernel`, as `kernel_text` names it)."""
+    return next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
+    )
+
+
 def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> Candidate:
     """Builds the task's kernel with `config`; InstantiationError if the config does not
     apply, any other exception if the build fails."""
     inputs, weights = random_feeds(spec, seed)
-    ctx = make_context(weights)
-    module = Parser(ctx, spec["module"]).parse_module()
+    ctx, module = parse_task_module(spec, weights)
     cpu = as_target(spec["target"])
-    module.attributes[CPU_ATTR] = cpu
     try:
         with use_configs({spec["key"]: config}, strict=True):
             PassManager.parse("sched-default-schedule").run(ctx, module)
@@ -94,9 +109,7 @@ def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> C
         if isinstance(cause, ScheduleError):
             raise InstantiationError(str(cause)) from err
         raise
-    kernel = next(
-        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
-    )
+    kernel = task_kernel(module)
     trace = kernel.attributes.get(TRACE_ATTR)
     kernel_hash = scheduled_kernel_hash(kernel)
     PassManager.parse(",".join(AFTER_TEMPLATES)).run(ctx, module)

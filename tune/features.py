@@ -11,18 +11,14 @@ import math
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import MemRefType, ModuleOp
-from xdsl.parser import Parser
+from xdsl.dialects.builtin import MemRefType
 
-from ziggurat.core.context import make_context
-from ziggurat.core.targets import as_target
 from ziggurat.dialects import sched
-from ziggurat.dialects.target import CPU_ATTR
 from ziggurat.schedule import loop_transforms as lt
 from ziggurat.schedule.loop_transforms import ScheduleError
 from ziggurat.schedule.space import Config
 from ziggurat.schedule.templates import schedule_kernel
-from ziggurat.tune.candidate import random_feeds, task_spec
+from ziggurat.tune.candidate import parse_task_module, random_feeds, task_kernel, task_spec
 from ziggurat.tune.tasks import Task
 
 KINDS = ("serial", "parallel", "vectorize", "unroll", "reduce")
@@ -86,12 +82,8 @@ class FeatureExtractor:
         return self.cache[config]
 
     def _features(self, config: Config) -> np.ndarray | None:
-        ctx = make_context(random_feeds(self.spec, 0)[1])
-        module: ModuleOp = Parser(ctx, self.spec["module"]).parse_module()
-        module.attributes[CPU_ATTR] = as_target(self.spec["target"])
-        kernel = next(
-            op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
-        )
+        ctx, module = parse_task_module(self.spec, random_feeds(self.spec, 0)[1])
+        kernel = task_kernel(module)
         try:
             schedule = schedule_kernel(
                 kernel, self.task.lanes, self.task.registers, ctx.params, config, strict=True

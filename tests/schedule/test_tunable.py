@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from models import MATMUL_RELU
 from xdsl.dialects import func
 from xdsl.parser import Parser
 
@@ -14,13 +15,6 @@ from ziggurat.schedule.dispatch import kernel_text, use_configs, workload_key
 from ziggurat.schedule.space import Config, ConfigSpace
 from ziggurat.schedule.tunable import fits_registers, kernel_space
 
-MATMUL = """
-func.func @main(%a: tensor<64x128xf32> {graph.name = "a"}, %b: tensor<128x96xf32> {graph.name = "b"}) -> (tensor<64x96xf32> {graph.name = "y"}) {
-  %0 = graph.matmul %a, %b : (tensor<64x128xf32>, tensor<128x96xf32>) -> tensor<64x96xf32>
-  %1 = graph.relu %0 : tensor<64x96xf32>
-  func.return %1 : tensor<64x96xf32>
-}
-"""
 TO_LOOPS = "convert-graph-to-te,te-inline-computes,convert-te-to-sched,sched-expand-math"
 
 
@@ -48,7 +42,7 @@ def test_a_knob_is_defined_once_with_values():
 
 def _matmul_kernel():
     ctx = make_context()
-    module = Parser(ctx, MATMUL).parse_module()
+    module = Parser(ctx, MATMUL_RELU).parse_module()
     PassManager.parse(TO_LOOPS).run(ctx, module)
     kernel = next(
         op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "matmul_0"
@@ -120,7 +114,7 @@ def test_a_config_that_does_not_apply_is_an_error_only_when_strict():
 def test_a_dispatched_config_keeps_the_numbers(config: Config):
     _, kernel = _matmul_kernel()
     key = workload_key(kernel_text(kernel), set())
-    graph = Parser(make_context(), MATMUL).parse_module()
+    graph = Parser(make_context(), MATMUL_RELU).parse_module()
     rng = np.random.default_rng(0)
     a = rng.standard_normal((64, 128)).astype(np.float32)
     b = rng.standard_normal((128, 96)).astype(np.float32)

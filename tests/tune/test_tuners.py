@@ -3,6 +3,7 @@ deterministic) and on one real, isolated measurement of a small kernel."""
 
 import numpy as np
 import pytest
+from models import MATMUL_RELU
 from xdsl.parser import Parser
 
 import ziggurat
@@ -14,19 +15,12 @@ from ziggurat.schedule.space import Config
 from ziggurat.tune.measure import LocalMeasurer, LocalRunner, measure_option
 from ziggurat.tune.records import ErrorCode, load_records
 
-MATMUL = """
-func.func @main(%a: tensor<64x128xf32> {graph.name = "a"}, %b: tensor<128x96xf32> {graph.name = "b"}) -> (tensor<64x96xf32> {graph.name = "y"}) {
-  %0 = graph.matmul %a, %b : (tensor<64x128xf32>, tensor<128x96xf32>) -> tensor<64x96xf32>
-  %1 = graph.relu %0 : tensor<64x96xf32>
-  func.return %1 : tensor<64x96xf32>
-}
-"""
 TARGET = "llvm -mcpu=native"
 QUICK = measure_option(runner=LocalRunner(number=3, repeat=3, timeout=5, min_repeat_ms=5))
 
 
 def _module():
-    return Parser(make_context(), MATMUL).parse_module()
+    return Parser(make_context(), MATMUL_RELU).parse_module()
 
 
 @pytest.fixture(scope="module")
@@ -159,10 +153,14 @@ def test_faulty_candidates_give_their_error_codes_and_measuring_goes_on(task: tu
 def test_replaying_a_records_trace_reproduces_its_kernel(task: tune.Task, tmp_path):
     import hashlib
 
-    from xdsl.dialects import func
-
     from ziggurat.schedule.schedule import parse_trace
-    from ziggurat.tune.candidate import random_feeds, scheduled_kernel_hash, task_spec
+    from ziggurat.tune.candidate import (
+        parse_task_module,
+        random_feeds,
+        scheduled_kernel_hash,
+        task_kernel,
+        task_spec,
+    )
 
     log = tmp_path / "tune.jsonl"
     config = Config.of({"column": 0, "tile_rows": 4, "tile_cols": 32})
@@ -172,12 +170,8 @@ def test_replaying_a_records_trace_reproduces_its_kernel(task: tune.Task, tmp_pa
     (record,) = load_records(log)
     assert record.workload.ir_hash == hashlib.sha256(task.kernel_ir.encode()).hexdigest()
     spec = task_spec(task)
-    ctx = make_context(random_feeds(spec, 0)[1])
-    module = Parser(ctx, spec["module"]).parse_module()
-    kernel = next(
-        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "kernel"
-    )
-    schedule = parse_trace(record.trace).replay(kernel, ctx.params)
+    ctx, module = parse_task_module(spec, random_feeds(spec, 0)[1])
+    schedule = parse_trace(record.trace).replay(task_kernel(module), ctx.params)
     schedule.bind_packs(module)
     assert record.kernel_hash and scheduled_kernel_hash(schedule.kernel) == record.kernel_hash
 
