@@ -1,20 +1,22 @@
 """From target IR to a runnable `runtime.Module`: the execution plan read off target.entry,
 target -> llvm, LLVM IR, O3 and MCJIT for the target's CPU. A target of another architecture is
 compiled but not loaded: the module then exports (with a cross linker) or gives its object
-code, and cannot run here. `ziggurat.build` and the tuner's candidate builds end here.
+code, and cannot run here. `build` is the whole road from the graph level (`ziggurat.build`,
+and the tuner's end-to-end timings); the tuner's candidate builds join at the target level.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from ziggurat.backend import codegen, export, plan
 from ziggurat.core import pipelines
-from ziggurat.core.context import CompilerContext
+from ziggurat.core.context import CompilerContext, make_context
 from ziggurat.core.pass_manager import PassInstrument, PassManager
-from ziggurat.core.targets import target_string
-from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.core.targets import as_target, target_string
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.runtime import HostMismatchError, Module
 
 
@@ -26,6 +28,28 @@ class Artifacts:
     llvm_ir: str
     optimized_llvm_ir: str
     compiled: codegen.CompiledModule
+
+
+def build(
+    mod: ModuleOp,
+    target: str | CpuTargetAttr = "llvm -mcpu=native",
+    params: Mapping[str, np.ndarray] | None = None,
+    opt_level: int = 3,
+    instruments: Sequence[PassInstrument] = (),
+    verify_each: bool = False,
+) -> Module:
+    """Compiles `mod` (graph dialect, as from `from_onnx`) for `target` and returns a module
+    that `runtime.GraphModule` runs. `mod` itself is left unchanged. The IR is verified at
+    the end of each stage, or after every pass with `verify_each`."""
+    cpu = as_target(target)
+    ctx = make_context({n: np.ascontiguousarray(v) for n, v in (params or {}).items()})
+    module = mod.clone()
+    module.attributes[CPU_ATTR] = cpu
+    to_target = PassManager.parse(
+        pipelines.to_target_pipeline(opt_level), instruments=instruments, verify_each=verify_each
+    )
+    to_target.run(ctx, module)
+    return compile_target_module(module, ctx, cpu, instruments, verify_each)
 
 
 def compile_target_module(

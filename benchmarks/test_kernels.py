@@ -10,8 +10,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import ziggurat
 from benchmarks.harness import median_seconds, onnxruntime_sessions
-from benchmarks.peak import measure_peak_gflops
 from ziggurat.runtime import GraphModule
+from ziggurat.tune.roofline import measure_peak_gflops
 
 RNG = np.random.default_rng(0)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr, UnitAttr
 
 from ziggurat.dialects import sched
 from ziggurat.schedule import loop_transforms as lt
@@ -37,6 +37,7 @@ PRIMITIVES = frozenset(
         "fuse",
         "vectorize",
         "parallel",
+        "serial",
         "unroll",
         "cache_write",
         "compute_at",
@@ -44,6 +45,9 @@ PRIMITIVES = frozenset(
     }
 )
 """The methods of `Schedule` a trace may call."""
+
+SERIAL_ATTR = "sched.serial"
+"""Loop attribute: the schedule keeps this nest on one core (sched-parallelize leaves it)."""
 
 TRACE_ATTR = "sched.trace"
 """Kernel attribute: the schedule's trace, its steps separated by `; ` (as `parse_trace` reads it)."""
@@ -184,6 +188,12 @@ class Schedule:
     def parallel(self, loop: str) -> None:
         """for i in 0..N: S(i)  =>  iterations shared among the cores (libgomp)."""
         self._set_kind(loop, "parallel")
+
+    def serial(self, loop: str) -> None:
+        """Keeps the nest under `loop` on one core: sched-parallelize marks none of its loops
+        (a nest too small to repay a fork-join)."""
+        self.loop(loop).attributes[SERIAL_ATTR] = UnitAttr()
+        self._record("serial", loop)
 
     def unroll(self, loop: str) -> None:
         """for i in 0..3: S(i)  =>  S(0); S(1); S(2) (sched-lower-unroll)."""

@@ -45,12 +45,26 @@ MAX_NESTS_PER_KERNEL = 12
 """Bound on the nests (a kernel's own plus split remainders) a template tiles in a kernel."""
 
 
+PARALLEL_POLICIES = ("auto", "fused", "none")
+"""How a tiled nest runs across cores: as sched-parallelize decides ("auto": its outermost
+loop of two or more trips, if the nest is big enough), its two outermost loops of two or
+more trips fused into one parallel loop ("fused": more, finer chunks for the cores to
+share), or serially ("none": no fork-join for a nest too small to repay it)."""
+
+
 @dataclass(frozen=True)
 class TileKnobs:
-    """A register tile: `rows` unrolled rows of `cols` vectorized columns of accumulators."""
+    """A register tile, `rows` unrolled rows of `cols` vectorized columns of accumulators,
+    and the loops around it: `order` 0 walks the tiles row-block outer (each row block's
+    operand reused across the column panels), 1 column-panel outer (each packed panel
+    reused across the row blocks); the innermost reduction loop unrolled by `unroll`; and
+    the `parallel` policy (`PARALLEL_POLICIES`)."""
 
     rows: int
     cols: int
+    order: int = 0
+    unroll: int = 1
+    parallel: str = "auto"
 
 
 def register_count(cpu: CpuTargetAttr) -> int:
@@ -199,9 +213,10 @@ def tile_reduction(
     rows x cols accumulators is split off, the reduction moved outside it, and the columns
     vectorized one register (`lanes`) at a time. A column loop of one vector takes the tile's
     other vectors from a column-block loop (`column_block_loop`) when there is one. `tile`
-    overrides the register-budget heuristic (`default_tile_knobs`). Only the reduction's
-    tile is unrolled here (its accumulators must become registers); LLVM unrolls the init
-    and store loops, which keeps the IR, and the build time, small."""
+    overrides the register-budget heuristic (`default_tile_knobs`) and sets the tile loops'
+    order, the reduction's unroll and the parallel policy. Only the reduction's tile is
+    unrolled here (its accumulators must become registers); LLVM unrolls the init and store
+    loops, which keeps the IR, and the build time, small."""
     order = [name for name in chain if name != column] + [column]
     if order != chain:
         s.reorder(*order)
@@ -214,17 +229,19 @@ def tile_reduction(
         s.loop(i).trip_count if i else 1, cols_extent * (2 if block else 1), lanes, registers
     )
     pack_for_columns(s, column, packable, lanes if block else knobs.cols)
+    if knobs.order and i is None:
+        raise lt.ScheduleError("a tile of one row has no row and column loops to reorder.")
     if i is not None and block is not None:
         io, ii = s.split(i, knobs.rows)
         _, bi = s.split(block, max(1, knobs.cols // lanes))
         jo, ji = s.split(column, lanes)
-        s.reorder(io, jo, ii, bi, ji)
+        s.reorder(*((jo, io) if knobs.order else (io, jo)), ii, bi, ji)
         over = [ii, bi, ji]
         cols = lanes
     elif i is not None:
         io, ii = s.split(i, knobs.rows)
         jo, ji = s.split(column, knobs.cols)
-        s.reorder(io, jo, ii, ji)
+        s.reorder(*((jo, io) if knobs.order else (io, jo)), ii, ji)
         over = [ii, ji]
         cols = knobs.cols
     else:
@@ -235,13 +252,15 @@ def tile_reduction(
     for names in nests:
         hot = names == over
         if hot:
-            s.reorder(*s.reduction_loops_under(over[-1]), *over)
+            reductions = s.reduction_loops_under(over[-1])
+            s.reorder(*reductions, *over)
             if not vectorizes(s.loop(over[-1])):
                 raise lt.ScheduleError(
                     f"the reduction under '{over[-1]}' does not vectorize over it."
                 )
             for name in names[:-1]:
                 s.unroll(name)
+            _unroll_reduction(s, reductions[-1], knobs.unroll)
         if cols > lanes:
             vectors, lane = s.split(names[-1], lanes)
             if hot:
@@ -249,7 +268,42 @@ def tile_reduction(
             s.vectorize(lane)
         else:
             s.vectorize(names[-1])
+    _run_across_cores(s, over[0], knobs.parallel)
     return knobs
+
+
+def _unroll_reduction(s: Schedule, loop: str, factor: int) -> None:
+    """Unrolls the reduction loop by `factor` (its remainder in a tail loop)."""
+    if factor == 1:
+        return
+    if s.loop(loop).trip_count < factor:
+        raise lt.ScheduleError(f"cannot unroll '{loop}' by {factor}: it has fewer trips.")
+    _, inner = s.split(loop, factor)
+    s.unroll(inner)
+
+
+def _run_across_cores(s: Schedule, tile_loop: str, policy: str) -> None:
+    """Applies the parallel policy to the loops enclosing the tile loop `tile_loop`."""
+    if policy == "auto":
+        return
+    if policy not in PARALLEL_POLICIES:
+        raise lt.ScheduleError(
+            f"unknown parallel policy '{policy}'; policies are {', '.join(PARALLEL_POLICIES)}."
+        )
+    enclosing: list[sched.ForOp] = []
+    parent = s.loop(tile_loop).parent_op()
+    while isinstance(parent, sched.ForOp):
+        enclosing.insert(0, parent)
+        parent = parent.parent_op()
+    if not enclosing:
+        raise lt.ScheduleError(f"no loop encloses the tile loop '{tile_loop}'.")
+    if policy == "none":
+        s.serial(lt.loop_name(enclosing[0]))
+        return
+    wide = [lt.loop_name(loop) for loop in enclosing if loop.trip_count >= 2]
+    if len(wide) < 2:
+        raise lt.ScheduleError(f"fewer than two loops of two or more trips enclose '{tile_loop}'.")
+    s.parallel(s.fuse(wide[0], wide[1]))
 
 
 def vectorizes(loop: sched.ForOp) -> bool:
@@ -309,7 +363,7 @@ def schedule_kernel(
 ) -> Schedule:
     """Applies the default templates to every top-level nest of a kernel; a nest no template
     fits keeps its loops. A `config` (a point of `tunable.kernel_space`) chooses the vector
-    axis and register tile of the kernel's first reduction nest; when it does not apply, that
+    axis and tile knobs of the kernel's first reduction nest; when it does not apply, that
     nest gets the defaults, or with `strict` a ScheduleError says why."""
     module = kernel.parent_op()
     assert isinstance(module, ModuleOp)
@@ -376,10 +430,33 @@ def _tile_first_fit(
     for index, column in enumerate(column_candidates(chain)):
         used: list[TileKnobs] = []
         if _attempt(s, module, _tile_noting, used, names, column, packable, lanes, registers):
-            return Config.of(
-                {"column": index, "tile_rows": used[-1].rows, "tile_cols": used[-1].cols}
-            )
+            return config_of(index, used[-1])
     return None
+
+
+def config_of(column: int, tile: TileKnobs) -> Config:
+    """The config naming a vector axis (by index among the candidates) and a tile's knobs."""
+    return Config.of(
+        {
+            "column": column,
+            "tile_rows": tile.rows,
+            "tile_cols": tile.cols,
+            "order": tile.order,
+            "unroll": tile.unroll,
+            "parallel": tile.parallel,
+        }
+    )
+
+
+def tile_of(config: Config) -> TileKnobs:
+    """The tile knobs a config names (knobs it lacks take their defaults)."""
+    return TileKnobs(
+        int(config["tile_rows"]),
+        int(config["tile_cols"]),
+        int(config.get("order", 0)),
+        int(config.get("unroll", 1)),
+        str(config.get("parallel", "auto")),
+    )
 
 
 def _tile_noting(trial: Schedule, used: list[TileKnobs], *args: Any) -> None:
@@ -399,10 +476,10 @@ def _apply_config(
     strict: bool,
 ) -> bool:
     """Tiles the nest as `config` says (its vector axis by index among the candidates, its
-    register tile); False, or with `strict` a ScheduleError, if it cannot."""
+    tile knobs); False, or with `strict` a ScheduleError, if it cannot."""
     candidates = column_candidates(chain)
     column = int(config["column"])
-    tile = TileKnobs(int(config["tile_rows"]), int(config["tile_cols"]))
+    tile = tile_of(config)
     if column < len(candidates) and _attempt(
         s, module, tile_reduction, names, candidates[column], packable, lanes, registers, tile
     ):

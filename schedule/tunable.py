@@ -1,18 +1,25 @@
 """The config space of a kernel's default templates: what a tuner searches.
 
 A kernel whose templates give a register tile (a reduction nest: matmul, convolution,
-pooling) has three knobs, for its first reduction nest:
+pooling) has these knobs, for its first reduction nest:
 
 - `column`: which spatial loop is the vector axis, by index among the template's candidates
   (innermost first);
-- `tile_rows`: unrolled rows of accumulators, 1 to 12;
-- `tile_cols`: columns of accumulators, one to four vectors of the target's lanes;
+- `tile_rows`: unrolled rows of accumulators, 1 to 12 (for a convolution in the blocked
+  layout: its output-width block);
+- `tile_cols`: columns of accumulators, one to four vectors of the target's lanes (for a
+  blocked convolution: its output-channel block, in vectors);
+- `order`: row blocks outer (0) or column panels outer (1);
+- `unroll`: the innermost reduction loop unrolled by 1, 2 or 4;
+- `parallel`: "auto", "fused" or "none" (`templates.PARALLEL_POLICIES`);
 
-constrained so the accumulators, the column operands and a broadcast fit the registers. The
-default config is the one the templates choose without tuning (the register-budget
-heuristic); it is always a point of the space.
+the tile constrained so the accumulators, the column operands and a broadcast fit the
+registers; values of `column`, `order`, `unroll` and `parallel` that do not apply to the
+kernel are left out. The default config is the one the templates choose without tuning (the
+register-budget heuristic); it is always a point of the space.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +28,9 @@ from xdsl.dialects.builtin import ModuleOp
 
 from ziggurat.dialects import sched
 from ziggurat.schedule import loop_transforms as lt
-from ziggurat.schedule.space import Config, ConfigSpace
+from ziggurat.schedule.space import Config, ConfigSpace, KnobValue
 from ziggurat.schedule.templates import (
+    PARALLEL_POLICIES,
     column_candidates,
     is_reduction_nest,
     schedule_kernel,
@@ -31,6 +39,7 @@ from ziggurat.schedule.templates import (
 
 MAX_ROWS = 12
 MAX_VECTORS = 4
+UNROLL_FACTORS = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ def _first_reduction_chain(kernel: func.FuncOp) -> list[sched.ForOp] | None:
     return None
 
 
-def _with(config: Config, **changes: int) -> Config:
+def _with(config: Config, **changes: KnobValue) -> Config:
     return Config.of({**config, **changes})
 
 
@@ -86,24 +95,32 @@ def kernel_space(
 ) -> KernelSpace | None:
     """The kernel's space and default config; None when its templates have no knobs (no
     reduction nest takes a register tile). Schedules copies of the kernel's module: once
-    for the default, once per other candidate vector axis, to keep the axes that tile."""
+    for the default, once per other value of the knobs whose values may not apply (vector
+    axis, order, unroll, parallel policy), to keep those that do."""
     chain = _first_reduction_chain(kernel)
     if chain is None:
         return None
     default = _schedule_copy(kernel, lanes, registers, params, None)
     if default is None:
         return None
-    columns = [
-        n
-        for n in range(len(column_candidates(chain)))
-        if n == default["column"]
-        or _schedule_copy(kernel, lanes, registers, params, _with(default, column=n)) is not None
-    ]
+
+    def applies(knob: str, values: Sequence[KnobValue]) -> list[KnobValue]:
+        return [
+            v
+            for v in values
+            if v == default[knob]
+            or _schedule_copy(kernel, lanes, registers, params, _with(default, **{knob: v}))
+            is not None
+        ]
+
     space = ConfigSpace()
-    space.define_knob("column", columns)
+    space.define_knob("column", applies("column", list(range(len(column_candidates(chain))))))
     space.define_knob("tile_rows", sorted({*range(1, MAX_ROWS + 1), int(default["tile_rows"])}))
     cols = {lanes * v for v in range(1, MAX_VECTORS + 1)} | {int(default["tile_cols"])}
     space.define_knob("tile_cols", sorted(cols))
+    space.define_knob("order", applies("order", [0, 1]))
+    space.define_knob("unroll", applies("unroll", UNROLL_FACTORS))
+    space.define_knob("parallel", applies("parallel", PARALLEL_POLICIES))
     space.define_constraint(lambda c: c == default or fits_registers(c, lanes, registers))
     assert space.index_of(default) is not None
     return KernelSpace(space, default)

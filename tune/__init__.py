@@ -11,24 +11,22 @@ measurement, JSONL records, and builds with the best configs.
     tune.pick_best("tune.jsonl", "best.jsonl")
     with tune.apply_history_best("best.jsonl"):
         lib = ziggurat.build(mod, target="llvm -mcpu=native", params=params)
+
+or one budget for the whole model, spent where it gains most (`model_tuner`):
+
+    result = tune.tune_model(mod, params, n_trial=2000, log="tune.jsonl")
 """
 
 from ziggurat.tune import callback
 from ziggurat.tune.history import apply_history_best
 from ziggurat.tune.measure import LocalBuilder, LocalMeasurer, LocalRunner, measure_option
+from ziggurat.tune.model_tuner import TUNERS, ModelTuningResult, TaskResult, tune_model
 from ziggurat.tune.records import ErrorCode, TuningLogError, load_records, merge, pick_best
+from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.simulate import SimulatedMeasurer
 from ziggurat.tune.tasks import Task, extract_tasks
 from ziggurat.tune.tuner import GATuner, GridSearchTuner, RandomTuner, Tuner
 from ziggurat.tune.xgb_tuner import XGBTuner
-
-TUNERS: dict[str, type[Tuner]] = {
-    "xgb": XGBTuner,
-    "ga": GATuner,
-    "random": RandomTuner,
-    "grid": GridSearchTuner,
-}
-"""Tuners by the name `ziggurat tune --tuner` takes."""
 
 __all__ = [
     "TUNERS",
@@ -38,9 +36,12 @@ __all__ = [
     "LocalBuilder",
     "LocalMeasurer",
     "LocalRunner",
+    "ModelTuningResult",
     "RandomTuner",
+    "Roofline",
     "SimulatedMeasurer",
     "Task",
+    "TaskResult",
     "Tuner",
     "XGBTuner",
     "TuningLogError",
@@ -51,4 +52,5 @@ __all__ = [
     "measure_option",
     "merge",
     "pick_best",
+    "tune_model",
 ]

@@ -3,8 +3,11 @@ read off the `sched` IR the config produces (AutoTVM's itervar features, in smal
 
 Per loop kind (serial, parallel, vectorize, unroll, reduce): how many loops, the log of the
 product of their extents, and the log of the largest; per nest: the log of its iterations;
-and the log of the bytes each buffer holds. Counts are log-scaled so kernels of other shapes
-land in the same range, and the vector is of fixed length.
+per buffer: the log of the bytes it holds and of the bytes one iteration of each of the
+three outermost loops around its busiest access touches (what the loop order decides: which
+operand stays in cache while another streams). Counts are log-scaled so kernels of other
+shapes land in the same range, and the vector is of fixed length. The parallel loops are
+those sched-parallelize leaves, as the build would run them.
 """
 
 import math
@@ -12,8 +15,10 @@ import math
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import MemRefType
+from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import sched
+from ziggurat.passes.sched.parallelize import SchedParallelize
 from ziggurat.schedule import loop_transforms as lt
 from ziggurat.schedule.loop_transforms import ScheduleError
 from ziggurat.schedule.space import Config
@@ -24,11 +29,61 @@ from ziggurat.tune.tasks import Task
 KINDS = ("serial", "parallel", "vectorize", "unroll", "reduce")
 MAX_NESTS = 4
 MAX_BUFFERS = 6
-LENGTH = 3 * len(KINDS) + MAX_NESTS + MAX_BUFFERS + 3
+FOOTPRINT_LEVELS = 3
+LENGTH = 3 * len(KINDS) + MAX_NESTS + MAX_BUFFERS * (1 + FOOTPRINT_LEVELS) + 3
 
 
 def _log(value: float) -> float:
     return math.log2(1 + value)
+
+
+def _loop_dependence(value: SSAValue, loops: dict[SSAValue, sched.ForOp]) -> set[sched.ForOp]:
+    """The loops whose induction variables an index value is computed from."""
+    found: set[sched.ForOp] = set()
+    pending = [value]
+    seen: set[SSAValue] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current in loops:
+            found.add(loops[current])
+        elif isinstance(current.owner, Operation) and not isinstance(current.owner, sched.LoadOp):
+            pending.extend(current.owner.operands)
+    return found
+
+
+def _footprints(kernel: func.FuncOp) -> list[list[float]]:
+    """Per buffer argument: the log bytes one iteration of each outermost loop around its
+    busiest access (the one run most often) touches, from the outermost loop inward."""
+    arguments: list[SSAValue] = list(kernel.body.block.args)
+    loops: dict[SSAValue, sched.ForOp] = {loop.induction_var: loop for loop in kernel.walk() if isinstance(loop, sched.ForOp)}
+    busiest: dict[int, tuple[int, list[float]]] = {}
+    for op in kernel.walk():
+        if not isinstance(op, sched.LoadOp | sched.StoreOp) or op.buffer not in arguments:
+            continue
+        enclosing: list[sched.ForOp] = []
+        parent = op.parent_op()
+        while isinstance(parent, sched.ForOp):
+            enclosing.insert(0, parent)
+            parent = parent.parent_op()
+        depends: set[sched.ForOp] = set()
+        for index in op.indices:
+            depends |= _loop_dependence(index, loops)
+        runs = math.prod(loop.trip_count for loop in enclosing)
+        levels = []
+        for level in range(FOOTPRINT_LEVELS):
+            inner = enclosing[level + 1 :] if level < len(enclosing) else []
+            elements = math.prod(loop.trip_count for loop in inner if loop in depends)
+            levels.append(_log(4 * elements) if level < len(enclosing) else 0.0)
+        argument = arguments.index(op.buffer)
+        if argument not in busiest or runs > busiest[argument][0]:
+            busiest[argument] = (runs, levels)
+    return [
+        busiest[n][1] if n in busiest else [0.0] * FOOTPRINT_LEVELS
+        for n in range(min(len(arguments), MAX_BUFFERS))
+    ]
 
 
 def kernel_features(kernel: func.FuncOp) -> np.ndarray:
@@ -54,12 +109,17 @@ def kernel_features(kernel: func.FuncOp) -> np.ndarray:
         if isinstance(arg.type, MemRefType):
             buffers.append(_log(4 * math.prod(arg.type.get_shape())))
     buffers = (buffers + [0.0] * MAX_BUFFERS)[:MAX_BUFFERS]
+    footprints = [value for levels in _footprints(kernel) for value in levels]
+    footprints = (footprints + [0.0] * (MAX_BUFFERS * FOOTPRINT_LEVELS))[
+        : MAX_BUFFERS * FOOTPRINT_LEVELS
+    ]
     values = [
         *(float(counts[k]) for k in KINDS),
         *(extents[k] for k in KINDS),
         *(_log(largest[k]) for k in KINDS),
         *nests,
         *buffers,
+        *footprints,
         float(sum(1 for op in kernel.body.block.ops if isinstance(op, sched.ForOp))),
         _log(sum(1 for _ in kernel.walk())),
         float(sum(1 for op in kernel.walk() if isinstance(op, sched.AllocOp))),
@@ -68,13 +128,15 @@ def kernel_features(kernel: func.FuncOp) -> np.ndarray:
 
 
 class FeatureExtractor:
-    """Schedules a task's kernel with each config (in this process, on a parsed copy of the
-    task module) and reads its features; a config that does not apply gives None."""
+    """Schedules a task's kernel with each config (in this process, on a copy of the task
+    module, then sched-parallelize) and reads its features; a config that does not apply
+    gives None."""
 
     def __init__(self, task: Task):
         self.task = task
         self.spec = task_spec(task)
         self.cache: dict[Config, np.ndarray | None] = {}
+        self.ctx, self.module = parse_task_module(self.spec, random_feeds(self.spec, 0)[1])
 
     def __call__(self, config: Config) -> np.ndarray | None:
         if config not in self.cache:
@@ -82,12 +144,14 @@ class FeatureExtractor:
         return self.cache[config]
 
     def _features(self, config: Config) -> np.ndarray | None:
-        ctx, module = parse_task_module(self.spec, random_feeds(self.spec, 0)[1])
+        module = self.module.clone()
         kernel = task_kernel(module)
+        params = dict(self.ctx.params)
         try:
             schedule = schedule_kernel(
-                kernel, self.task.lanes, self.task.registers, ctx.params, config, strict=True
+                kernel, self.task.lanes, self.task.registers, params, config, strict=True
             )
         except ScheduleError:
             return None
+        SchedParallelize().apply(self.ctx, module)
         return kernel_features(schedule.kernel)

@@ -16,6 +16,10 @@ from ziggurat.tune.measure import Measurement
 from ziggurat.tune.records import ErrorCode, MeasureResult
 from ziggurat.tune.tasks import Task
 
+PARALLEL_PENALTY = {"auto": 0.0, "fused": 0.03, "none": 0.1}
+SIMULATED_FLOPS = 1e11
+"""FLOP/s of a task's best config: the cost of a config scales with the task's FLOPs."""
+
 
 class SimulatedMeasurer:
     def __init__(self, seed: int = 0, noise: float = 0.02, failing_share: float = 0.1):
@@ -23,22 +27,33 @@ class SimulatedMeasurer:
         self.noise = noise
         self.failing_share = failing_share
         self.measured: list[Config] = []
+        self.measured_by_task: dict[str, list[Config]] = {}
 
     def _hash(self, task: Task, config: Config) -> int:
         text = f"{self.seed}:{task.key}:{sorted(config.items())}"
         return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
 
     def cost(self, task: Task, config: Config) -> float:
-        """Seconds per run without noise: lowest at tile_rows 6, tile_cols two vectors."""
+        """Seconds per run without noise, the task's FLOPs at `SIMULATED_FLOPS` at best:
+        lowest at tile_rows 6, tile_cols two vectors, the
+        first vector axis, row blocks outer, the reduction unrolled by 2 and the parallel
+        policy left to the build."""
         rows, cols = int(config["tile_rows"]), int(config["tile_cols"])
         target_cols = 2 * task.lanes
         shape_penalty = (rows - 6) ** 2 / 36 + (cols - target_cols) ** 2 / target_cols**2
-        return 1e-4 * (1 + shape_penalty + 0.3 * int(config["column"]))
+        loops_penalty = (
+            0.3 * int(config["column"])
+            + 0.05 * int(config.get("order", 0))
+            + 0.02 * abs(int(config.get("unroll", 2)) - 2)
+            + PARALLEL_PENALTY.get(str(config.get("parallel", "auto")), 0.0)
+        )
+        return max(task.flops, 1) / SIMULATED_FLOPS * (1 + shape_penalty + loops_penalty)
 
     def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
         found = []
         for config in configs:
             self.measured.append(config)
+            self.measured_by_task.setdefault(task.key, []).append(config)
             draw = self._hash(task, config)
             if config != task.default and (draw % 1000) / 1000 < self.failing_share:
                 result = MeasureResult(

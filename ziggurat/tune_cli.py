@@ -1,17 +1,17 @@
 """`ziggurat tune`: tune a model's kernels from the shell, and read tuning logs.
 
-    ziggurat tune model.onnx --tuner random --trials 200 --early-stopping 50 --log tune.jsonl
+    ziggurat tune model.onnx --tuner xgb --trials 2000 --early-stopping 600 --log tune.jsonl
     ziggurat tune show tune.jsonl              # each kernel's best config and its schedule
     ziggurat tune merge a.jsonl b.jsonl -o best.jsonl
 
-Tuning appends to the log as it goes; run the same command again after an interruption and
-it continues where it stopped. `--time 20m` bounds the whole run.
+`--trials` is the budget of the whole model, shared among its kernels by `tune.tune_model`
+(where a trial is expected to gain most; a kernel at its roofline gets no more). Tuning
+appends to the log as it goes; run the same command again after an interruption and it
+continues where it stopped. `--time 20m` bounds the whole run.
 """
 
 import argparse
 import re
-import time
-from pathlib import Path
 from typing import Any
 
 from ziggurat.core.errors import ZigguratError
@@ -46,61 +46,29 @@ def _tune(args: argparse.Namespace, model: str) -> int:
         raise ZigguratError(
             f"unknown tuner {args.tuner!r}; tuners are {', '.join(sorted(tune.TUNERS))}"
         )
-    deadline = time.monotonic() + _seconds(args.time) if args.time else None
-    log = Path(args.log)
-    history = tune.load_records(log) if log.is_file() else []
-    target = args.target or NATIVE
+    budget = _seconds(args.time) if args.time else None
     module, params = from_onnx(model, shape=_parse_shapes(args.shape))
-    tasks = tune.extract_tasks(module, target=target, params=params, opt_level=args.opt_level)
     option = tune.measure_option(
         runner=tune.LocalRunner(
             number=args.number, repeat=args.repeat, min_repeat_ms=args.min_repeat_ms
         )
     )
-    rows: list[tuple[Any, ...]] = []
-    with tune.LocalMeasurer(option) as measurer:
-        for n, task in enumerate(tasks):
-            tuner = tune.TUNERS[args.tuner](task)
-            tuner.load_history(history)
-            trials = min(args.trials, len(task.space))
-            left = trials - len(tuner.visited)
-            if left > 0 and (deadline is None or time.monotonic() < deadline):
-                tuner.tune(
-                    n_trial=left,
-                    early_stopping=args.early_stopping,
-                    measurer=_Bounded(measurer, deadline),
-                    callbacks=[
-                        tune.callback.progress_bar(left, prefix=f"[Task {n + 1}/{len(tasks)}]"),
-                        tune.callback.log_to_file(log),
-                    ],
-                )
-            default = tuner.costs.get(task.default, float("inf"))
-            rows.append((task.name, task.weight, default, tuner.best_cost, tuner.best_config))
-    _print_table(rows)
+    result = tune.tune_model(
+        module,
+        params,
+        target=args.target or NATIVE,
+        n_trial=args.trials,
+        log=args.log,
+        tuner=args.tuner,
+        early_stopping=args.early_stopping,
+        measure_option=option,
+        opt_level=args.opt_level,
+        time_budget=budget,
+        progress=not args.quiet,
+        end_to_end=args.end_to_end,
+    )
+    print(result)
     return 0
-
-
-class _Bounded:
-    """A measurer that measures nothing once the deadline passed (the run then ends)."""
-
-    def __init__(self, measurer: Any, deadline: float | None):
-        self.measurer, self.deadline = measurer, deadline
-
-    def measure(self, task: Any, configs: Any) -> Any:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            return []
-        return self.measurer.measure(task, configs)
-
-
-def _print_table(rows: list[tuple[Any, ...]]) -> None:
-    """Per kernel: launches per inference, default and best time, the best config."""
-    print(f"{'kernel':<28} {'weight':>6} {'default us':>10} {'best us':>10}  config")
-    for name, weight, default, best, config in rows:
-        print(f"{name:<28} {weight:>6} {_us(default)} {_us(best)}  {config or '-'}")
-
-
-def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:10.1f}" if seconds < float("inf") else f"{'-':>10}"
 
 
 def _show(logs: list[str]) -> int:
@@ -136,8 +104,10 @@ def add_tune_commands(commands: Any) -> None:
     tune.add_argument("items", nargs="+", metavar="MODEL | show LOG | merge LOG...")
     tune.add_argument("-o", "--output", help="the merged log (with merge)")
     tune.add_argument("--tuner", default="xgb", help="xgb, ga, random or grid")
-    tune.add_argument("--trials", type=int, default=200, help="trials per kernel at most")
-    tune.add_argument("--early-stopping", type=int, default=None)
+    tune.add_argument("--trials", type=int, default=1000, help="trials for the whole model")
+    tune.add_argument(
+        "--early-stopping", type=int, default=None, help="retire a kernel after N trials, no gain"
+    )
     tune.add_argument("--log", default="tune.jsonl", help="the log to append to and resume from")
     tune.add_argument("--time", help="bound on the whole run: 90s, 20m, 2h")
     tune.add_argument("--number", type=int, default=20)
@@ -146,4 +116,11 @@ def add_tune_commands(commands: Any) -> None:
     tune.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
     tune.add_argument("--target", help=f"target string (default {NATIVE!r})")
     tune.add_argument("--opt-level", type=int, default=3, choices=range(4))
+    tune.add_argument("--quiet", action="store_true", help="no progress bars")
+    tune.add_argument(
+        "--end-to-end",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the model built with its defaults and tuned (default: on)",
+    )
     tune.set_defaults(handler=cmd_tune)

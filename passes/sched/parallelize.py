@@ -13,7 +13,8 @@ Algorithm, for each top-level loop nest of each kernel:
    share an accumulator) and mark the first loop with at least `min-trips` iterations
    `parallel`; a nest without one keeps running serially.
 
-Only serial loops change: a kind set by hand or by a schedule wins. Runs after
+A schedule's decision wins: a nest in which a loop is already `parallel`, or whose loops a
+schedule kept serial (`sched.serial`, the `serial` primitive), is left as it is. Runs after
 convert-te-to-sched; convert-sched-to-target carries the kind to the target.
 """
 
@@ -26,12 +27,21 @@ from xdsl.passes import ModulePass
 
 from ziggurat.core import statistics
 from ziggurat.dialects import sched
+from ziggurat.schedule.schedule import SERIAL_ATTR
 
 
 def nest_work(loop: sched.ForOp) -> int:
     """Iterations of the innermost statements of a nest, summed over its sub-nests."""
     inner = [op for op in loop.body.block.ops if isinstance(op, sched.ForOp)]
     return loop.trip_count * max(1, sum(nest_work(child) for child in inner))
+
+
+def _decided(nest: sched.ForOp) -> bool:
+    """Whether a schedule already chose how the nest runs across cores."""
+    return any(
+        isinstance(op, sched.ForOp) and (op.kind.data == "parallel" or SERIAL_ATTR in op.attributes)
+        for op in nest.walk()
+    )
 
 
 def _spatial_chain(loop: sched.ForOp) -> list[sched.ForOp]:
@@ -59,6 +69,8 @@ class SchedParallelize(ModulePass):
                 continue
             for nest in kernel.body.block.ops:
                 if not isinstance(nest, sched.ForOp) or nest_work(nest) < self.min_work:
+                    continue
+                if _decided(nest):
                     continue
                 for loop in _spatial_chain(nest):
                     if loop.kind.data != "serial":

@@ -32,6 +32,7 @@ func.func private @dense_0(%x: memref<1x784xf32>, %w: memref<512x784xf32>, %y: m
 
 // Small nests stay serial: a fork-join would cost more than the loop.
 // CHECK-LABEL: func.func private @relu_0
+// BIG-LABEL:   func.func private @relu_0
 // CHECK-NOT:     parallel
 func.func private @relu_0(%x: memref<1x512xf32>, %y: memref<1x512xf32>) {
   sched.for %i = 0 to 1 step 1 {
@@ -50,6 +51,34 @@ func.func private @relu_0(%x: memref<1x512xf32>, %y: memref<1x512xf32>) {
 func.func private @chosen_0(%x: memref<256x256xf32>, %y: memref<256x256xf32>) {
   sched.for %i = 0 to 256 step 1 unroll {
     sched.for %j = 0 to 256 step 1 {
+      %v = sched.load %x[%i, %j] : memref<256x256xf32>
+      sched.store %v, %y[%i, %j] : memref<256x256xf32>
+    }
+  }
+  func.return
+}
+
+// A nest a schedule kept serial (the `serial` primitive) stays serial.
+// CHECK-LABEL: func.func private @kept_serial_0
+// CHECK-NOT:     parallel
+// CHECK:         sched.serial
+func.func private @kept_serial_0(%x: memref<256x256xf32>, %y: memref<256x256xf32>) {
+  sched.for %i = 0 to 256 step 1 {
+    sched.for %j = 0 to 256 step 1 {
+      %v = sched.load %x[%i, %j] : memref<256x256xf32>
+      sched.store %v, %y[%i, %j] : memref<256x256xf32>
+    }
+  } {sched.serial}
+  func.return
+}
+
+// A nest in which a schedule put an inner loop on the cores gets no second parallel loop.
+// CHECK-LABEL: func.func private @inner_parallel_0
+// CHECK:         sched.for %{{.*}} = 0 to 256 step 1 {
+// CHECK-NEXT:      sched.for %{{.*}} = 0 to 256 step 1 parallel {
+func.func private @inner_parallel_0(%x: memref<256x256xf32>, %y: memref<256x256xf32>) {
+  sched.for %i = 0 to 256 step 1 {
+    sched.for %j = 0 to 256 step 1 parallel {
       %v = sched.load %x[%i, %j] : memref<256x256xf32>
       sched.store %v, %y[%i, %j] : memref<256x256xf32>
     }

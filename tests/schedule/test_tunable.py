@@ -10,6 +10,7 @@ import ziggurat
 from ziggurat.core.context import make_context
 from ziggurat.core.pass_manager import PassManager
 from ziggurat.core.reference import run_reference
+from ziggurat.dialects import sched
 from ziggurat.runtime import GraphModule
 from ziggurat.schedule.dispatch import kernel_text, use_configs, workload_key
 from ziggurat.schedule.space import Config, ConfigSpace
@@ -54,9 +55,14 @@ def test_matmul_space_holds_the_default_tile():
     _, kernel = _matmul_kernel()
     found = kernel_space(kernel, lanes=16, registers=32, params={})
     assert found is not None
-    assert found.default == Config.of({"column": 0, "tile_rows": 8, "tile_cols": 32})
+    assert found.default == Config.of(
+        {"column": 0, "tile_rows": 8, "tile_cols": 32, "order": 0, "unroll": 1, "parallel": "auto"}
+    )
     assert found.space.index_of(found.default) is not None
-    assert len(found.space) > 20
+    knobs = {k.name: k.values for k in found.space.knobs}
+    assert knobs["order"] == (0, 1) and knobs["unroll"] == (1, 2, 4)
+    assert knobs["parallel"] == ("auto", "fused", "none")
+    assert len(found.space) > 500
     assert all(fits_registers(c, 16, 32) for c in found.space.points)
 
 
@@ -109,6 +115,26 @@ def test_a_config_that_does_not_apply_is_an_error_only_when_strict():
         Config.of({"column": 0, "tile_rows": 4, "tile_cols": 16}),
         Config.of({"column": 0, "tile_rows": 3, "tile_cols": 48}),
         Config.of({"column": 0, "tile_rows": 6, "tile_cols": 64}),
+        Config.of(
+            {
+                "column": 0,
+                "tile_rows": 5,
+                "tile_cols": 32,
+                "order": 1,
+                "unroll": 4,
+                "parallel": "fused",
+            }
+        ),
+        Config.of(
+            {
+                "column": 0,
+                "tile_rows": 7,
+                "tile_cols": 16,
+                "order": 0,
+                "unroll": 2,
+                "parallel": "none",
+            }
+        ),
     ],
 )
 def test_a_dispatched_config_keeps_the_numbers(config: Config):
@@ -125,3 +151,49 @@ def test_a_dispatched_config_keeps_the_numbers(config: Config):
     runner = GraphModule(lib)
     runner.run(a=a, b=b)
     np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-4, atol=1e-4)
+
+
+def _scheduled_matmul(config: Config) -> func.FuncOp:
+    module, kernel = _matmul_kernel()
+    key = workload_key(kernel_text(kernel), set())
+    with use_configs({key: config}, strict=True):
+        PassManager.parse(
+            'sched-default-schedule{target="llvm -mcpu=skylake-avx512"},sched-parallelize'
+        ).run(make_context(), module)
+    return next(
+        op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == "matmul_0"
+    )
+
+
+TILE = {"column": 0, "tile_rows": 8, "tile_cols": 32, "unroll": 1}
+
+
+@pytest.mark.parametrize(
+    ("parallel", "loops"),
+    [("auto", ["i0.o"]), ("fused", ["i0.o.i1.o"]), ("none", [])],
+)
+def test_the_parallel_knob_decides_which_loop_runs_on_the_cores(parallel: str, loops: list[str]):
+    kernel = _scheduled_matmul(Config.of({**TILE, "order": 0, "parallel": parallel}))
+    parallel_loops = [
+        op.attributes["sched.name"].data
+        for op in kernel.walk()
+        if isinstance(op, sched.ForOp) and op.kind.data == "parallel"
+    ]
+    assert parallel_loops == loops
+
+
+def test_the_order_knob_puts_column_panels_outside():
+    kernel = _scheduled_matmul(Config.of({**TILE, "order": 1, "parallel": "auto"}))
+    outer = next(op for op in kernel.body.block.ops if isinstance(op, sched.ForOp))
+    assert outer.attributes["sched.name"].data == "i1.o" and outer.trip_count == 3
+
+
+def test_the_unroll_knob_unrolls_the_reduction():
+    kernel = _scheduled_matmul(Config.of({**TILE, "order": 0, "unroll": 4, "parallel": "auto"}))
+    unrolled = [
+        op
+        for op in kernel.walk()
+        if isinstance(op, sched.ForOp) and op.kind.data == "unroll" and op.trip_count == 4
+    ]
+    assert [op.attributes["sched.name"].data for op in unrolled] == ["r0.i"]
+    assert "split('r0', 4); unroll('r0.i')" in kernel.attributes["sched.trace"].data

@@ -69,13 +69,14 @@ def test_ga_tuner_breeds_from_the_fastest_configs(task: tune.Task):
 
 @pytest.mark.parametrize("loss_type", ["rank", "reg"])
 def test_xgb_tuner_finds_the_optimum_sooner_than_chance(task: tune.Task, loss_type: str):
-    """The simulated cost is smooth in the tile; after its random plan the model should
-    steer to the best config well before a random walk of the space would, on average."""
+    """The simulated cost is smooth in the knobs; after its random plan the model should
+    steer to the best config within a quarter of the space, where a random walk would find
+    it one time in four."""
     measurer = tune.SimulatedMeasurer(noise=0.0, failing_share=0.0)
     best = min(task.space.points, key=lambda c: measurer.cost(task, c))
     tuner = tune.XGBTuner(task, loss_type=loss_type, plan_size=8, seed=0)
-    tuner.tune(n_trial=len(task.space), early_stopping=None, measurer=measurer)
-    assert measurer.measured.index(best) < len(task.space) // 2
+    tuner.tune(n_trial=len(task.space) // 4, early_stopping=None, measurer=measurer)
+    assert best in measurer.measured
 
 
 def test_xgb_tuner_refuses_an_unknown_loss(task: tune.Task):

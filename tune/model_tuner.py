@@ -1,0 +1,331 @@
+"""One tuning budget for a whole model: trials go where they pay (Ansor's task scheduler),
+and a kernel stops once it is at the machine's roofline.
+
+    result = tune.tune_model(mod, params, target="llvm -mcpu=native", n_trial=2000,
+                             log="tune.jsonl")
+    print(result)            # per task: weight, default and best time, % of its bound
+
+Every task is measured first with its default config and a batch of others (a smaller
+one when the budget cannot give each task a whole batch). Then, round by
+round, the task with the largest expected gain gets the next batch: its weight (launches
+per inference) times the time per trial it is expected to save, blended from the gain of
+its last round and an optimistic estimate (its best time over its trials so far, capped by
+how far it is from its roofline bound). A task leaves the schedule when its space is
+exhausted, when it ran `early_stopping` trials with no new best, or when its best time is
+within `ROOFLINE_STOP` of its bound (`roofline.Roofline`). Every measurement is appended to
+`log`; run the same call again and it measures nothing twice, the trials already in the log
+counting toward `n_trial`. XGB tuners learn from each other's measurements (transfer across
+the model's kernels).
+"""
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+from xdsl.dialects.builtin import ModuleOp
+
+from ziggurat.backend.compile import build
+from ziggurat.core.errors import ZigguratError
+from ziggurat.core.targets import as_target
+from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.runtime import GraphModule
+from ziggurat.runtime.benchmark import measure
+from ziggurat.schedule.dispatch import use_configs
+from ziggurat.schedule.space import Config
+from ziggurat.tune.callback import log_to_file
+from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
+from ziggurat.tune.records import load_records
+from ziggurat.tune.roofline import Roofline
+from ziggurat.tune.tasks import NUMPY_TYPES, Task, extract_tasks
+from ziggurat.tune.tuner import (
+    BATCH_SIZE,
+    Callback,
+    GATuner,
+    GridSearchTuner,
+    Measurer,
+    RandomTuner,
+    Tuner,
+)
+from ziggurat.tune.xgb_tuner import XGBTuner
+
+TUNERS: dict[str, type[Tuner]] = {
+    "xgb": XGBTuner,
+    "ga": GATuner,
+    "random": RandomTuner,
+    "grid": GridSearchTuner,
+}
+"""Tuners by the name `tune_model` and `ziggurat tune --tuner` take."""
+
+ROOFLINE_STOP = 0.95
+"""A task whose best time is at least this share of its roofline bound is done."""
+BACKWARD_WEIGHT = 0.2
+"""Weight of the last round's measured gain against the optimistic estimate (Ansor's α)."""
+
+
+@dataclass
+class TaskResult:
+    name: str
+    weight: int
+    flops: int
+    trials: int
+    default_seconds: float
+    best_seconds: float
+    best_config: Config | None
+    bound_seconds: float
+    stopped: str
+    """Why the task left the schedule: "roofline", "early stopping", "space", or "budget"."""
+
+    @property
+    def share_of_bound(self) -> float:
+        return self.bound_seconds / self.best_seconds if self.best_seconds < math.inf else 0.0
+
+
+@dataclass
+class ModelTuningResult:
+    tasks: list[TaskResult]
+    trials: int
+    """Trials measured by this call (the log may hold more from earlier runs)."""
+    seconds: float
+    default_latency: float | None = None
+    """End-to-end seconds per inference with every kernel's default, then with the best
+    configs (both built and timed in this process, one after the other), when measured."""
+    tuned_latency: float | None = None
+
+    @property
+    def kernel_gain(self) -> float:
+        """Default over best kernel time, summed over launches (what the tasks alone say)."""
+        timed = [t for t in self.tasks if t.default_seconds < math.inf]
+        default = sum(t.weight * t.default_seconds for t in timed)
+        best = sum(t.weight * min(t.best_seconds, t.default_seconds) for t in timed)
+        return default / best if best > 0 else 1.0
+
+    @property
+    def configs(self) -> dict[str, Config]:
+        return {t.name: t.best_config for t in self.tasks if t.best_config is not None}
+
+    def __str__(self) -> str:
+        rows = [
+            f"{'task':<28} {'weight':>6} {'trials':>6} {'default us':>10} {'best us':>10} "
+            f"{'GFLOP/s':>8} {'bound':>6}  stopped"
+        ]
+        for t in self.tasks:
+            gflops = t.flops / t.best_seconds / 1e9 if t.best_seconds < math.inf else 0.0
+            rows.append(
+                f"{t.name:<28} {t.weight:>6} {t.trials:>6} {_us(t.default_seconds)} "
+                f"{_us(t.best_seconds)} {gflops:8.1f} {t.share_of_bound:6.0%}  {t.stopped}"
+            )
+        rows.append(
+            f"{self.trials} trials in {self.seconds:.0f} s; kernels {self.kernel_gain:.2f}x "
+            "faster than their defaults (weighted by launches)"
+        )
+        if self.default_latency is not None and self.tuned_latency is not None:
+            rows.append(
+                f"end to end: {self.default_latency * 1e3:.3f} ms default, "
+                f"{self.tuned_latency * 1e3:.3f} ms tuned "
+                f"({self.default_latency / self.tuned_latency:.2f}x)"
+            )
+        return "\n".join(rows)
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:10.1f}" if seconds < math.inf else f"{'-':>10}"
+
+
+@dataclass
+class _TaskState:
+    task: Task
+    tuner: Tuner
+    bound: float
+    bar: tqdm | None
+    rounds: list[tuple[int, float]] = field(default_factory=list[tuple[int, float]])
+    """(trials, best seconds) after each round."""
+    since_best: int = 0
+    stopped: str = ""
+
+    @property
+    def best(self) -> float:
+        return self.tuner.best_cost
+
+    def priority(self) -> float:
+        """Weight times the seconds per trial the next round is expected to save."""
+        trials = max(1, len(self.tuner.visited))
+        headroom = max(0.0, self.best - self.bound)
+        optimistic = min(self.best / trials, headroom)
+        backward = 0.0
+        if len(self.rounds) >= 2:
+            (before_trials, before), (now_trials, now) = self.rounds[-2], self.rounds[-1]
+            backward = max(0.0, before - now) / max(1, now_trials - before_trials)
+        rate = BACKWARD_WEIGHT * backward + (1 - BACKWARD_WEIGHT) * optimistic
+        return self.task.weight * rate
+
+
+def tune_model(
+    mod: ModuleOp,
+    params: Mapping[str, np.ndarray] | None = None,
+    target: str | CpuTargetAttr = "llvm -mcpu=native",
+    n_trial: int = 1000,
+    log: str | Path = "tune.jsonl",
+    tuner: str = "xgb",
+    early_stopping: int | None = None,
+    measure_option: MeasureOption | None = None,
+    opt_level: int = 3,
+    time_budget: float | None = None,
+    progress: bool = True,
+    end_to_end: bool = True,
+    measurer: Measurer | None = None,
+    roofline: Roofline | None = None,
+) -> ModelTuningResult:
+    """Tunes the model's tasks within `n_trial` trials in all (and `time_budget` seconds,
+    if given), appending to `log`; with `end_to_end`, builds and times the model with its
+    defaults and with the best configs. `measurer` and `roofline` replace the isolated
+    measurement and the measured roofline (tests pass simulated ones)."""
+    start = time.monotonic()
+    if tuner not in TUNERS:
+        raise ZigguratError(f"unknown tuner {tuner!r}; tuners are {', '.join(sorted(TUNERS))}")
+    cpu = as_target(target)
+    tasks = extract_tasks(mod, cpu, params, opt_level)
+    if not tasks:
+        raise ZigguratError("the model has no kernel with knobs to tune")
+    roofline = roofline or Roofline.measure(cpu)
+    history = load_records(log) if Path(log).is_file() else []
+    states = [
+        _TaskState(
+            task,
+            TUNERS[tuner](task),
+            roofline.bound(task.flops, _operand_bytes(task)),
+            _bar(task, n, len(tasks), n_trial) if progress else None,
+        )
+        for n, task in enumerate(tasks)
+    ]
+    xgb_tuners = [s.tuner for s in states if isinstance(s.tuner, XGBTuner)]
+    for state in states:
+        state.tuner.load_history(history)
+        if isinstance(state.tuner, XGBTuner):
+            state.tuner.transfer_from = [t for t in xgb_tuners if t is not state.tuner]
+        state.rounds.append((len(state.tuner.visited), state.best))
+    budget = n_trial - sum(len(s.tuner.visited) for s in states)
+    deadline = start + time_budget if time_budget is not None else None
+    owned = measurer is None
+    active_measurer: Measurer = measurer or LocalMeasurer(measure_option)
+    callback = log_to_file(log)
+    measured = 0
+    try:
+        pending = [s for s in states if s.task.default not in s.tuner.visited]
+        while budget - measured > 0 and (deadline is None or time.monotonic() < deadline):
+            for state in states:
+                _check_stop(state, roofline, early_stopping)
+            active = [s for s in states if not s.stopped]
+            if not active:
+                break
+            size = min(BATCH_SIZE, budget - measured)
+            if pending:
+                size = max(1, min(size, (budget - measured) // len(pending)))
+            state = pending.pop(0) if pending else max(active, key=_TaskState.priority)
+            if state.stopped:
+                continue
+            before = state.best
+            got = _one_round(state, size, active_measurer, callback)
+            if got == 0:
+                state.stopped = "space"
+                continue
+            measured += got
+            state.since_best = 0 if state.best < before else state.since_best + got
+            state.rounds.append((len(state.tuner.visited), state.best))
+    finally:
+        if owned:
+            assert isinstance(active_measurer, LocalMeasurer)
+            active_measurer.close()
+        for state in states:
+            if state.bar is not None:
+                state.bar.close()
+    results = [_result(s) for s in states]
+    outcome = ModelTuningResult(results, measured, time.monotonic() - start)
+    if end_to_end:
+        best = {s.task.key: s.tuner.best_config for s in states if s.tuner.best_config}
+        outcome.default_latency = _latency(mod, params, cpu, opt_level, {})
+        outcome.tuned_latency = _latency(mod, params, cpu, opt_level, best)
+    return outcome
+
+
+def _one_round(state: _TaskState, size: int, measurer: Measurer, callback: Callback) -> int:
+    """Measures up to `size` new configs of the task; returns how many it measured."""
+    before = state.tuner.trials
+    callbacks = [callback, _show(state)] if state.bar is not None else [callback]
+    state.tuner.tune(n_trial=size, measurer=measurer, callbacks=callbacks)
+    return state.tuner.trials - before
+
+
+def _check_stop(state: _TaskState, roofline: Roofline, early_stopping: int | None) -> None:
+    if state.stopped:
+        return
+    if len(state.tuner.visited) >= len(state.task.space):
+        state.stopped = "space"
+    elif early_stopping is not None and state.since_best >= early_stopping:
+        state.stopped = "early stopping"
+    elif state.best < math.inf and state.bound / state.best >= ROOFLINE_STOP:
+        state.stopped = "roofline"
+
+
+def _result(state: _TaskState) -> TaskResult:
+    task, tuner = state.task, state.tuner
+    return TaskResult(
+        task.name,
+        task.weight,
+        task.flops,
+        len(tuner.visited),
+        tuner.costs.get(task.default, math.inf),
+        tuner.best_cost,
+        tuner.best_config,
+        state.bound,
+        state.stopped or "budget",
+    )
+
+
+def _operand_bytes(task: Task) -> int:
+    return sum(math.prod(a.shape) * NUMPY_TYPES[a.dtype].itemsize for a in task.arguments)
+
+
+def _bar(task: Task, n: int, count: int, n_trial: int) -> tqdm:
+    return tqdm(
+        total=min(len(task.space), n_trial),
+        desc=f"[Task {n + 1:>2}/{count}] {task.name}",
+        unit="trial",
+        position=n,
+        leave=True,
+    )
+
+
+def _show(state: _TaskState) -> Callback:
+    def update(tuner: Tuner, measurements: Sequence[Measurement]) -> None:
+        assert state.bar is not None
+        if tuner.best_cost < math.inf:
+            gflops = tuner.task.flops / tuner.best_cost / 1e9
+            share = state.bound / tuner.best_cost
+            state.bar.set_postfix_str(
+                f"best {gflops:.1f} GFLOP/s, {share:.0%} of bound, {tuner.errors} errors"
+            )
+        state.bar.update(len(measurements))
+
+    return update
+
+
+def _latency(
+    mod: ModuleOp,
+    params: Mapping[str, np.ndarray] | None,
+    cpu: CpuTargetAttr,
+    opt_level: int,
+    configs: Mapping[str, Config],
+) -> float:
+    """Median seconds per inference of the model built with `configs` (random inputs)."""
+    with use_configs(configs):
+        lib = build(mod, target=cpu, params=dict(params or {}), opt_level=opt_level)
+    runner = GraphModule(lib)
+    rng = np.random.default_rng(0)
+    for name in runner.input_names:
+        buffer = runner.get_input(name)
+        runner.set_input(name, rng.standard_normal(buffer.shape).astype(buffer.dtype))
+    return measure(runner.run, repeat=15, min_repeat_ms=100).median
