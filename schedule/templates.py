@@ -34,6 +34,7 @@ from xdsl.traits import is_side_effect_free
 from ziggurat.dialects import sched
 from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.schedule import loop_transforms as lt
+from ziggurat.schedule.custom_templates import Template, apply_template, template_for
 from ziggurat.schedule.pack import packable_arguments
 from ziggurat.schedule.row_nests import merge_row_nests
 from ziggurat.schedule.schedule import Schedule
@@ -362,9 +363,13 @@ def schedule_kernel(
     strict: bool = False,
 ) -> Schedule:
     """Applies the default templates to every top-level nest of a kernel; a nest no template
-    fits keeps its loops. A `config` (a point of `tunable.kernel_space`) chooses the vector
+    fits keeps its loops. A registered template that accepts the kernel
+    (`custom_templates.register_template`) replaces them. A `config` (a point of `tunable.kernel_space`) chooses the vector
     axis and tile knobs of the kernel's first reduction nest; when it does not apply, that
     nest gets the defaults, or with `strict` a ScheduleError says why."""
+    custom = template_for(kernel)
+    if custom is not None:
+        return _apply_custom(custom, kernel, params, config, strict)
     module = kernel.parent_op()
     assert isinstance(module, ModuleOp)
     packable = packable_arguments(kernel, module, params)
@@ -487,3 +492,27 @@ def _apply_config(
     if strict:
         raise lt.ScheduleError(f"config {config} does not apply to the nest over '{names[0]}'.")
     return False
+
+
+def _apply_custom(
+    template: Template,
+    kernel: func.FuncOp,
+    params: dict[str, np.ndarray],
+    config: Config | None,
+    strict: bool,
+) -> Schedule:
+    """A registered template with `config`; when the config does not apply, its default
+    (or with `strict` a ScheduleError). A default that does not apply is the template's
+    error, named."""
+    if config is not None:
+        try:
+            return apply_template(template, kernel, params, config)
+        except lt.ScheduleError as err:
+            if strict:
+                raise lt.ScheduleError(
+                    f"config {config} does not apply to template '{template.name}': {err}"
+                ) from err
+    try:
+        return apply_template(template, kernel, params, None)
+    except lt.ScheduleError as err:
+        raise lt.ScheduleError(f"template '{template.name}' fails on its defaults: {err}") from err

@@ -16,7 +16,8 @@ pooling) has these knobs, for its first reduction nest:
 the tile constrained so the accumulators, the column operands and a broadcast fit the
 registers; values of `column`, `order`, `unroll` and `parallel` that do not apply to the
 kernel are left out. The default config is the one the templates choose without tuning (the
-register-budget heuristic); it is always a point of the space.
+register-budget heuristic); it is always a point of the space. A kernel a registered
+template accepts (`custom_templates`) has that template's space instead.
 """
 
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from ziggurat.dialects import sched
 from ziggurat.schedule import loop_transforms as lt
+from ziggurat.schedule.custom_templates import collect_space, template_for
 from ziggurat.schedule.space import Config, ConfigSpace, KnobValue
 from ziggurat.schedule.templates import (
     PARALLEL_POLICIES,
@@ -97,6 +99,10 @@ def kernel_space(
     reduction nest takes a register tile). Schedules copies of the kernel's module: once
     for the default, once per other value of the knobs whose values may not apply (vector
     axis, order, unroll, parallel policy), to keep those that do."""
+    custom = template_for(kernel)
+    if custom is not None:
+        space, default_config = collect_space(custom, kernel, params)
+        return KernelSpace(space, default_config)
     chain = _first_reduction_chain(kernel)
     if chain is None:
         return None

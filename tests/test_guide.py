@@ -7,16 +7,22 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from models import make_model, onnxruntime_outputs, random_inputs
+import pytest
+from models import MATMUL_RELU, make_model, onnxruntime_outputs, random_inputs
 from onnx import helper
 from xdsl.parser import Parser
 
 import ziggurat
+from ziggurat import tune
 from ziggurat.core.context import make_context
+from ziggurat.core.errors import ZigguratError
 from ziggurat.core.reference import run_reference
 from ziggurat.dialects import sched
-from ziggurat.plugins import load_plugin
+from ziggurat.plugins import Knobs, load_plugin, register_template
 from ziggurat.runtime import GraphModule
+from ziggurat.schedule.custom_templates import TEMPLATES
+from ziggurat.schedule.schedule import Schedule
+from ziggurat.schedule.space import Config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 BIN = Path(sys.executable).parent
@@ -155,3 +161,57 @@ def test_primitive_schedule_example_keeps_the_numbers(monkeypatch) -> None:
     a = np.random.default_rng(3).standard_normal((24, 40)).astype(np.float32)
     runner.run(**{lib.input_names[0]: a})
     np.testing.assert_allclose(runner.get_output(0), a @ params["w"], rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture
+def matmul_template():
+    """The guide's tunable template, registered for one test and then removed."""
+    load_plugin(str(EXAMPLES / "tiled_matmul_template.py"))
+    yield
+    TEMPLATES.pop("tiled_matmul")
+    for name in [n for n in sys.modules if "tiled_matmul_template" in n]:
+        del sys.modules[name]
+
+
+def test_a_custom_template_is_tuned_and_built(matmul_template, tmp_path: Path) -> None:
+    graph = Parser(make_context(), MATMUL_RELU).parse_module()
+    (task,) = tune.extract_tasks(graph, "llvm -mcpu=native", {})
+    assert [k.name for k in task.space.knobs] == ["tile_rows", "tile_cols", "rows", "outer"]
+    assert len(task.space) == 48
+    assert task.default == Config.of(
+        {"tile_rows": 4, "tile_cols": 8, "rows": "unroll", "outer": "parallel"}
+    )
+    log = tmp_path / "tune.jsonl"
+    tuner = tune.RandomTuner(task, seed=1)
+    quick = tune.LocalRunner(number=2, repeat=2, min_repeat_ms=1)
+    tuner.tune(
+        n_trial=5,
+        measure_option=tune.measure_option(runner=quick),
+        callbacks=[tune.callback.log_to_file(log)],
+    )
+    assert tuner.errors == 0 and len(tuner.costs) == 5  # the worker imported the template
+    best = tuner.best_config
+    assert best is not None
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 96)).astype(np.float32)
+    with tune.apply_history_best(log, quiet=True) as table:
+        lib = ziggurat.build(graph, target="llvm -mcpu=native")
+    assert table.applied == {task.key}
+    runner = GraphModule(lib)
+    runner.run(a=a, b=b)
+    expected = run_reference(graph, {}, {"a": a, "b": b})[0]
+    np.testing.assert_allclose(runner.get_output(0), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_template_failing_on_its_defaults_is_named() -> None:
+    @register_template("broken", matches=lambda kernel: True)
+    def broken(cfg: Knobs, s: Schedule) -> None:
+        s.split("no_such_loop", 2)
+
+    try:
+        graph = Parser(make_context(), MATMUL_RELU).parse_module()
+        with pytest.raises(ZigguratError, match="template 'broken' fails on its defaults"):
+            ziggurat.build(graph, target="llvm -mcpu=native")
+    finally:
+        TEMPLATES.pop("broken")

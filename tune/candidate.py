@@ -6,6 +6,7 @@ the kernel itself; no compiler object is ever pickled.
 """
 
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from ziggurat.core.targets import as_target, target_string
 from ziggurat.dialects.target import CPU_ATTR
 from ziggurat.runtime import GraphModule
 from ziggurat.runtime.benchmark import measure
+from ziggurat.schedule.custom_templates import load_template_files
 from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.loop_transforms import ScheduleError
 from ziggurat.schedule.schedule import TRACE_ATTR
@@ -50,6 +52,7 @@ def task_spec(task: Task) -> dict[str, Any]:
         "target": target_string(task.target),
         "default": dict(task.default),
         "flops": task.flops,
+        "templates": list(task.template_files),
     }
 
 
@@ -61,6 +64,10 @@ class Candidate:
     """sha256 of the scheduled kernel's printed IR (what replaying `trace` reproduces)."""
     inputs: dict[str, np.ndarray]
     output_names: list[str]
+    phases: dict[str, float]
+    """Seconds the build spent parsing and scheduling ("schedule"), lowering the scheduled
+    loops to the target level ("lower"), and in the backend ("backend": target to LLVM
+    dialect, LLVM IR, LLVM's optimization and code generation, loading)."""
 
 
 def random_feeds(
@@ -98,6 +105,8 @@ def task_kernel(module: ModuleOp) -> func.FuncOp:
 def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> Candidate:
     """Builds the task's kernel with `config`; InstantiationError if the config does not
     apply, any other exception if the build fails."""
+    load_template_files(spec.get("templates", []))
+    start = time.perf_counter()
     inputs, weights = random_feeds(spec, seed)
     ctx, module = parse_task_module(spec, weights)
     cpu = as_target(spec["target"])
@@ -112,10 +121,18 @@ def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> C
     kernel = task_kernel(module)
     trace = kernel.attributes.get(TRACE_ATTR)
     kernel_hash = scheduled_kernel_hash(kernel)
+    scheduled = time.perf_counter()
     PassManager.parse(",".join(AFTER_TEMPLATES)).run(ctx, module)
+    lowered = time.perf_counter()
     lib = compile_target_module(module, ctx, cpu)
+    runner = GraphModule(lib)
+    phases = {
+        "schedule": scheduled - start,
+        "lower": lowered - scheduled,
+        "backend": time.perf_counter() - lowered,
+    }
     text = trace.data if isinstance(trace, StringAttr) else ""
-    return Candidate(GraphModule(lib), text, kernel_hash, inputs, list(lib.output_names))
+    return Candidate(runner, text, kernel_hash, inputs, list(lib.output_names), phases)
 
 
 def scheduled_kernel_hash(kernel: func.FuncOp) -> str:

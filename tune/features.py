@@ -58,7 +58,9 @@ def _footprints(kernel: func.FuncOp) -> list[list[float]]:
     """Per buffer argument: the log bytes one iteration of each outermost loop around its
     busiest access (the one run most often) touches, from the outermost loop inward."""
     arguments: list[SSAValue] = list(kernel.body.block.args)
-    loops: dict[SSAValue, sched.ForOp] = {loop.induction_var: loop for loop in kernel.walk() if isinstance(loop, sched.ForOp)}
+    loops: dict[SSAValue, sched.ForOp] = {
+        loop.induction_var: loop for loop in kernel.walk() if isinstance(loop, sched.ForOp)
+    }
     busiest: dict[int, tuple[int, list[float]]] = {}
     for op in kernel.walk():
         if not isinstance(op, sched.LoadOp | sched.StoreOp) or op.buffer not in arguments:

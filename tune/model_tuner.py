@@ -15,10 +15,14 @@ exhausted, when it ran `early_stopping` trials with no new best, or when its bes
 within `ROOFLINE_STOP` of its bound (`roofline.Roofline`). Every measurement is appended to
 `log`; run the same call again and it measures nothing twice, the trials already in the log
 counting toward `n_trial`. XGB tuners learn from each other's measurements (transfer across
-the model's kernels).
+the model's kernels). At the end each task's default and best config are timed twice more,
+in turns, and each keeps the median of all its timings (what `apply_history_best` reads off
+the log too), so a default timed in a noisy moment does not make an equal config look
+faster; time for this is kept back from `time_budget`.
 """
 
 import math
+import statistics
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +42,7 @@ from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
 from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
-from ziggurat.tune.records import load_records
+from ziggurat.tune.records import ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import NUMPY_TYPES, Task, extract_tasks
 from ziggurat.tune.tuner import (
@@ -62,6 +66,10 @@ TUNERS: dict[str, type[Tuner]] = {
 
 ROOFLINE_STOP = 0.95
 """A task whose best time is at least this share of its roofline bound is done."""
+CONFIRM_TURNS = 2
+"""Extra timings of each task's default and best config at the end of a run."""
+END_TO_END_TURNS = 5
+"""Turns of timing the default and the tuned model, one after the other."""
 BACKWARD_WEIGHT = 0.2
 """Weight of the last round's measured gain against the optimistic estimate (Ansor's α)."""
 
@@ -90,9 +98,11 @@ class ModelTuningResult:
     trials: int
     """Trials measured by this call (the log may hold more from earlier runs)."""
     seconds: float
+    confirmations: int = 0
+    """Timings of defaults and best configs again at the end (logged too)."""
     default_latency: float | None = None
-    """End-to-end seconds per inference with every kernel's default, then with the best
-    configs (both built and timed in this process, one after the other), when measured."""
+    """End-to-end seconds per inference with every kernel's default and with the best
+    configs (both built in this process and timed in turns), when measured."""
     tuned_latency: float | None = None
 
     @property
@@ -119,8 +129,9 @@ class ModelTuningResult:
                 f"{_us(t.best_seconds)} {gflops:8.1f} {t.share_of_bound:6.0%}  {t.stopped}"
             )
         rows.append(
-            f"{self.trials} trials in {self.seconds:.0f} s; kernels {self.kernel_gain:.2f}x "
-            "faster than their defaults (weighted by launches)"
+            f"{self.trials} trials and {self.confirmations} confirming timings in "
+            f"{self.seconds:.0f} s; kernels {self.kernel_gain:.2f}x faster than their defaults "
+            "(weighted by launches)"
         )
         if self.default_latency is not None and self.tuned_latency is not None:
             rows.append(
@@ -145,6 +156,8 @@ class _TaskState:
     """(trials, best seconds) after each round."""
     since_best: int = 0
     stopped: str = ""
+    confirmed: dict[Config, float] = field(default_factory=dict[Config, float])
+    """Median of every timing of the default and of the best config, after confirming."""
 
     @property
     def best(self) -> float:
@@ -212,10 +225,12 @@ def tune_model(
     owned = measurer is None
     active_measurer: Measurer = measurer or LocalMeasurer(measure_option)
     callback = log_to_file(log)
-    measured = 0
+    measured = confirmations = 0
     try:
         pending = [s for s in states if s.task.default not in s.tuner.visited]
-        while budget - measured > 0 and (deadline is None or time.monotonic() < deadline):
+        while budget - measured > 0 and (
+            deadline is None or time.monotonic() + _reserve(states, start) < deadline
+        ):
             for state in states:
                 _check_stop(state, roofline, early_stopping)
             active = [s for s in states if not s.stopped]
@@ -235,20 +250,57 @@ def tune_model(
             measured += got
             state.since_best = 0 if state.best < before else state.since_best + got
             state.rounds.append((len(state.tuner.visited), state.best))
-    finally:
-        if owned:
-            assert isinstance(active_measurer, LocalMeasurer)
-            active_measurer.close()
         for state in states:
             if state.bar is not None:
                 state.bar.close()
+        confirmations = sum(
+            _confirm(state, active_measurer, callback) for state in states if state.tuner.trials
+        )
+    finally:
+        for state in states:
+            if state.bar is not None:
+                state.bar.close()
+        if owned:
+            assert isinstance(active_measurer, LocalMeasurer)
+            active_measurer.close()
     results = [_result(s) for s in states]
-    outcome = ModelTuningResult(results, measured, time.monotonic() - start)
+    outcome = ModelTuningResult(results, measured, time.monotonic() - start, confirmations)
     if end_to_end:
-        best = {s.task.key: s.tuner.best_config for s in states if s.tuner.best_config}
-        outcome.default_latency = _latency(mod, params, cpu, opt_level, {})
-        outcome.tuned_latency = _latency(mod, params, cpu, opt_level, best)
+        best = {
+            state.task.key: result.best_config
+            for state, result in zip(states, results, strict=True)
+            if result.best_config is not None
+        }
+        outcome.default_latency, outcome.tuned_latency = _end_to_end(
+            mod, params, cpu, opt_level, best
+        )
     return outcome
+
+
+def _reserve(states: Sequence[_TaskState], start: float) -> float:
+    """Seconds the confirmation round is expected to take (at this run's pace so far)."""
+    trials = sum(s.tuner.trials for s in states)
+    pace = (time.monotonic() - start) / trials if trials else 0.0
+    return pace * 2 * CONFIRM_TURNS * sum(1 for s in states if s.tuner.trials)
+
+
+def _confirm(state: _TaskState, measurer: Measurer, callback: Callback) -> int:
+    """Measures the default and the best config again, in turns, and keeps for each the
+    median of all its timings: a default measured in a noisy moment must not make an equal
+    config look better (apply_history_best reads the same medians off the log). Returns
+    how many timings it took."""
+    task, tuner = state.task, state.tuner
+    best = tuner.best_config
+    if best is None or best == task.default or task.default not in tuner.costs:
+        return 0
+    measurements = measurer.measure(task, [task.default, best] * CONFIRM_TURNS)
+    callback(tuner, measurements)
+    timings = {task.default: [tuner.costs[task.default]], best: [tuner.costs[best]]}
+    for m in measurements:
+        if m.result.error_code == ErrorCode.NO_ERROR:
+            timings[m.config].append(m.result.median)
+    state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
+    return len(measurements)
 
 
 def _one_round(state: _TaskState, size: int, measurer: Measurer, callback: Callback) -> int:
@@ -272,14 +324,19 @@ def _check_stop(state: _TaskState, roofline: Roofline, early_stopping: int | Non
 
 def _result(state: _TaskState) -> TaskResult:
     task, tuner = state.task, state.tuner
+    costs = {**tuner.costs, **state.confirmed}
+    default = costs.get(task.default, math.inf)
+    best = tuner.best_config
+    if best is not None and costs[best] >= default:
+        best = task.default
     return TaskResult(
         task.name,
         task.weight,
         task.flops,
         len(tuner.visited),
-        tuner.costs.get(task.default, math.inf),
-        tuner.best_cost,
-        tuner.best_config,
+        default,
+        costs[best] if best is not None else math.inf,
+        best,
         state.bound,
         state.stopped or "budget",
     )
@@ -313,19 +370,28 @@ def _show(state: _TaskState) -> Callback:
     return update
 
 
-def _latency(
+def _end_to_end(
     mod: ModuleOp,
     params: Mapping[str, np.ndarray] | None,
     cpu: CpuTargetAttr,
     opt_level: int,
     configs: Mapping[str, Config],
-) -> float:
-    """Median seconds per inference of the model built with `configs` (random inputs)."""
-    with use_configs(configs):
-        lib = build(mod, target=cpu, params=dict(params or {}), opt_level=opt_level)
-    runner = GraphModule(lib)
-    rng = np.random.default_rng(0)
-    for name in runner.input_names:
-        buffer = runner.get_input(name)
-        runner.set_input(name, rng.standard_normal(buffer.shape).astype(buffer.dtype))
-    return measure(runner.run, repeat=15, min_repeat_ms=100).median
+) -> tuple[float, float]:
+    """Median seconds per inference of the model built with its defaults and with `configs`,
+    timed in turns (so a drift of the host's speed touches both alike), on random inputs."""
+    runners = []
+    for chosen in ({}, configs):
+        with use_configs(chosen):
+            lib = build(mod, target=cpu, params=dict(params or {}), opt_level=opt_level)
+        runner = GraphModule(lib)
+        rng = np.random.default_rng(0)
+        for name in runner.input_names:
+            buffer = runner.get_input(name)
+            runner.set_input(name, rng.standard_normal(buffer.shape).astype(buffer.dtype))
+        runners.append(runner)
+    timings: list[list[float]] = [[], []]
+    for _ in range(END_TO_END_TURNS):
+        for n, runner in enumerate(runners):
+            timings[n].append(measure(runner.run, repeat=5, min_repeat_ms=50).median)
+    default, tuned = (statistics.median(t) for t in timings)
+    return default, tuned

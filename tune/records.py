@@ -246,16 +246,26 @@ def load_records(path: StrPath) -> list[MeasureRecord]:
 
 
 def best_records(records: Iterable[MeasureRecord]) -> dict[tuple[str, TargetInfo], MeasureRecord]:
-    """The fastest successful record per (workload key, target), in order of first appearance;
-    of equally fast records the first is kept."""
-    best: dict[tuple[str, TargetInfo], MeasureRecord] = {}
+    """The fastest successful record per (workload key, target), in order of first appearance.
+    A config measured several times counts by the median of its timings (its record with
+    that median is kept), so one lucky or unlucky timing does not decide; of equally fast
+    configs the first is kept."""
+    timed: dict[tuple[str, TargetInfo], dict[Config, list[MeasureRecord]]] = {}
     for record in records:
-        if not _succeeded(record):
-            continue
-        group = (record.workload.key, record.target)
-        if group not in best or record.result.median < best[group].result.median:
-            best[group] = record
+        if _succeeded(record):
+            by_config = timed.setdefault((record.workload.key, record.target), {})
+            by_config.setdefault(record.config, []).append(record)
+    best: dict[tuple[str, TargetInfo], MeasureRecord] = {}
+    for group, configs in timed.items():
+        representatives = [_median_record(found) for found in configs.values()]
+        best[group] = min(representatives, key=lambda r: r.result.median)
     return best
+
+
+def _median_record(records: list[MeasureRecord]) -> MeasureRecord:
+    """Of one config's records, the one with the median timing (the lower of two middles)."""
+    ordered = sorted(records, key=lambda r: r.result.median)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def pick_best(in_path: StrPath, out_path: StrPath) -> int:
@@ -282,13 +292,12 @@ def configs_for_target(
 
     Per workload the records measured on this CPU (same triple, CPU and features) are used if
     there are any, else those of another CPU with the same triple and features, else any
-    target's. Among those, records with `target`'s core count come first, then the fastest.
-    Only successful records count.
+    target's. Among those, records with `target`'s core count come first, then the fastest
+    (a config measured several times by its median, as in `best_records`). Only successful
+    records count.
     """
     chosen: dict[str, tuple[tuple[int, bool, float], MeasureRecord]] = {}
-    for record in records:
-        if not _succeeded(record):
-            continue
+    for record in best_records(records).values():
         rank = (
             _distance(record.target, target),
             record.target.cores != target.cores,

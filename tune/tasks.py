@@ -24,6 +24,7 @@ from ziggurat.core.pipelines import DEFAULT_SCHEDULES, GRAPH_PASSES_BY_LEVEL, LO
 from ziggurat.core.targets import as_target
 from ziggurat.dialects import graph, sched
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.schedule.custom_templates import template_for
 from ziggurat.schedule.dispatch import kernel_text, workload_key
 from ziggurat.schedule.pack import packable_arguments
 from ziggurat.schedule.space import Config, ConfigSpace
@@ -60,6 +61,9 @@ class Task:
     target: CpuTargetAttr
     lanes: int
     registers: int
+    template_files: tuple[str, ...] = ()
+    """Files of the registered template that schedules the kernel, if one does (a measuring
+    worker imports them)."""
 
     @property
     def config_space(self) -> ConfigSpace:
@@ -152,6 +156,7 @@ def extract_tasks(
             target=cpu,
             lanes=lanes,
             registers=registers,
+            template_files=tuple(t.source for t in [template_for(kernel)] if t is not None),
         )
     rest = DEFAULT_SCHEDULES[len(BEFORE_SCHEDULES) :]
     PassManager.parse(",".join([*rest, "convert-sched-to-target"])).run(ctx, module)

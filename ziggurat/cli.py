@@ -363,6 +363,17 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tuning-log", metavar="FILE.jsonl", help="build with the best configs of a tuning log"
     )
+    add_plugin_option(parser)
+
+
+def add_plugin_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--load-plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py|MODULE",
+        help="import passes, dialects or schedule templates of your own first",
+    )
 
 
 def _add_model_options(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -420,6 +431,11 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
+        if getattr(args, "load_plugin", []):
+            from ziggurat.plugins import load_plugin
+
+            for plugin in args.load_plugin:
+                load_plugin(plugin)
         return int(args.handler(args) or 0)
     except (ZigguratError, RuntimeModuleError) as err:
         if args.traceback:

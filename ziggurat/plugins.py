@@ -11,7 +11,10 @@ In a file or package of your own:
         ...
 
 then `ziggurat-opt --load-plugin my_pass.py -p my-pass in.mlir`, or declare the module in your
-package's `[project.entry-points."ziggurat.plugins"]` to have it loaded every time.
+package's `[project.entry-points."ziggurat.plugins"]` to have it loaded every time. A plugin
+may also register a tunable schedule template (`register_template`, see
+`ziggurat.schedule.custom_templates`); `ziggurat tune`, `compile`, `run` and `bench` take
+`--load-plugin` too.
 """
 
 import hashlib
@@ -27,6 +30,16 @@ from xdsl.passes import ModulePass
 
 from ziggurat.core import registry
 from ziggurat.core.errors import ZigguratError
+from ziggurat.schedule.custom_templates import Knobs, register_template
+
+__all__ = [
+    "Knobs",
+    "load_entry_point_plugins",
+    "load_plugin",
+    "register_dialect",
+    "register_pass",
+    "register_template",
+]
 
 ENTRY_POINT_GROUP = "ziggurat.plugins"
 

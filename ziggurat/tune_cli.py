@@ -100,6 +100,8 @@ def _merge(logs: list[str], output: str | None) -> int:
 
 
 def add_tune_commands(commands: Any) -> None:
+    from ziggurat.cli import add_plugin_option
+
     tune = commands.add_parser("tune", help="tune a model's kernels; show or merge tuning logs")
     tune.add_argument("items", nargs="+", metavar="MODEL | show LOG | merge LOG...")
     tune.add_argument("-o", "--output", help="the merged log (with merge)")
@@ -117,6 +119,7 @@ def add_tune_commands(commands: Any) -> None:
     tune.add_argument("--target", help=f"target string (default {NATIVE!r})")
     tune.add_argument("--opt-level", type=int, default=3, choices=range(4))
     tune.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_plugin_option(tune)
     tune.add_argument(
         "--end-to-end",
         action=argparse.BooleanOptionalAction,
