@@ -15,10 +15,11 @@ exhausted, when it ran `early_stopping` trials with no new best, or when its bes
 within `ROOFLINE_STOP` of its bound (`roofline.Roofline`). Every measurement is appended to
 `log`; run the same call again and it measures nothing twice, the trials already in the log
 counting toward `n_trial`. XGB tuners learn from each other's measurements (transfer across
-the model's kernels). At the end each task's default and best config are timed twice more,
-in turns, and each keeps the median of all its timings (what `apply_history_best` reads off
-the log too), so a default timed in a noisy moment does not make an equal config look
-faster; time for this is kept back from `time_budget`.
+the model's kernels). At the end each task's default and best config are timed twice more, in turns,
+and the best is kept only if it is faster in those turns: on a host whose speed drifts, a
+default timed in a slow moment must not make an equal config look faster. Those timings go
+to the log too (where a config timed several times counts by its median); time for them is
+kept back from `time_budget`.
 """
 
 import math
@@ -157,7 +158,7 @@ class _TaskState:
     since_best: int = 0
     stopped: str = ""
     confirmed: dict[Config, float] = field(default_factory=dict[Config, float])
-    """Median of every timing of the default and of the best config, after confirming."""
+    """Median timings of the default and the best config when timed again in turns."""
 
     @property
     def best(self) -> float:
@@ -285,21 +286,22 @@ def _reserve(states: Sequence[_TaskState], start: float) -> float:
 
 
 def _confirm(state: _TaskState, measurer: Measurer, callback: Callback) -> int:
-    """Measures the default and the best config again, in turns, and keeps for each the
-    median of all its timings: a default measured in a noisy moment must not make an equal
-    config look better (apply_history_best reads the same medians off the log). Returns
-    how many timings it took."""
+    """Times the default and the best config again, in turns, and keeps their timings of
+    those turns: measured moments apart during the search, a default timed while the host
+    was slow makes an equal config look faster; timed in turns, the two meet the same host.
+    Returns how many timings it took (all logged)."""
     task, tuner = state.task, state.tuner
     best = tuner.best_config
     if best is None or best == task.default or task.default not in tuner.costs:
         return 0
     measurements = measurer.measure(task, [task.default, best] * CONFIRM_TURNS)
     callback(tuner, measurements)
-    timings = {task.default: [tuner.costs[task.default]], best: [tuner.costs[best]]}
+    timings: dict[Config, list[float]] = {task.default: [], best: []}
     for m in measurements:
         if m.result.error_code == ErrorCode.NO_ERROR:
             timings[m.config].append(m.result.median)
-    state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
+    if all(timings.values()):
+        state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
     return len(measurements)
 
 
@@ -323,8 +325,10 @@ def _check_stop(state: _TaskState, roofline: Roofline, early_stopping: int | Non
 
 
 def _result(state: _TaskState) -> TaskResult:
+    """The task's outcome: its default and best timings from the confirming turns when
+    there were some (the best kept only if faster there), else from the search."""
     task, tuner = state.task, state.tuner
-    costs = {**tuner.costs, **state.confirmed}
+    costs = state.confirmed or tuner.costs
     default = costs.get(task.default, math.inf)
     best = tuner.best_config
     if best is not None and costs[best] >= default:
