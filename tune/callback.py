@@ -24,6 +24,7 @@ def record_of(task: Task, measurement: Measurement, worker: str = "") -> Measure
         shapes=tuple(a.shape for a in task.arguments),
         dtypes=tuple(a.dtype for a in task.arguments),
         ir_hash=hashlib.sha256(task.kernel_ir.encode()).hexdigest(),
+        default=task.default,
     )
     return MeasureRecord(
         workload,

@@ -15,8 +15,8 @@ exhausted, when it ran `early_stopping` trials with no new best, or when its bes
 within `ROOFLINE_STOP` of its bound (`roofline.Roofline`). Every measurement is appended to
 `log`; run the same call again and it measures nothing twice, the trials already in the log
 counting toward `n_trial`. XGB tuners learn from each other's measurements (transfer across
-the model's kernels). At the end each task's default and best config are timed twice more, in turns,
-and the best is kept only if it is faster in those turns: on a host whose speed drifts, a
+the model's kernels). At the end each task's default and best config are timed three times more, in
+turns, and the best is kept only if it is 3% faster in those turns: on a host whose speed drifts, a
 default timed in a slow moment must not make an equal config look faster. Those timings go
 to the log too (where a config timed several times counts by its median); time for them is
 kept back from `time_budget`.
@@ -43,7 +43,7 @@ from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
 from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
-from ziggurat.tune.records import ErrorCode, load_records
+from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import NUMPY_TYPES, Task, extract_tasks
 from ziggurat.tune.tuner import (
@@ -67,7 +67,7 @@ TUNERS: dict[str, type[Tuner]] = {
 
 ROOFLINE_STOP = 0.95
 """A task whose best time is at least this share of its roofline bound is done."""
-CONFIRM_TURNS = 2
+CONFIRM_TURNS = 3
 """Extra timings of each task's default and best config at the end of a run."""
 END_TO_END_TURNS = 5
 """Turns of timing the default and the tuned model, one after the other."""
@@ -210,7 +210,7 @@ def tune_model(
         _TaskState(
             task,
             TUNERS[tuner](task),
-            roofline.bound(task.flops, _operand_bytes(task)),
+            roofline.bound(task.flops, _operand_bytes(task)) + _copy_bound(task, roofline),
             _bar(task, n, len(tasks), n_trial) if progress else None,
         )
         for n, task in enumerate(tasks)
@@ -326,12 +326,13 @@ def _check_stop(state: _TaskState, roofline: Roofline, early_stopping: int | Non
 
 def _result(state: _TaskState) -> TaskResult:
     """The task's outcome: its default and best timings from the confirming turns when
-    there were some (the best kept only if faster there), else from the search."""
+    there were some, else from the search; the best kept only if it beats the default by
+    `DEFAULT_MARGIN` (as `apply_history_best` decides from the log)."""
     task, tuner = state.task, state.tuner
     costs = state.confirmed or tuner.costs
     default = costs.get(task.default, math.inf)
     best = tuner.best_config
-    if best is not None and costs[best] >= default:
+    if best is not None and costs[best] >= default * (1 - DEFAULT_MARGIN):
         best = task.default
     return TaskResult(
         task.name,
@@ -344,6 +345,11 @@ def _result(state: _TaskState) -> TaskResult:
         state.bound,
         state.stopped or "budget",
     )
+
+
+def _copy_bound(task: Task, roofline: Roofline) -> float:
+    """Seconds the copies around a task's kernel (`Task.module_text`) take at best."""
+    return task.context_bytes / roofline.bandwidth(task.context_bytes)
 
 
 def _operand_bytes(task: Task) -> int:

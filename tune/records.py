@@ -36,6 +36,10 @@ from ziggurat.core.errors import ZigguratError
 from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.schedule.space import Config, KnobValue
 
+DEFAULT_MARGIN = 0.03
+"""How much faster than the default a config must be to replace it: less is within the
+noise of this kind of host, and a config that only ties is a risk, not a gain."""
+
 FORMAT_VERSION = 1
 """The layout of a log line; a reader refuses lines of any other version."""
 
@@ -73,6 +77,9 @@ class Workload:
     shapes: tuple[tuple[int, ...], ...]
     dtypes: tuple[str, ...]
     ir_hash: str
+    default: Config | None = None
+    """The template's untuned config (absent from older logs): another config must beat it
+    by `DEFAULT_MARGIN` to be chosen."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ def encode(record: MeasureRecord) -> str:
             "shapes": [list(shape) for shape in workload.shapes],
             "dtypes": list(workload.dtypes),
             "ir_hash": workload.ir_hash,
+            **({"default": dict(workload.default.entries)} if workload.default else {}),
         },
         "target": {
             "triple": target.triple,
@@ -248,17 +256,24 @@ def load_records(path: StrPath) -> list[MeasureRecord]:
 def best_records(records: Iterable[MeasureRecord]) -> dict[tuple[str, TargetInfo], MeasureRecord]:
     """The fastest successful record per (workload key, target), in order of first appearance.
     A config measured several times counts by the median of its timings (its record with
-    that median is kept), so one lucky or unlucky timing does not decide; of equally fast
+    that median is kept), so one lucky or unlucky timing does not decide; a config other than
+    the workload's default must beat the default by `DEFAULT_MARGIN`; of equally fast
     configs the first is kept."""
     timed: dict[tuple[str, TargetInfo], dict[Config, list[MeasureRecord]]] = {}
+    defaults: dict[tuple[str, TargetInfo], Config] = {}
     for record in records:
         if _succeeded(record):
-            by_config = timed.setdefault((record.workload.key, record.target), {})
-            by_config.setdefault(record.config, []).append(record)
+            group = (record.workload.key, record.target)
+            timed.setdefault(group, {}).setdefault(record.config, []).append(record)
+            if record.workload.default is not None:
+                defaults.setdefault(group, record.workload.default)
     best: dict[tuple[str, TargetInfo], MeasureRecord] = {}
     for group, configs in timed.items():
-        representatives = [_median_record(found) for found in configs.values()]
-        best[group] = min(representatives, key=lambda r: r.result.median)
+        representatives = {config: _median_record(found) for config, found in configs.items()}
+        fastest = min(representatives.values(), key=lambda r: r.result.median)
+        default = representatives.get(defaults.get(group, fastest.config), fastest)
+        beats = fastest.result.median < default.result.median * (1 - DEFAULT_MARGIN)
+        best[group] = fastest if beats else default
     return best
 
 
@@ -454,6 +469,13 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _default_config(workload: _Fields) -> Config | None:
+    if "default" not in workload.fields:
+        return None
+    knobs = workload.child("default")
+    return Config.of({knob: knobs.get(knob, _KNOB_VALUE) for knob in knobs.fields})
+
+
 def _record_from_json(value: object) -> MeasureRecord:
     if not isinstance(value, dict):
         raise TuningLogError("not a tuning log line (JSON, but not an object)")
@@ -473,6 +495,7 @@ def _record_from_json(value: object) -> MeasureRecord:
             shapes=tuple(tuple(shape) for shape in workload.get("shapes", _SHAPES)),
             dtypes=tuple(workload.get("dtypes", _STRINGS)),
             ir_hash=workload.get("ir_hash", _STRING),
+            default=_default_config(workload),
         ),
         target=TargetInfo(
             triple=target.get("triple", _STRING),

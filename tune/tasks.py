@@ -10,6 +10,7 @@ a `@main` that calls it: constant weights as params, other arguments as inputs a
 from which a candidate is built and timed, here or in another process.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -77,27 +78,68 @@ class Task:
         )
 
     def module_text(self) -> str:
-        """The standalone module: the kernel and a `@main` calling it."""
-        main_args, call_args, body = [], [], []
+        """The standalone module: the kernel and a `@main` that runs it in context. Each
+        runtime input reaches the kernel through a copy kernel and each output leaves
+        through one, as a model's neighbouring kernels would produce and consume them (their
+        outermost loop shared among the cores): a config that splits the work among the
+        cores differently from its neighbours pays, in this timing, the cache traffic it
+        causes them in a model."""
+        main_args, call_args, body, copies = [], [], [], []
+        after: list[str] = []
         for n, argument in enumerate(self.arguments):
-            memref = f"memref<{''.join(f'{d}x' for d in argument.shape)}{argument.dtype}>"
+            memref = _memref(argument)
             if argument.role == "param":
                 body.append(f'    %p{n} = sched.param "p{n}" : {memref}')
                 call_args.append((f"%p{n}", memref))
                 continue
             output = ", sched.output" if argument.role == "output" else ""
             main_args.append(f'%a{n}: {memref} {{graph.name = "a{n}"{output}}}')
-            call_args.append((f"%a{n}", memref))
+            body.append(f"    %t{n} = sched.alloc : {memref}")
+            call_args.append((f"%t{n}", memref))
+            copies.append(_copy_kernel(f"copy_{n}", argument))
+            source, destination = (f"%t{n}", f"%a{n}") if output else (f"%a{n}", f"%t{n}")
+            call = f"    func.call @copy_{n}({source}, {destination}) : ({memref}, {memref}) -> ()"
+            (after if output else body).append(call)
         operands = ", ".join(v for v, _ in call_args)
         types = ", ".join(t for _, t in call_args)
         body.append(f"    func.call @kernel({operands}) : ({types}) -> ()")
         return (
             "builtin.module {\n"
             + self.kernel_ir
+            + "".join(copies)
             + f"  func.func @main({', '.join(main_args)}) {{\n"
-            + "\n".join(body)
+            + "\n".join([*body, *after])
             + "\n    func.return\n  }\n}\n"
         )
+
+    @property
+    def context_bytes(self) -> int:
+        """Bytes the copy kernels around the kernel read and write."""
+        return sum(
+            2 * math.prod(a.shape) * NUMPY_TYPES[a.dtype].itemsize
+            for a in self.arguments
+            if a.role != "param"
+        )
+
+
+def _memref(argument: Argument) -> str:
+    return f"memref<{''.join(f'{d}x' for d in argument.shape)}{argument.dtype}>"
+
+
+def _copy_kernel(name: str, argument: Argument) -> str:
+    """A kernel copying a buffer of the argument's type, one loop per dimension."""
+    memref = _memref(argument)
+    indices = ", ".join(f"%i{d}" for d in range(len(argument.shape)))
+    lines = [f"  func.func private @{name}(%src: {memref}, %dst: {memref}) {{"]
+    for d, extent in enumerate(argument.shape):
+        lines.append(f"{'  ' * (d + 2)}sched.for %i{d} = 0 to {extent} step 1 {{")
+    depth = "  " * (len(argument.shape) + 2)
+    lines.append(f"{depth}%v = sched.load %src[{indices}] : {memref}")
+    lines.append(f"{depth}sched.store %v, %dst[{indices}] : {memref}")
+    for d in reversed(range(len(argument.shape))):
+        lines.append(f"{'  ' * (d + 2)}}}")
+    lines += ["    func.return", "  }", ""]
+    return "\n".join(lines)
 
 
 NUMPY_TYPES = {str(t): np.dtype(name) for name, t in graph.NUMPY_ELEMENT_TYPES.items()}

@@ -39,11 +39,15 @@ def make_record(
     costs: tuple[float, ...] = (0.002,),
     error_code: ErrorCode = ErrorCode.NO_ERROR,
     tile: int = 4,
+    default_tile: int | None = None,
 ) -> MeasureRecord:
+    default = None if default_tile is None else _config(default_tile)
     return MeasureRecord(
-        workload=Workload(key, f"matmul_{key}", ((64, 128), (128, 96)), ("f32", "f32"), "ab12"),
+        workload=Workload(
+            key, f"matmul_{key}", ((64, 128), (128, 96)), ("f32", "f32"), "ab12", default
+        ),
         target=target,
-        config=Config.of({"tile": tile, "order": "ij", "unroll": True}),
+        config=_config(tile),
         trace="split(i, 4); vectorize(j)",
         result=MeasureResult(
             costs=costs,
@@ -56,6 +60,10 @@ def make_record(
         kernel_hash="9b0d",
         worker="host-a",
     )
+
+
+def _config(tile: int) -> Config:
+    return Config.of({"tile": tile, "order": "ij", "unroll": True})
 
 
 def write_lines(path: Path, *lines: str, end: str = "\n") -> Path:
@@ -221,6 +229,23 @@ def test_best_records_keep_the_fastest_success_per_workload_and_target():
     elsewhere = make_record(target=HASWELL, costs=(0.005,))
     best = best_records([slow, crashed, fast, elsewhere, make_record("k2", costs=())])
     assert best == {("k1", SKYLAKE): fast, ("k1", HASWELL): elsewhere}
+
+
+def test_a_config_timed_several_times_counts_by_its_median():
+    lucky = make_record(costs=(0.0005,), tile=8)
+    again = [make_record(costs=(0.003,), tile=8), make_record(costs=(0.0031,), tile=8)]
+    steady = make_record(costs=(0.002,), tile=2)
+    best = best_records([steady, lucky, *again])
+    assert best[("k1", SKYLAKE)] == steady
+
+
+def test_a_config_must_beat_the_default_by_the_margin():
+    default = make_record(costs=(0.00200,), tile=4, default_tile=4)
+    close = make_record(costs=(0.00197,), tile=8, default_tile=4)  # 1.5% faster: noise
+    assert best_records([default, close])[("k1", SKYLAKE)] == default
+    clear = make_record(costs=(0.00180,), tile=2, default_tile=4)  # 10% faster
+    assert best_records([default, close, clear])[("k1", SKYLAKE)] == clear
+    assert decode(encode(clear)).workload.default == _config(4)
 
 
 def test_pick_best_keeps_the_lowest_median_and_ignores_errors(tmp_path: Path):
