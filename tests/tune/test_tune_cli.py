@@ -1,6 +1,8 @@
 """`ziggurat tune` from the shell: tune, resume, show, merge, compile with the log, and one
 line for bad input."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import onnx
@@ -60,3 +62,36 @@ def test_a_file_that_is_not_a_log_gives_one_line(model: Path, capsys):
     assert main(["tune", "show", str(model)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "not a tuning log line" in err and "\n" not in err
+
+
+def test_a_plugin_template_is_tuned_and_built_from_the_shell(model: Path, tmp_path: Path):
+    """`--load-plugin` brings the guide's template to `tune` (and its measuring worker) and
+    to `compile`, in fresh processes (a registered template would outlive an in-process
+    call)."""
+    template = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    template = template / "tiled_matmul_template.py"
+    log, out = tmp_path / "tune.jsonl", tmp_path / "mlp.zgt"
+    ziggurat = [str(Path(sys.executable).parent / "ziggurat")]
+    plugin = ["--load-plugin", str(template)]
+    tuned = subprocess.run(
+        [*ziggurat, "tune", str(model), "--log", str(log), *plugin, *QUICK, "--no-end-to-end"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    records = load_records(log)
+    assert records and all(
+        set(r.config) == {"tile_rows", "tile_cols", "rows", "outer"}
+        for r in records
+        if r.workload.name.startswith("matmul_add_relu")
+    )
+    assert all(r.result.error_code == 0 for r in records)
+    built = subprocess.run(
+        [*ziggurat, "compile", str(model), "--tuning-log", str(log), *plugin, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    assert out.is_file()
