@@ -45,7 +45,7 @@ from ziggurat.tune.callback import log_to_file
 from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
 from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
-from ziggurat.tune.tasks import NUMPY_TYPES, Task, extract_tasks
+from ziggurat.tune.tasks import Task, extract_tasks
 from ziggurat.tune.tuner import (
     BATCH_SIZE,
     Callback,
@@ -210,7 +210,7 @@ def tune_model(
         _TaskState(
             task,
             TUNERS[tuner](task),
-            roofline.bound(task.flops, _operand_bytes(task)) + _copy_bound(task, roofline),
+            roofline.bound(task.flops, task.operand_bytes) + _copy_bound(task, roofline),
             _bar(task, n, len(tasks), n_trial) if progress else None,
         )
         for n, task in enumerate(tasks)
@@ -251,9 +251,6 @@ def tune_model(
             measured += got
             state.since_best = 0 if state.best < before else state.since_best + got
             state.rounds.append((len(state.tuner.visited), state.best))
-        for state in states:
-            if state.bar is not None:
-                state.bar.close()
         confirmations = sum(
             _confirm(state, active_measurer, callback) for state in states if state.tuner.trials
         )
@@ -350,10 +347,6 @@ def _result(state: _TaskState) -> TaskResult:
 def _copy_bound(task: Task, roofline: Roofline) -> float:
     """Seconds the copies around a task's kernel (`Task.module_text`) take at best."""
     return task.context_bytes / roofline.bandwidth(task.context_bytes)
-
-
-def _operand_bytes(task: Task) -> int:
-    return sum(math.prod(a.shape) * NUMPY_TYPES[a.dtype].itemsize for a in task.arguments)
 
 
 def _bar(task: Task, n: int, count: int, n_trial: int) -> tqdm:

@@ -28,6 +28,22 @@ CHAINS = 24
 ITERATIONS = 2_000_000
 
 
+def _close_loop(lines: list[str], trips: str, vector: str, chains: int) -> str:
+    """Ends the loop `%i` after `trips` iterations and adds up the chains `%b0..` at its exit;
+    returns the name of the sum."""
+    lines += [
+        "  %next = add i64 %i, 1",
+        f"  %done = icmp eq i64 %next, {trips}",
+        "  br i1 %done, label %exit, label %loop",
+        "exit:",
+    ]
+    total = "%b0"
+    for c in range(1, chains):
+        lines.append(f"  %s{c} = fadd {vector} {total}, %b{c}")
+        total = f"%s{c}"
+    return total
+
+
 def _peak_ir(lanes: int) -> str:
     vector = f"<{lanes} x float>"
     lines = [
@@ -45,16 +61,7 @@ def _peak_ir(lanes: int) -> str:
         lines.append(
             f"  %b{c} = call {vector} @llvm.fma.v{lanes}f32({vector} %a{c}, {splat}, {splat})"
         )
-    lines += [
-        "  %next = add i64 %i, 1",
-        "  %done = icmp eq i64 %next, %n",
-        "  br i1 %done, label %exit, label %loop",
-        "exit:",
-    ]
-    total = "%b0"
-    for c in range(1, CHAINS):
-        lines.append(f"  %s{c} = fadd {vector} {total}, %b{c}")
-        total = f"%s{c}"
+    total = _close_loop(lines, "%n", vector, CHAINS)
     lines += [f"  store {vector} {total}, ptr %out, align 4", "  ret void", "}"]
     return "\n".join(lines)
 
@@ -120,16 +127,7 @@ def _read_ir(lanes: int) -> str:
             f"  %v{k} = load {vector}, ptr %p{k}, align 64",
             f"  %b{k} = fadd {vector} %a{k}, %v{k}",
         ]
-    lines += [
-        "  %next = add i64 %i, 1",
-        "  %done = icmp eq i64 %next, %steps",
-        "  br i1 %done, label %exit, label %loop",
-        "exit:",
-    ]
-    total = "%b0"
-    for k in range(1, SUMS):
-        lines.append(f"  %s{k} = fadd {vector} {total}, %b{k}")
-        total = f"%s{k}"
+    total = _close_loop(lines, "%steps", vector, SUMS)
     lines += [f"  %r = extractelement {vector} {total}, i32 0", "  ret float %r", "}"]
     return "\n".join(lines)
 

@@ -113,6 +113,11 @@ class Task:
         )
 
     @property
+    def operand_bytes(self) -> int:
+        """Bytes of the kernel's arguments."""
+        return sum(math.prod(a.shape) * NUMPY_TYPES[a.dtype].itemsize for a in self.arguments)
+
+    @property
     def context_bytes(self) -> int:
         """Bytes the copy kernels around the kernel read and write."""
         return sum(

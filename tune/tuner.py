@@ -40,6 +40,8 @@ class Tuner(ABC):
         self.task = task
         self.rng = random.Random(seed)
         self.visited: set[Config] = set()
+        self.points = set(task.space.points)
+        """The space's configs, for telling whether a proposed one is in it."""
         self.costs: dict[Config, float] = {}
         """Median seconds per run of each config measured without error."""
         self.best_config: Config | None = None
@@ -167,7 +169,6 @@ class GATuner(Tuner):
     ):
         super().__init__(task, seed)
         self.pop_size, self.elite_num, self.mutation_prob = pop_size, elite_num, mutation_prob
-        self._points = set(task.space.points)
 
     def next_batch(self, size: int) -> list[Config]:
         if len(self.costs) < min(self.pop_size, len(self.task.space) // 2):
@@ -180,7 +181,7 @@ class GATuner(Tuner):
                 break
             first, second = self.rng.choices(ranked, weights=weights, k=2)
             child = self._mutate(self._crossover(first, second))
-            if child in self._points and child not in self.visited and child not in children:
+            if child in self.points and child not in self.visited and child not in children:
                 children.append(child)
         if len(children) < size:
             left = [c for c in self.random_unvisited(size) if c not in children]

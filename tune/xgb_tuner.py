@@ -53,7 +53,6 @@ class XGBTuner(Tuner):
         self.candidates, self.epsilon = candidates, epsilon
         self.features = FeatureExtractor(task)
         self.failed: set[Config] = set()
-        self._points = set(task.space.points)
         self.transfer_from: list[XGBTuner] = []
 
     def update(self, measurements: Sequence[Measurement]) -> None:
@@ -124,7 +123,7 @@ class XGBTuner(Tuner):
         knob = self.rng.choice(knobs)
         value = self.rng.choice([v for v in knob.values if v != config[knob.name]])
         moved = Config.of({**config, knob.name: value})
-        return moved if moved in self._points else None
+        return moved if moved in self.points else None
 
     def training_rows(self) -> tuple[list[np.ndarray], list[float]]:
         """(features, throughput relative to the best) of every config measured, failures
