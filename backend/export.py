@@ -9,7 +9,6 @@ import platform
 from collections.abc import Sequence
 from typing import Any
 
-from ziggurat.backend.codegen import CompiledModule
 from ziggurat.core.targets import AVX2_CPUS, AVX512_CPUS
 from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.runtime.errors import LinkError
@@ -51,9 +50,13 @@ class CompiledCode:
     """A build's machine code as `Module.export_library` takes it (runtime.module.NativeCode)."""
 
     def __init__(
-        self, compiled: CompiledModule, cpu: CpuTargetAttr, target: str, libraries: Sequence[str]
+        self,
+        objects: Sequence[bytes],
+        cpu: CpuTargetAttr,
+        target: str,
+        libraries: Sequence[str],
     ):
-        self.compiled = compiled
+        self.objects = list(objects)
         self.cpu = cpu
         self.libraries = tuple(libraries)
         self.target = target_info(cpu, target)
@@ -66,4 +69,4 @@ class CompiledCode:
                 "on the command line, e.g. aarch64-linux-gnu-gcc), or write an object file "
                 "(.o) and link it on the target"
             )
-        return link_shared_object(self.compiled.object_code(), self.libraries, cc)
+        return link_shared_object(self.objects, self.libraries, cc)

@@ -86,8 +86,10 @@ def parse_passes(spec: str) -> list[ModulePass]:
 
 class PassManager:
     """Runs passes in order on a module, verifying after each one (or, without
-    `verify_each`, once at the end: verification costs about a third of a model's build).
-    With `keep_reproducer`, a failure carries the IR from before the failing pass."""
+    `verify_each`, once at the end: verification costs about a third of a model's build;
+    `verify_result=False` skips that too, for IR another verifier checks next, as LLVM's
+    does the llvm dialect's). With `keep_reproducer`, a failure carries the IR from before
+    the failing pass."""
 
     def __init__(
         self,
@@ -96,9 +98,11 @@ class PassManager:
         verify_each: bool = True,
         instruments: Sequence[PassInstrument] = (),
         keep_reproducer: bool = False,
+        verify_result: bool = True,
     ):
         self.passes = list(passes)
         self.verify_each = verify_each
+        self.verify_result = verify_result
         self.instruments = list(instruments)
         self.keep_reproducer = keep_reproducer
 
@@ -136,7 +140,7 @@ class PassManager:
             for instrument in self.instruments:
                 instrument.run_after_pass(pass_, module)
                 instrument.record_statistics(pass_, module, counters)
-        if not self.verify_each and self.passes:
+        if self.verify_result and not self.verify_each and self.passes:
             try:
                 module.verify()
             except (VerifyException, DiagnosticException) as err:

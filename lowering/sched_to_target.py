@@ -9,6 +9,7 @@ Algorithm:
    `memref.load`/`memref.store`, and scratch `sched.alloc` becomes a stack `memref.alloca`, or
    a heap `memref.alloc` freed before returning when larger than `stack-limit` bytes;
    `sched.constant` becomes a constant `memref.global` read through `memref.get_global`.
+   Each distinct `arith.constant` then sits once at the top of the kernel.
 3. The graph function becomes `target.entry @main`: its buffers are numbered inputs first,
    then outputs, params and intermediates, each a `target.buffer` slot with the model's name;
    calls become `target.launch`.
@@ -16,12 +17,14 @@ Algorithm:
 Runs after convert-te-to-sched and the schedules; convert-target-to-llvm follows.
 """
 
+import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
     FixedBitwidthType,
+    FloatAttr,
     IndexType,
     IntegerAttr,
     MemRefType,
@@ -126,7 +129,44 @@ def lower_kernel(
         GreedyRewritePatternApplier([ForToScf(), LoadToMemref(), StoreToMemref()]),
         apply_recursively=False,
     ).rewrite_region(kernel.body)
+    statistics.count("constants-shared", share_constants(kernel.body.block))
     return kernel, constants
+
+
+def _constant_key(op: arith.ConstantOp) -> tuple[object, ...]:
+    """Equal keys for equal constants; -0.0 and 0.0 compare equal as floats, so a float
+    constant's key carries its sign too."""
+    value = op.value
+    sign = math.copysign(1.0, value.value.data) if isinstance(value, FloatAttr) else 0.0
+    return (value, op.result.type, sign)
+
+
+def share_constants(entry: Block) -> int:
+    """Moves each distinct `arith.constant` of a kernel to its entry block, once, and points
+    every copy's uses at it: loop bounds and unrolled bodies repeat a few values many times,
+    and each copy would cost its lowering and translation. Returns the copies removed."""
+    shared: dict[tuple[object, ...], SSAValue] = {}
+    hoisted: list[Operation] = []
+    removed = 0
+    for op in list(entry.walk()):
+        if not isinstance(op, arith.ConstantOp):
+            continue
+        try:
+            key = _constant_key(op)
+            known = shared.get(key)
+        except TypeError:
+            continue
+        if known is not None:
+            op.result.replace_all_uses_with(known)
+            Rewriter.erase_op(op)
+            removed += 1
+            continue
+        shared[key] = op.result
+        op.detach()
+        hoisted.append(op)
+    if hoisted:
+        Rewriter.insert_op(hoisted, InsertPoint.at_start(entry))
+    return removed
 
 
 def _arg_name(function: func.FuncOp, index: int, default: str) -> str:

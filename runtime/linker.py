@@ -37,19 +37,23 @@ def linker_command(cc: str | None = None) -> list[str]:
 
 
 def link_shared_object(
-    object_code: bytes, libraries: Sequence[str] = ("m",), cc: str | None = None
+    object_code: bytes | Sequence[bytes], libraries: Sequence[str] = ("m",), cc: str | None = None
 ) -> bytes:
-    """Links `object_code` against `libraries` (names as for -l) into shared-object bytes."""
+    """Links `object_code` (one object, or several) against `libraries` (names as for -l)
+    into shared-object bytes."""
     command = linker_command(cc)
+    objects = [object_code] if isinstance(object_code, bytes) else list(object_code)
     with tempfile.TemporaryDirectory(prefix="ziggurat-link-") as folder:
-        source, library = Path(folder) / "model.o", Path(folder) / "model.so"
-        source.write_bytes(object_code)
+        library = Path(folder) / "model.so"
+        sources = [Path(folder) / f"unit{n}.o" for n in range(len(objects))]
+        for source, code in zip(sources, objects, strict=True):
+            source.write_bytes(code)
         arguments = [
             *command,
             "-shared",
             "-o",
             str(library),
-            str(source),
+            *(str(source) for source in sources),
             "-Wl,-Bsymbolic",
             "-Wl,-z,defs",
             *(f"-l{name}" for name in libraries),

@@ -164,7 +164,9 @@ class Module:
 
     `symbols` maps a function name to its machine address; each name is looked up once, when
     first needed. `keepalive` (the JIT engine or the loaded library) is held so the machine
-    code outlives every address handed out. `native` gives `export_library` the code itself.
+    code outlives every address handed out. `native` gives `export_library` the code itself;
+    `build_timing` is the compiler's record of where the build spent its time (None when
+    loaded from a file).
     """
 
     def __init__(
@@ -175,6 +177,7 @@ class Module:
         keepalive: object = None,
         target: str = "",
         native: NativeCode | None = None,
+        build_timing: object = None,
     ):
         validate_plan(plan, params)
         self.plan: dict[str, Any] = copy.deepcopy(dict(plan))
@@ -182,6 +185,7 @@ class Module:
         self.keepalive = keepalive
         self.target = target
         self.native = native
+        self.build_timing = build_timing
         self._symbols = symbols
         self._addresses: dict[str, int] = {}
         self._bound_params: dict[str, np.ndarray] | None = None

@@ -61,6 +61,11 @@ def use_configs(configs: Mapping[str, Config], strict: bool = False) -> Iterator
         _table.reset(token)
 
 
+def active_table() -> DispatchTable | None:
+    """The table of the innermost `use_configs` block, if any."""
+    return _table.get()
+
+
 def config_for(key: str) -> Config | None:
     """The config given for a workload, or None (the template's default)."""
     table = _table.get()

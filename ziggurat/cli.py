@@ -91,9 +91,9 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
-    from ziggurat.backend.codegen import JitModule
     from ziggurat.backend.compile import Artifacts
     from ziggurat.core.context import ir_text
+    from ziggurat.core.instruments import PassTiming
     from ziggurat.frontend.onnx.importer import from_onnx
 
     output = Path(args.output)
@@ -104,24 +104,40 @@ def cmd_compile(args: argparse.Namespace) -> None:
             ".ll (LLVM IR), .s (assembly), .o (object code) or .mlir (target-level IR)"
         )
     target = args.target or NATIVE
+    started = time.perf_counter()
     module, params = from_onnx(args.model, shape=_parse_shapes(args.shape))
-    lib = _build(module, params, target, args.opt_level, args.tuning_log)
+    imported = time.perf_counter() - started
+    kind = kinds[output.suffix]
+    lib = _build(
+        module, params, target, args.opt_level, args.tuning_log, use_cache=kind != "target"
+    )
     artifacts = lib.keepalive
     assert isinstance(artifacts, Artifacts)
-    kind = kinds[output.suffix]
+    started = time.perf_counter()
     if kind == "package":
         lib.export_library(output, cc=args.cc)
     elif kind == "llvm":
-        _write_atomically(output, lambda p: p.write_text(artifacts.optimized_llvm_ir))
+        _write_atomically(output, lambda p: p.write_text(artifacts.llvm_ir))
     elif kind == "asm":
-        _write_atomically(output, lambda p: p.write_text(artifacts.compiled.assembly()))
+        _write_atomically(output, lambda p: p.write_text(artifacts.assembly()))
     elif kind == "object":
-        _write_atomically(output, lambda p: p.write_bytes(artifacts.compiled.object_code()))
+        _write_atomically(output, lambda p: p.write_bytes(artifacts.object_code()))
     else:
-        _write_atomically(output, lambda p: p.write_text(ir_text(artifacts.target_ir)))
+        target_ir = artifacts.target_ir
+        assert target_ir is not None, "a target-IR build does not come from the cache"
+        _write_atomically(output, lambda p: p.write_text(ir_text(target_ir)))
     print(f"wrote {output} ({len(lib.plan['launches'])} kernel launches, target {target})")
-    if kind in ("package", "object") and not isinstance(artifacts.compiled, JitModule):
+    if kind in ("package", "object") and not artifacts.runnable:
         print(f"note: {output} holds code for {lib.target!r}; it cannot run on this machine")
+    if args.timing:
+        timing = PassTiming()
+        timing.add("import (ONNX to graph IR)", imported)
+        built = lib.build_timing
+        assert isinstance(built, PassTiming)
+        for n, (name, seconds) in enumerate(built.rows):
+            timing.add(name, seconds, detail=n in built.detail_rows)
+        timing.add(f"write {output.suffix}", time.perf_counter() - started)
+        print(timing.report(), end="")
 
 
 def _reference_outputs(
@@ -181,16 +197,17 @@ def _build(
     target: str,
     opt_level: int,
     tuning_log: str | None,
+    use_cache: bool = True,
 ) -> "Module":
     """`ziggurat.build`, with the best configs of a tuning log when one is given."""
     from ziggurat.builder import build
 
     if tuning_log is None:
-        return build(module, target=target, params=params, opt_level=opt_level)
+        return build(module, target=target, params=params, opt_level=opt_level, use_cache=use_cache)
     from ziggurat.tune import apply_history_best
 
     with apply_history_best(tuning_log, target=target):
-        return build(module, target=target, params=params, opt_level=opt_level)
+        return build(module, target=target, params=params, opt_level=opt_level, use_cache=use_cache)
 
 
 def _short(target: str) -> str:
@@ -408,6 +425,11 @@ def make_parser() -> argparse.ArgumentParser:
     comp.add_argument("-o", "--output", required=True, help=".zgt, .ll, .s, .o or .mlir")
     comp.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
     comp.add_argument("--cc", help="linker for .zgt (default $CC, then cc); a cross linker too")
+    comp.add_argument(
+        "--timing",
+        action="store_true",
+        help="print where the time went: import, each pass, the compile units, writing",
+    )
     _add_build_options(comp)
     comp.set_defaults(handler=cmd_compile)
 

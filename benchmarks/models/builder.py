@@ -49,6 +49,11 @@ class GraphBuilder:
             pads=[pad] * 4,
             group=groups,
         )
+        return self.batch_norm(conv, prefix, c_out)
+
+    def batch_norm(self, x: str, prefix: str, channels: int) -> str:
+        """BatchNormalization with running statistics, as torch.onnx exports it in eval mode."""
+        c_out = channels
         gamma = self.constant(
             f"{prefix}.bn.weight", (1 + 0.1 * self.rng.standard_normal(c_out)).astype(np.float32)
         )
@@ -59,7 +64,7 @@ class GraphBuilder:
             (1 + 0.1 * np.abs(self.rng.standard_normal(c_out))).astype(np.float32),
         )
         return self.node(
-            "BatchNormalization", [conv, gamma, beta, mean, var], f"{prefix}/bn", epsilon=1e-5
+            "BatchNormalization", [x, gamma, beta, mean, var], f"{prefix}/bn", epsilon=1e-5
         )
 
     def model(

@@ -68,7 +68,7 @@ def test_memory_plan_shares_storage_and_keeps_outputs(lib: Module) -> None:
 
 def test_cross_compiled_object(tmp_path: Path) -> None:
     lib = build(mlp_model(1, sizes=SIZES), target="llvm -mtriple=aarch64-linux-gnu")
-    code = lib.keepalive.compiled.object_code()
+    code = lib.keepalive.object_code()
     assert code[:4] == b"\x7fELF" and int.from_bytes(code[18:20], "little") == EM_AARCH64
     if platform.machine() not in ("aarch64", "arm64"):
         with pytest.raises(HostMismatchError, match="compiled for another architecture"):

@@ -5,20 +5,24 @@
 // AVX2:       builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", "haswell", "", 256, 4>}
 
 // Small scratch goes on the stack, large scratch on the heap, freed before returning.
-// Loops become scf.for with constant bounds; a non-serial kind is kept as sched.kind.
+// Loops become scf.for with constant bounds; a non-serial kind is kept as sched.kind. Each
+// distinct constant sits once at the top of the kernel, in the order first used.
 // CHECK-LABEL: target.kernel @scale_0
 // CHECK-SAME:    (%[[X:.*]]: memref<64x512xf32>, %[[Y:.*]]: memref<64x512xf32>)
-// CHECK-NEXT:    %[[SMALL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<f32>
-// CHECK-NEXT:    %[[BIG:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x512xf32>
 // CHECK-NEXT:    %[[LB:.*]] = arith.constant 0 : index
 // CHECK-NEXT:    %[[UB:.*]] = arith.constant 64 : index
 // CHECK-NEXT:    %[[ST:.*]] = arith.constant 1 : index
+// CHECK-NEXT:    %[[UBJ:.*]] = arith.constant 512 : index
+// CHECK-NEXT:    %[[SMALL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<f32>
+// CHECK-NEXT:    %[[BIG:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x512xf32>
 // CHECK-NEXT:    scf.for %[[I:.*]] = %[[LB]] to %[[UB]] step %[[ST]] {
-// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      scf.for %[[J:.*]] = %[[LB]] to %[[UBJ]] step %[[ST]] {
 // CHECK-NEXT:        %[[V:.*]] = memref.load %[[X]][%[[I]], %[[J]]] : memref<64x512xf32>
 // CHECK-NEXT:        memref.store %[[V]], %[[BIG]][%[[I]], %[[J]]] : memref<64x512xf32>
 // CHECK-NEXT:      } {sched.kind = "vectorize"}
 // CHECK-NEXT:    } {sched.kind = "parallel"}
+// CHECK-NEXT:    scf.for %{{.*}} = %[[LB]] to %[[UB]] step %[[ST]] {
+// CHECK-NOT:     arith.constant
 // CHECK:         memref.dealloc %[[BIG]] : memref<64x512xf32>
 // CHECK-NEXT:    target.return
 

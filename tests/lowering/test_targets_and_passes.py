@@ -91,3 +91,23 @@ def test_bad_pipelines(spec: str, message: str) -> None:
 def test_opt_level_range() -> None:
     with pytest.raises(CompileError, match="opt_level must be 0, 1, 2 or 3"):
         pipelines.to_target_pipeline(4)
+
+
+def test_shared_constants_keep_the_sign_of_zero() -> None:
+    import math
+
+    from xdsl.dialects import arith
+    from xdsl.dialects.builtin import FloatAttr, f32
+    from xdsl.ir import Block
+
+    from ziggurat.lowering.sched_to_target import share_constants
+
+    zero, negative_zero, zero_again = (
+        arith.ConstantOp(FloatAttr(v, f32)) for v in (0.0, -0.0, 0.0)
+    )
+    block = Block([zero, negative_zero, zero_again])
+    block.add_ops([arith.AddfOp(zero, negative_zero), arith.AddfOp(zero_again, negative_zero)])
+    assert share_constants(block) == 1
+    kept = [op for op in block.ops if isinstance(op, arith.ConstantOp)]
+    assert [math.copysign(1, op.value.value.data) for op in kept] == [1, -1]
+    assert all(isinstance(op, arith.ConstantOp) for op in list(block.ops)[:2])

@@ -1,0 +1,214 @@
+"""Compile units to object code: from the code cache where an identical unit was compiled
+before, else lowered to the llvm dialect, translated, optimized by LLVM and emitted, then
+cached. Units go to worker processes forked from the build (xDSL is pure Python, so threads
+would not help; a fork inherits the module, so nothing is printed or parsed to hand it over),
+largest first; a build with instruments, one core or one unit compiles in-process.
+"""
+
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import llvmlite.binding as llvm
+from xdsl.dialects.builtin import ModuleOp
+
+from ziggurat.backend import codegen, units
+from ziggurat.backend.code_cache import CacheStats, CodeCache, cache_key
+from ziggurat.core import pipelines
+from ziggurat.core.context import CompilerContext, ir_text, make_context
+from ziggurat.core.errors import CompileError
+from ziggurat.core.pass_manager import PassInstrument, PassManager
+from ziggurat.dialects.target import CpuTargetAttr
+
+KERNELS = "kernels"
+"""The cache's kind for compiled units."""
+PARALLEL_MIN_OPS = 3000
+"""Fewer ops than this compile in-process: forking workers costs more than it saves."""
+PHASES = ("cache", "to-llvm", "translate", "llvm-optimize", "codegen")
+
+
+@dataclass
+class CompiledUnit:
+    name: str
+    key: str
+    object_code: bytes
+    llvm_ir: str
+    """LLVM IR after LLVM's optimization."""
+    cached: bool
+    phases: dict[str, float] = field(default_factory=dict[str, float])
+
+
+def encode(unit: CompiledUnit) -> bytes:
+    return len(unit.object_code).to_bytes(8, "little") + unit.object_code + unit.llvm_ir.encode()
+
+
+def decode(name: str, key: str, payload: bytes) -> CompiledUnit:
+    size = int.from_bytes(payload[:8], "little")
+    code, text = payload[8 : 8 + size], payload[8 + size :]
+    if len(code) != size:
+        raise ValueError("truncated entry")
+    return CompiledUnit(name, key, code, text.decode(), cached=True)
+
+
+@cache
+def _context() -> CompilerContext:
+    return make_context()
+
+
+def compile_unit(
+    unit: ModuleOp,
+    name: str,
+    cpu: CpuTargetAttr,
+    parallel_runtime: str,
+    code_cache: CodeCache | None,
+    instruments: Sequence[PassInstrument] = (),
+    verify_each: bool = False,
+) -> CompiledUnit:
+    """One unit's object code; `unit` is lowered in place when it is compiled."""
+    started = time.perf_counter()
+    key = cache_key(ir_text(unit), parallel_runtime)
+    if code_cache is not None:
+        payload = code_cache.get(KERNELS, key)
+        if payload is not None:
+            try:
+                hit = decode(name, key, payload)
+                hit.phases["cache"] = time.perf_counter() - started
+                return hit
+            except (ValueError, UnicodeDecodeError):
+                code_cache.stats.corrupt += 1
+    phases = {"cache": time.perf_counter() - started}
+
+    def timed(phase: str, started: float) -> float:
+        now = time.perf_counter()
+        phases[phase] = now - started
+        return now
+
+    started = time.perf_counter()
+    to_llvm = f"{pipelines.TO_LLVM_PIPELINE}{{parallel-runtime={parallel_runtime}}}"
+    PassManager.parse(
+        to_llvm, instruments=instruments, verify_each=verify_each, verify_result=verify_each
+    ).run(_context(), unit)
+    started = timed("to-llvm", started)
+    text = codegen.translate(unit)
+    started = timed("translate", started)
+    machine = codegen.target_machine(cpu)
+    optimized = str(codegen.optimize(text, machine))
+    started = timed("llvm-optimize", started)
+    try:
+        code = machine.emit_object(llvm.parse_assembly(optimized))
+    except RuntimeError as err:
+        raise CompileError(f"LLVM could not generate code for {name}: {err}") from err
+    timed("codegen", started)
+    compiled = CompiledUnit(name, key, code, optimized, cached=False, phases=phases)
+    if code_cache is not None:
+        code_cache.put(KERNELS, key, encode(compiled))
+    return compiled
+
+
+@dataclass
+class _Work:
+    """What forked workers inherit: the module to take units from, and how to compile them."""
+
+    module: ModuleOp
+    cpu: CpuTargetAttr
+    parallel_runtime: str
+    code_cache: CodeCache | None
+
+
+_inherited: _Work | None = None
+
+
+def _compile_inherited(name: str) -> tuple[CompiledUnit | str, int]:
+    """A worker's unit, or the message of the error that stopped it (errors travel as text:
+    the compiler's exceptions carry objects that do not pickle); and the corrupt cache
+    entries it met."""
+    assert _inherited is not None, "workers are forked after the work is set"
+    work = _inherited
+    stats = work.code_cache.stats if work.code_cache else CacheStats()
+    corrupt = stats.corrupt
+    try:
+        unit = units.make_unit(work.module, name, take=True)
+        compiled: CompiledUnit | str = compile_unit(
+            unit, name, work.cpu, work.parallel_runtime, work.code_cache
+        )
+    except Exception as err:
+        compiled = str(err) if isinstance(err, CompileError) else f"{type(err).__name__}: {err}"
+    return compiled, stats.corrupt - corrupt
+
+
+def build_jobs(cores: int) -> int:
+    """Worker processes for a build: `ZIGGURAT_BUILD_JOBS`, else the cores this process may
+    run on, at most `cores` (the target's) when that is smaller."""
+    text = os.environ.get("ZIGGURAT_BUILD_JOBS", "")
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise CompileError(f"ZIGGURAT_BUILD_JOBS must be a positive whole number, got {text!r}")
+        return int(text)
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return max(1, min(available, cores))
+
+
+def _sizes(module: ModuleOp, names: list[str]) -> dict[str, int]:
+    sizes = dict.fromkeys(names, 1)
+    for op in module.ops:
+        name = getattr(op, "sym_name", None)
+        if name is not None and name.data in sizes:
+            sizes[name.data] = sum(1 for _ in op.walk())
+    return sizes
+
+
+def compile_units(
+    module: ModuleOp,
+    cpu: CpuTargetAttr,
+    parallel_runtime: str,
+    code_cache: CodeCache | None,
+    instruments: Sequence[PassInstrument] = (),
+    verify_each: bool = False,
+) -> tuple[list[CompiledUnit], int]:
+    """Every unit of a target-level module compiled, in unit order, and the number of worker
+    processes used. `module` is left as it was."""
+    global _inherited
+    names = units.unit_names(module)
+    sizes = _sizes(module, names)
+    jobs = min(build_jobs(cpu.cores.data), len(names))
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if (
+        instruments
+        or verify_each
+        or jobs < 2
+        or not forkable
+        or sum(sizes.values()) < PARALLEL_MIN_OPS
+    ):
+        compiled = [
+            compile_unit(
+                units.make_unit(module, name),
+                name,
+                cpu,
+                parallel_runtime,
+                code_cache,
+                instruments,
+                verify_each,
+            )
+            for name in names
+        ]
+        return compiled, 1
+    _inherited = _Work(module, cpu, parallel_runtime, code_cache)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            largest_first = sorted(names, key=lambda n: -sizes[n])
+            results = list(pool.map(_compile_inherited, largest_first, chunksize=1))
+    finally:
+        _inherited = None
+    by_name: dict[str, CompiledUnit] = {}
+    for name, (outcome, corrupt) in zip(largest_first, results, strict=True):
+        if isinstance(outcome, str):
+            raise CompileError(f"compiling {name}: {outcome}")
+        by_name[name] = outcome
+        if code_cache is not None:
+            code_cache.stats.hits += outcome.cached
+            code_cache.stats.misses += not outcome.cached
+            code_cache.stats.corrupt += corrupt
+    return [by_name[name] for name in names], jobs
