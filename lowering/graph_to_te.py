@@ -50,12 +50,27 @@ def _body_key(kernel: func.FuncOp) -> str:
     return stream.getvalue()
 
 
+def _op_signature(op: Operation, operands: list[SSAValue]) -> str:
+    """Text of a graph op and the constants it reads: equal signatures lower to the same
+    kernel, so a repeated op is found before its kernel is built (names printed for its
+    values can only make equal ops miss, never join different ones)."""
+    stream = io.StringIO()
+    printer = Printer(stream=stream, print_generic_format=True)
+    constants = dict.fromkeys(v.owner for v in operands if isinstance(v.owner, graph.ConstantOp))
+    for constant in constants:
+        printer.print_op(constant)
+    printer.print_op(op)
+    return stream.getvalue()
+
+
 class KernelTable:
-    """The kernels added so far, by name and by body, for naming and deduplication."""
+    """The kernels added so far, by name, by body and by the graph op they came from, for
+    naming and deduplication."""
 
     def __init__(self, module: ModuleOp):
         self.module = module
         self.by_key: dict[str, str] = {}
+        self.by_signature: dict[str, str] = {}
         self.names = {op.sym_name.data for op in module.ops if isinstance(op, func.FuncOp)}
         self.counts: dict[str, int] = {}
 
@@ -144,11 +159,19 @@ class ConvertGraphToTe(ModulePass):
             if inner.dialect_name() != "graph":
                 continue
             operands = list(inner.operands)
-            kernel = _build_kernel(inner, operands)
-            tag = (
-                inner.kind.data if isinstance(inner, graph.FusedOp) else inner.name.split(".", 1)[1]
-            )
-            name = table.add(kernel, tag, function)
+            signature = _op_signature(inner, operands)
+            name = table.by_signature.get(signature)
+            if name is None:
+                kernel = _build_kernel(inner, operands)
+                tag = (
+                    inner.kind.data
+                    if isinstance(inner, graph.FusedOp)
+                    else inner.name.split(".", 1)[1]
+                )
+                name = table.add(kernel, tag, function)
+                table.by_signature[signature] = name
+            else:
+                statistics.count("kernels-reused")
             call_args = [v for v in operands if not isinstance(v.owner, graph.ConstantOp)]
             call = func.CallOp(name, call_args, [inner.results[0].type])
             Rewriter.replace_op(inner, call)

@@ -11,7 +11,7 @@ call side (`rebind_calls`) are separate so a schedule can be tried on a detached
 kernel first.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from xdsl.dialects import arith, func
@@ -27,10 +27,18 @@ Split = tuple[int, int] | None
 """(dim, factor): cut `dim` into (dim / factor, factor) before permuting; None: no cut."""
 
 
+def _graph_function_ops(module: ModuleOp) -> Iterator[Operation]:
+    """The ops of the graph functions (public), where the calls and params are: walking
+    the private kernels too would make scheduling a model quadratic in its kernels."""
+    for function in module.ops:
+        if isinstance(function, func.FuncOp) and function.sym_visibility is None:
+            yield from function.walk()
+
+
 def calls_of(kernel_name: str, module: ModuleOp) -> list[func.CallOp]:
     return [
         op
-        for op in module.walk()
+        for op in _graph_function_ops(module)
         if isinstance(op, func.CallOp) and op.callee.string_value() == kernel_name
     ]
 
@@ -156,7 +164,8 @@ def rebind_calls(
         if not source.result.uses:
             Rewriter.erase_op(source)
             if not any(
-                isinstance(op, sched.ParamOp) and op.param_name.data == name for op in module.walk()
+                isinstance(op, sched.ParamOp) and op.param_name.data == name
+                for op in _graph_function_ops(module)
             ):
                 params.pop(name, None)
 
