@@ -11,6 +11,7 @@ as a miss and is rebuilt. A hit touches the entry's mtime; when the cache outgro
 the least recently used entries go first.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -111,10 +112,8 @@ class CodeCache:
             path.unlink(missing_ok=True)
             return None
         self.stats.hits += 1
-        try:
+        with contextlib.suppress(OSError):
             os.utime(path)
-        except OSError:
-            pass
         return payload
 
     def put(self, kind: str, key: str, payload: bytes) -> None:

@@ -34,6 +34,8 @@ PHASES = ("cache", "to-llvm", "translate", "llvm-optimize", "codegen")
 class CompiledUnit:
     name: str
     key: str
+    """The unit's code-cache key (empty when built without a cache: printing the unit for it
+    costs time)."""
     object_code: bytes
     llvm_ir: str
     """LLVM IR after LLVM's optimization."""
@@ -69,7 +71,7 @@ def compile_unit(
 ) -> CompiledUnit:
     """One unit's object code; `unit` is lowered in place when it is compiled."""
     started = time.perf_counter()
-    key = cache_key(ir_text(unit), parallel_runtime)
+    key = cache_key(ir_text(unit), parallel_runtime) if code_cache is not None else ""
     if code_cache is not None:
         payload = code_cache.get(KERNELS, key)
         if payload is not None:
