@@ -25,6 +25,7 @@ from ziggurat.core.pass_manager import PassInstrument, PassManager
 from ziggurat.core.targets import as_target, target_string
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.runtime import HostMismatchError, Module
+from ziggurat.runtime.limits import check_plan_memory
 
 
 @dataclass
@@ -152,6 +153,7 @@ def _compile(
     started: float,
 ) -> Module:
     execution_plan = plan.plan_from_module(module, ctx.params)
+    check_plan_memory(execution_plan)
     started = _lap(timing, "plan", started)
     compiled, jobs = compile_units(
         module, cpu, _parallel_runtime(), code_cache, instruments, verify_each

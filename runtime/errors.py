@@ -26,3 +26,7 @@ class HostMismatchError(RuntimeModuleError):
 
 class LinkError(RuntimeModuleError):
     """The system linker is missing or could not make a shared object."""
+
+
+class ResourceLimitError(RuntimeModuleError):
+    """A model or input whose buffers would not fit in the memory limit."""

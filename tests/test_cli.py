@@ -270,3 +270,17 @@ def test_outputs_keep_any_name(tmp_path: Path) -> None:
     with np.load(out) as saved:
         assert saved.files == ["file"]
         np.testing.assert_array_equal(saved["file"], [0, 2, 0, 4])
+
+
+def test_compile_over_the_memory_limit_names_the_tensor(
+    mlp_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from ziggurat.cli import main
+
+    monkeypatch.setenv("ZIGGURAT_MEMORY_LIMIT", "1K")
+    output = tmp_path / "mlp.zgt"
+    assert main(["compile", str(mlp_file), "-o", str(output)]) == 1
+    error = capsys.readouterr().err
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+    assert "limit is 1,024 bytes" in error and "largest: param" in error
+    assert not output.exists() and list(tmp_path.iterdir()) == []
