@@ -7,7 +7,10 @@ For a loop `scf.for %i = %lb to %ub step %s {sched.kind = "parallel"} { body }` 
    own), everything else is stored into an 8-byte slot of a context array on the stack.
 2. The outlined `void @<kernel>_par<n>(ptr %context)` reloads the captures, takes its thread
    number t of T and runs iterations [t * ceil(N / T), min(N, (t + 1) * ceil(N / T))).
-3. The loop is replaced by the stores and `GOMP_parallel(@outlined, %context, cores, 0)`.
+3. The loop is replaced by the stores and `GOMP_parallel(@outlined, %context, T, 0)` with
+   T = min(cores, omp_get_max_threads()): the calling thread's OpenMP thread count (its ICV,
+   OMP_NUM_THREADS or what the runtime set for it) caps the target's cores, so a runtime
+   serving several callers at once can run each caller's kernels on fewer threads.
 Parallel loops nested in a parallel loop run serially inside it.
 
 Runs inside convert-target-to-llvm, after index values became i64 and before scf-to-cf.
@@ -26,6 +29,7 @@ RUNTIME_FUNCTIONS = {
     "GOMP_parallel": ([llvm.LLVMPointerType(), llvm.LLVMPointerType(), i32, i32], None),
     "omp_get_thread_num": ([], i32),
     "omp_get_num_threads": ([], i32),
+    "omp_get_max_threads": ([], i32),
 }
 CONSTANT_OPS = (arith.ConstantOp, llvm.ConstantOp)
 
@@ -152,7 +156,7 @@ def _launch(
     loop: scf.ForOp, kernel: llvm.FuncOp, passed: list[SSAValue], name: str, cores: int
 ) -> None:
     """Replaces the loop by stores of the passed values into a context array on the kernel's
-    stack and `GOMP_parallel(@name, context, cores, 0)`."""
+    stack and `GOMP_parallel(@name, context, min(cores, omp_get_max_threads()), 0)`."""
     ptr = llvm.LLVMPointerType()
     kernel_entry = kernel.body.block
     count = llvm.ConstantOp(IntegerAttr(max(1, len(passed)), i64), i64)
@@ -167,13 +171,17 @@ def _launch(
             value = as_pointer.results[0]
         calls += [slot, llvm.StoreOp(value, slot, alignment=8)]
     function = llvm.AddressOfOp(name, ptr)
-    threads = llvm.ConstantOp(IntegerAttr(cores, i32), i32)
+    cores_value = llvm.ConstantOp(IntegerAttr(cores, i32), i32)
+    allowed = llvm.CallOp("omp_get_max_threads", return_type=i32)
+    threads = arith.MinSIOp(cores_value.result, allowed.results[0])
     flags = llvm.ConstantOp(IntegerAttr(0, i32), i32)
     calls += [
         function,
+        cores_value,
+        allowed,
         threads,
         flags,
-        llvm.CallOp("GOMP_parallel", function, storage.res, threads, flags),
+        llvm.CallOp("GOMP_parallel", function, storage.res, threads.result, flags),
     ]
     Rewriter.replace_op(loop, calls, [])
 

@@ -3,6 +3,7 @@
     lib = ziggurat.build(mod, target="llvm -mcpu=native", params=params)   # a Module
     m = GraphModule(lib)
     m.set_input("data", x); m.run(); y = m.get_output(0)
+    outputs = lib.run({"data": x})             # stateless: many threads may call it at once
     print(m.benchmark(repeat=100)); print(m.profile())
     lib.export_library("model.zgt")            # one file: shared object, plan, params
     m2 = GraphModule(load_module("model.zgt"))  # no compiler needed
@@ -17,6 +18,7 @@ from ziggurat.runtime.errors import (
     LinkError,
     PackageError,
     PlanError,
+    ResourceLimitError,
     RuntimeInputError,
     RuntimeModuleError,
 )
@@ -25,6 +27,7 @@ from ziggurat.runtime.loader import load_module
 from ziggurat.runtime.memory import MemoryReport
 from ziggurat.runtime.module import Module
 from ziggurat.runtime.profiler import ProfileReport
+from ziggurat.runtime.threads import release_kernel_threads, set_kernel_threads
 
 __all__ = [
     "BenchmarkResult",
@@ -37,6 +40,9 @@ __all__ = [
     "PlanError",
     "ProfileReport",
     "RuntimeInputError",
+    "ResourceLimitError",
     "RuntimeModuleError",
     "load_module",
+    "release_kernel_threads",
+    "set_kernel_threads",
 ]

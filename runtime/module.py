@@ -20,13 +20,16 @@ Kernel ABI: `void kernel(void *arg0, ...)`, one pointer per buffer argument (C-c
 """
 
 import copy
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from ziggurat.runtime.errors import PlanError
+from ziggurat.runtime.context_pool import ContextPool
+from ziggurat.runtime.errors import PlanError, RuntimeInputError
+from ziggurat.runtime.limits import check_plan_memory
 from ziggurat.runtime.memory import MemoryReport, aligned_copy, memory_report, validate_storage
 from ziggurat.runtime.package import write_package
 
@@ -180,6 +183,7 @@ class Module:
         build_timing: object = None,
     ):
         validate_plan(plan, params)
+        check_plan_memory(plan)
         self.plan: dict[str, Any] = copy.deepcopy(dict(plan))
         self.params = dict(params)
         self.keepalive = keepalive
@@ -189,6 +193,11 @@ class Module:
         self._symbols = symbols
         self._addresses: dict[str, int] = {}
         self._bound_params: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()
+        buffers = self.plan["buffers"]
+        self._input_names = tuple(buffers[i]["name"] for i in self.plan["inputs"])
+        self._output_names = tuple(buffers[i]["name"] for i in self.plan["outputs"])
+        self._pool = ContextPool(self)
 
     def get_function(self, name: str) -> int:
         """The machine address of a compiled function, looked up once."""
@@ -202,15 +211,70 @@ class Module:
     def bound_params(self) -> dict[str, np.ndarray]:
         """Aligned, contiguous, read-only copies of the plan's params, made once and shared by
         every GraphModule of this module (kernels only read params)."""
-        if self._bound_params is None:
-            bound = {}
-            for buffer in self.plan["buffers"]:
-                if buffer["kind"] == "param" and buffer["name"] not in bound:
-                    array = aligned_copy(np.asarray(self.params[buffer["name"]]))
-                    array.flags.writeable = False
-                    bound[buffer["name"]] = array
-            self._bound_params = bound
-        return self._bound_params
+        with self._lock:
+            if self._bound_params is None:
+                bound = {}
+                for buffer in self.plan["buffers"]:
+                    if buffer["kind"] == "param" and buffer["name"] not in bound:
+                        array = aligned_copy(np.asarray(self.params[buffer["name"]]))
+                        array.flags.writeable = False
+                        bound[buffer["name"]] = array
+                self._bound_params = bound
+            return self._bound_params
+
+    def run(
+        self, feeds: Mapping[str, object], outputs: Sequence[str | int] | None = None
+    ) -> list[np.ndarray]:
+        """Runs the model on `feeds` (every input, by name) and returns new arrays: every
+        output in model order, or those `outputs` names or numbers (onnxruntime's
+        `sess.run(None, feeds)`). Many threads may call it at once: each call runs in an
+        execution context of its own, borrowed from a pool (see runtime/threads.py for how
+        concurrent calls share the cores)."""
+        names = self._input_names
+        if not isinstance(feeds, Mapping):
+            raise RuntimeInputError(f"feeds must map input names to arrays, not {type(feeds)}")
+        if len(feeds) != len(names) or not all(name in feeds for name in names):
+            self._refuse_feeds(feeds)
+        wanted = [self.output_position(key) for key in outputs] if outputs is not None else None
+        context = self._pool.take()
+        try:
+            context.copy_inputs(
+                [
+                    (position, context.checked_input(position, feeds[name]))
+                    for position, name in enumerate(names)
+                ]
+            )
+            context.launch()
+            results = context.outputs
+            return [results[n].copy() for n in (range(len(results)) if wanted is None else wanted)]
+        finally:
+            self._pool.give(context)
+
+    def _refuse_feeds(self, feeds: Mapping[str, object]) -> None:
+        """Raises the RuntimeInputError that says how `feeds` misses the model's inputs."""
+        names = self._input_names
+        unknown = [name for name in feeds if name not in names]
+        if unknown:
+            raise RuntimeInputError(
+                f"the model has no input {unknown[0]!r}; its inputs are "
+                + ", ".join(repr(name) for name in names)
+            )
+        missing = [name for name in names if name not in feeds]
+        raise RuntimeInputError(f"feeds lack input {', '.join(map(repr, missing))}")
+
+    def output_position(self, key: str | int) -> int:
+        """The position of output `key`, a name or a number."""
+        names = self._output_names
+        if isinstance(key, int | np.integer) and not isinstance(key, bool):
+            if not 0 <= key < len(names):
+                raise RuntimeInputError(
+                    f"output index {key} is out of range: the model has {len(names)} outputs"
+                )
+            return int(key)
+        if key not in names:
+            listed = ", ".join(repr(name) for name in names)
+            raise RuntimeInputError(f"the model has no output {key!r}; its outputs are {listed}")
+        return names.index(key)
 
     def export_library(self, path: str | Path, cc: str | None = None) -> Path:
         """Writes the model as one `.zgt` file (see runtime/package.py) that `load_module`
@@ -226,11 +290,11 @@ class Module:
 
     @property
     def input_names(self) -> list[str]:
-        return [self.plan["buffers"][i]["name"] for i in self.plan["inputs"]]
+        return list(self._input_names)
 
     @property
     def output_names(self) -> list[str]:
-        return [self.plan["buffers"][i]["name"] for i in self.plan["outputs"]]
+        return list(self._output_names)
 
     @property
     def kernel_names(self) -> list[str]:

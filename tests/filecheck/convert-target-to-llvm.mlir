@@ -60,9 +60,11 @@ builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", 
 
 // Constants become internal LLVM globals; large scratch is heap memory freed on return.
 // A parallel loop is outlined: the kernel stores the captured pointers into a context and
-// calls GOMP_parallel; stack scratch used only in the loop moves into the outlined function,
-// so each thread has its own accumulator.
+// calls GOMP_parallel with the target's cores capped by the calling thread's OpenMP thread
+// count; stack scratch used only in the loop moves into the outlined function, so each thread
+// has its own accumulator.
 // CHECK-DAG:   llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)
+// CHECK-DAG:   llvm.func @omp_get_max_threads() -> i32
 // CHECK-DAG:   llvm.func @aligned_alloc(i64, i64) -> !llvm.ptr
 // CHECK-DAG:   llvm.mlir.global internal constant @scale_0_constant0(dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>) {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<4 x f32>
 // CHECK-LABEL: llvm.func @scale_0
@@ -72,7 +74,9 @@ builtin.module attributes {target.cpu = #target.cpu<"x86_64-unknown-linux-gnu", 
 // CHECK:         %[[C:.*]] = llvm.mlir.addressof @scale_0_constant0 : !llvm.ptr
 // CHECK:         llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : !llvm.ptr, !llvm.ptr
 // CHECK:         %[[FN:.*]] = llvm.mlir.addressof @scale_0_par0 : !llvm.ptr
-// CHECK-NEXT:    %[[THREADS:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK-NEXT:    %[[CORES:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK-NEXT:    %[[ALLOWED:.*]] = llvm.call @omp_get_max_threads() : () -> i32
+// CHECK-NEXT:    %[[THREADS:.*]] = llvm.call_intrinsic "llvm.smin.i32"(%[[CORES]], %[[ALLOWED]])
 // CHECK:         llvm.call @GOMP_parallel(%[[FN]], %[[CTX]], %[[THREADS]], %{{.*}})
 // CHECK-NEXT:    llvm.call @free(%[[BIG]])
 // CHECK-LABEL: llvm.func internal @scale_0_par0

@@ -30,7 +30,7 @@ def test_intermediate_lives_in_the_arena(
 ) -> None:
     lib = Module(_planned(plan, 64), params, symbols)
     runner = GraphModule(lib)
-    arena = runner._arena.ctypes.data
+    arena = runner._context.arena.ctypes.data
     assert runner.buffer_addresses()[2] == arena + 64 and arena % 64 == 0
     runner.run(**inputs)
     np.testing.assert_array_equal(runner.get_output("sum"), expected[1])
