@@ -64,7 +64,8 @@ def _spec_bytes(spec: Mapping[str, Any]) -> int:
     return count * np.dtype(spec["dtype"]).itemsize
 
 
-def _size(count: int) -> str:
+def size_text(count: int) -> str:
+    """A byte count as people read it: exact below a MiB, in MiB above."""
     return f"{count:,} bytes" if count < 1 << 20 else f"{count / (1 << 20):,.1f} MiB"
 
 
@@ -90,10 +91,10 @@ def check_plan_memory(plan: Mapping[str, Any], source: str = "the model") -> Non
         return
     largest = sorted(sized, key=lambda item: -item[0])[:3]
     listed = ", ".join(
-        f"{spec['kind']} {spec['name']!r} {spec['dtype']}{list(spec['shape'])} ({_size(count)})"
+        f"{spec['kind']} {spec['name']!r} {spec['dtype']}{list(spec['shape'])} ({size_text(count)})"
         for count, spec in largest
     )
     raise ResourceLimitError(
-        f"{source} needs {_size(total)} of buffers but the limit is {_size(limit)} "
+        f"{source} needs {size_text(total)} of buffers but the limit is {size_text(limit)} "
         f"({LIMIT_VARIABLE} or the memory available); largest: {listed}"
     )

@@ -14,7 +14,9 @@ A zip archive (members stored uncompressed, archive comment "ziggurat-zgt") hold
 
 `features` are the LLVM CPU features the code may use; the loader checks them against this
 machine. The reader checks, in order: a readable zip archive, the format and its version, the
-manifest checksum, each member's sha256, then parses the members.
+manifest checksum, each member's sha256, then parses the members. Members are size-checked
+against the memory limit before any is read (a member may not inflate past what the machine
+can hold).
 """
 
 import hashlib
@@ -30,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ziggurat.runtime.array_files import ArrayFileError, zip_member_sizes
 from ziggurat.runtime.errors import PackageError
 from ziggurat.runtime.params import load_params, save_params
 
@@ -111,10 +114,15 @@ def _read_members(path: Path) -> dict[str, bytes]:
             missing = [name for name in (MANIFEST, *MEMBERS) if name not in names]
             if missing:
                 raise PackageError(f"{path} is not a .zgt file: it lacks {', '.join(missing)}")
+            foreign = sorted(names - {MANIFEST, *MEMBERS})
+            if foreign or len(archive.infolist()) != len(names):
+                listed = ", ".join(map(repr, foreign)) or "a member named twice"
+                raise PackageError(f"{path} holds what no .zgt file holds: {listed}")
+            zip_member_sizes(archive, (MANIFEST, *MEMBERS), str(path))
             return {name: archive.read(name) for name in (MANIFEST, *MEMBERS)}
     except OSError as err:
         raise PackageError(f"cannot read {path}: {err.strerror or err}") from err
-    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
         raise PackageError(
             f"{path} is not a complete .zgt file (truncated or corrupt: {err})"
         ) from err
@@ -153,7 +161,7 @@ def read_package(path: str | Path) -> Package:
             raise PackageError(f"{path} fails its checksum: {name} is corrupt")
     try:
         plan = json.loads(contents[PLAN])
-        params = load_params(io.BytesIO(contents[PARAMS]))
-    except (ValueError, OSError) as err:
+        params = load_params(io.BytesIO(contents[PARAMS]), f"{path}:{PARAMS}")
+    except (ValueError, OSError, ArrayFileError) as err:
         raise PackageError(f"{path} has unreadable contents: {err}") from err
     return Package(plan, params, contents[SHARED_OBJECT], manifest["target"])

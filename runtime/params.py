@@ -11,6 +11,8 @@ from typing import IO
 
 import numpy as np
 
+from ziggurat.runtime.array_files import ArrayFileError, load_arrays
+
 NAMES_KEY = "__names__"
 
 
@@ -21,9 +23,17 @@ def save_params(target: str | Path | IO[bytes], params: Mapping[str, np.ndarray]
     np.savez(target, allow_pickle=False, **arrays, **{NAMES_KEY: encoded})
 
 
-def load_params(source: str | Path | IO[bytes]) -> dict[str, np.ndarray]:
-    with np.load(source, allow_pickle=False) as data:
-        if NAMES_KEY not in data.files:
-            return {key: data[key] for key in data.files}
-        names = json.loads(data[NAMES_KEY].tobytes().decode())
+def load_params(source: str | Path | IO[bytes], label: str | None = None) -> dict[str, np.ndarray]:
+    """The params in `source`, sizes checked before reading (runtime/array_files.py); a file
+    without the names list maps its member names to arrays."""
+    label = label or str(source)
+    data = load_arrays(source, label)
+    if NAMES_KEY not in data:
+        return data
+    try:
+        names = json.loads(data.pop(NAMES_KEY).tobytes().decode())
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError("the names list is not a list of strings")
         return {name: data[f"p{n}"] for n, name in enumerate(names)}
+    except (ValueError, UnicodeDecodeError, KeyError) as err:
+        raise ArrayFileError(f"{label} has a corrupt list of param names: {err}") from err

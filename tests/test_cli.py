@@ -284,3 +284,18 @@ def test_compile_over_the_memory_limit_names_the_tensor(
     assert "Traceback" not in error and len(error.strip().splitlines()) == 1
     assert "limit is 1,024 bytes" in error and "largest: param" in error
     assert not output.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_input_file_declaring_a_huge_array_is_one_clear_line(
+    mlp_file: Path, tmp_path: Path, capsys
+) -> None:
+    from ziggurat.cli import main
+
+    huge = tmp_path / "x.npy"
+    with open(huge, "wb") as stream:
+        header = {"descr": "<f4", "fortran_order": False, "shape": (1 << 40,)}
+        np.lib.format.write_array_header_1_0(stream, header)
+    assert main(["run", str(mlp_file), "--input", f"input={huge}"]) == 1
+    error = capsys.readouterr().err
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+    assert "cannot read input 'input'" in error and "truncated or corrupt" in error

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.runtime.array_files import ArrayFileError, load_array
 from ziggurat.runtime.errors import RuntimeModuleError
 from ziggurat.tune_cli import add_tune_commands
 
@@ -58,9 +59,9 @@ def _parse_inputs(items: Sequence[str]) -> dict[str, np.ndarray]:
         if not sep or not name:
             raise ZigguratError(f"--input expects NAME=FILE.npy, got {item!r}")
         try:
-            inputs[name] = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise ZigguratError(f"cannot read input {name!r} from {path}: {err}") from err
+            inputs[name] = load_array(path)
+        except ArrayFileError as err:
+            raise ZigguratError(f"cannot read input {name!r}: {err}") from err
     return inputs
 
 

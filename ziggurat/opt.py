@@ -37,6 +37,7 @@ from ziggurat.core.pass_manager import PassFailure, PassInstrument, PassManager,
 from ziggurat.core.registry import PLUGIN_DIALECTS, all_passes
 from ziggurat.expected_diagnostics import check, expectations
 from ziggurat.plugins import load_entry_point_plugins, load_plugin
+from ziggurat.runtime.errors import RuntimeModuleError
 from ziggurat.runtime.params import load_params, save_params
 
 REPRODUCER_HEADER = "// ziggurat-opt reproducer"
@@ -367,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except (ZigguratError, ValueError, OSError) as err:
+    except (ZigguratError, RuntimeModuleError, ValueError, OSError) as err:
         if show_traceback:
             raise
         print(f"error: {str(err).strip()}", file=sys.stderr)

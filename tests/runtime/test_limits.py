@@ -56,7 +56,17 @@ def test_loading_a_package_over_the_limit_is_refused(
 ) -> None:
     path = write_package(tmp_path / "m.zgt", plan, params, shared_object, host_target)
     monkeypatch.setenv(LIMIT_VARIABLE, "64")
-    with pytest.raises(ResourceLimitError, match="largest: .*param 'encoder/bias:0"):
+    with pytest.raises(ResourceLimitError, match=r"m.zgt would take .*largest: 'model.so'"):
         load_module(path)
     monkeypatch.setenv(LIMIT_VARIABLE, "1M")
     assert np.array_equal(load_module(path).params[next(iter(params))], next(iter(params.values())))
+
+
+def test_a_package_whose_plan_is_over_the_limit_names_the_tensor(
+    tmp_path: Path, plan, params, shared_object: bytes, host_target
+) -> None:
+    huge = {**plan, "buffers": [dict(b) for b in plan["buffers"]]}
+    huge["buffers"][2]["shape"] = [1 << 20, 1 << 20]
+    path = write_package(tmp_path / "m.zgt", huge, params, shared_object, host_target)
+    with pytest.raises(ResourceLimitError, match=r"intermediate 't0' float32\[1048576, 1048576\]"):
+        load_module(path)

@@ -13,6 +13,7 @@ from ziggurat.runtime import (
     HostMismatchError,
     LinkError,
     PackageError,
+    ResourceLimitError,
     load_module,
 )
 from ziggurat.runtime.host import X86_FLAGS, architecture, cpu_flags, missing_features
@@ -202,3 +203,28 @@ def test_no_linker(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_link_failure_names_the_linker() -> None:
     with pytest.raises(LinkError, match="could not link the shared object"):
         link_shared_object(b"not an object file")
+
+
+def test_a_member_that_inflates_past_the_limit_is_refused_unread(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with zipfile.ZipFile(package) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["model.so"] = bytes(64 << 20)
+    with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.comment = COMMENT
+        for name, data in members.items():
+            archive.writestr(name, data)
+    assert package.stat().st_size < 1 << 20
+    monkeypatch.setenv("ZIGGURAT_MEMORY_LIMIT", "8M")
+    with pytest.raises(ResourceLimitError, match=r"model.zgt would take 64.0 MiB .*'model.so'"):
+        read_package(package)
+
+
+def test_members_outside_the_format_are_never_extracted(package: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(package, "a") as archive:
+        archive.writestr("../escaped.txt", b"outside")
+        archive.writestr("/abs.txt", b"outside")
+    with pytest.raises(PackageError):
+        load_module(package)
+    assert not (tmp_path.parent / "escaped.txt").exists() and not Path("/abs.txt").exists()
