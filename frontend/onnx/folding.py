@@ -3,7 +3,9 @@ with onnx's reference implementation, at the model's opset, and its outputs beco
 
 This is what makes exporters' shape subgraphs (Shape -> Gather -> Concat -> Reshape,
 ConstantOfShape, Range, Expand of constants) and weights computed from constants disappear
-once the input shapes are fixed.
+once the input shapes are fixed. Ops that make a tensor far larger than their inputs
+(ConstantOfShape, Expand, Tile, Range) have their result's size checked against the memory
+limit before they are evaluated, so a shape of 2**40 is one clear error, not an allocation.
 """
 
 from collections.abc import Sequence
@@ -12,6 +14,8 @@ import numpy as np
 import onnx
 from onnx import helper
 from onnx.reference import ReferenceEvaluator
+
+from ziggurat.runtime.limits import LIMIT_VARIABLE, memory_limit, size_text
 
 NEVER_FOLDED = {
     "RandomNormal",
@@ -26,6 +30,52 @@ NEVER_FOLDED = {
 
 def can_fold(node: onnx.NodeProto, known: Sequence[bool]) -> bool:
     return node.op_type not in NEVER_FOLDED and all(known) and node.domain in ("", "ai.onnx")
+
+
+def _elements(shape: Sequence[int]) -> int:
+    count = 1
+    for dim in shape:
+        count *= max(int(dim), 0)
+    return count
+
+
+def _grown_elements(node: onnx.NodeProto, inputs: Sequence[np.ndarray | None]) -> int | None:
+    """How many elements the node's first output will have, for the ops whose output size is
+    set by their input values rather than their input sizes; None for any other op."""
+    first = np.asarray(inputs[0]) if inputs and inputs[0] is not None else None
+    second = np.asarray(inputs[1]) if len(inputs) > 1 and inputs[1] is not None else None
+    if first is None:
+        return None
+    if node.op_type == "ConstantOfShape":
+        return _elements(first.reshape(-1).tolist())
+    if node.op_type == "Expand" and second is not None:
+        target = [int(d) for d in second.reshape(-1).tolist()]
+        rank = max(first.ndim, len(target))
+        padded = [1] * (rank - first.ndim) + list(first.shape)
+        target = [1] * (rank - len(target)) + target
+        return _elements([max(a, b) for a, b in zip(padded, target, strict=True)])
+    if node.op_type == "Tile" and second is not None:
+        repeats = [int(r) for r in second.reshape(-1).tolist()]
+        return first.size * _elements(repeats)
+    if node.op_type == "Range" and second is not None and len(inputs) > 2:
+        delta = np.asarray(inputs[2]).reshape(-1)
+        if delta.size == 1 and float(delta[0]) != 0:
+            span = (float(second.reshape(-1)[0]) - float(first.reshape(-1)[0])) / float(delta[0])
+            return max(int(np.ceil(span)), 0) if np.isfinite(span) else None
+    return None
+
+
+def fold_size_problem(node: onnx.NodeProto, inputs: Sequence[np.ndarray | None]) -> str | None:
+    """Why folding `node` must not be tried, if its result would exceed the memory limit
+    (counting 8 bytes an element, the widest type these ops produce here)."""
+    elements = _grown_elements(node, inputs)
+    limit = memory_limit()
+    if elements is None or limit is None or elements * 8 <= limit:
+        return None
+    return (
+        f"its result would have {elements:,} elements (up to {size_text(elements * 8)}), over "
+        f"the limit of {size_text(limit)} ({LIMIT_VARIABLE} or the memory available)"
+    )
 
 
 def fold(node: onnx.NodeProto, inputs: Sequence[np.ndarray | None], opset: int) -> list[np.ndarray]:

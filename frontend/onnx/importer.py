@@ -28,7 +28,7 @@ from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # noqa: F401  (registers converters)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
-from ziggurat.frontend.onnx.folding import can_fold, fold
+from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -221,6 +221,9 @@ def _convert_node(ctx: ImportContext, node: onnx.NodeProto) -> None:
     if can_fold(
         node, [value is not None for name, value in zip(node.input, inputs, strict=True) if name]
     ):
+        too_big = fold_size_problem(node, inputs)
+        if too_big is not None:
+            raise ctx.error(too_big)
         try:
             folded = fold(node, inputs, ctx.opset)
         except Exception as err:  # onnx's reference raises many types for bad nodes

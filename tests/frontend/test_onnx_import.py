@@ -262,3 +262,31 @@ def test_unsupported_attribute_value_is_named() -> None:
     )
     with pytest.raises(UnsupportedOpError, match=r"Resize .*'up'.*mode 'area'"):
         ziggurat.from_onnx(model)
+
+
+@pytest.mark.parametrize(
+    ("op_type", "second"),
+    [("ConstantOfShape", None), ("Expand", [1 << 20, 1 << 20]), ("Tile", [1 << 20, 1 << 20])],
+)
+def test_constants_too_big_to_fold_are_refused_unallocated(op_type: str, second) -> None:
+    first = [1 << 20, 1 << 20] if op_type == "ConstantOfShape" else [[1.0]]
+    initializers = [
+        numpy_helper.from_array(np.array(first, np.float32 if second else np.int64), "a")
+    ]
+    inputs = ["a"]
+    if second is not None:
+        initializers.append(numpy_helper.from_array(np.array(second, np.int64), "b"))
+        inputs.append("b")
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 1])
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    nodes = [
+        helper.make_node(op_type, inputs, ["c"], name="grow"),
+        helper.make_node("Add", ["x", "c"], ["y"]),
+    ]
+    graph_proto = helper.make_graph(nodes, "g", [x], [y], initializer=initializers)
+    model = helper.make_model(graph_proto, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(
+        ModelImportError,
+        match=rf"node 'grow' \({op_type}\): its result would have 1,099,511,627,776 elements",
+    ):
+        ziggurat.from_onnx(model)
