@@ -105,13 +105,55 @@ def _input_element_type(value_info: onnx.ValueInfoProto) -> Attribute:
     try:
         dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
     except (KeyError, ValueError):
-        dtype = onnx.TensorProto.DataType.Name(elem_type)
-    element = graph.element_type_for(dtype) if not isinstance(dtype, str) else None
+        element, shown = None, _data_type_name(elem_type)
+    else:
+        element, shown = graph.element_type_for(dtype), str(dtype)
     if element is None:
         raise ModelImportError(
-            f"input {value_info.name!r} is {dtype}, which Ziggurat does not support"
+            f"input {value_info.name!r} is {shown}, which Ziggurat does not support"
         )
     return element
+
+
+def _data_type_name(data_type: int) -> str:
+    """FLOAT, INT64...; for a number ONNX does not define, the number."""
+    names = onnx.TensorProto.DataType
+    return names.Name(data_type) if data_type in names.values() else f"element type {data_type}"
+
+
+def _initializer_value(tensor: onnx.TensorProto) -> np.ndarray:
+    """The initializer's array; one whose data does not match its dims or element type (a
+    damaged or hand-edited file) is refused by name."""
+    try:
+        return numpy_helper.to_array(tensor)
+    except (ValueError, TypeError, KeyError) as err:
+        dtype = _data_type_name(tensor.data_type)
+        raise ModelImportError(
+            f"initializer {tensor.name!r} ({dtype}, dims {list(tensor.dims)}) cannot be read: {err}"
+        ) from err
+
+
+def _check_attributes(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """Refuses a node that lacks an attribute its ONNX schema requires, or has one of another
+    kind (int, ints, float, string, tensor...) than the schema declares, so converters and
+    folding only see the values they read: `axis=[1, 2]` is this error, not a TypeError deep
+    in a converter."""
+    try:
+        schema = onnx.defs.get_schema(
+            node.op_type, ctx.opset, "" if node.domain == "ai.onnx" else node.domain
+        )
+    except onnx.defs.SchemaError:
+        return
+    kind = onnx.AttributeProto.AttributeType
+    given = {attr.name: attr.type for attr in node.attribute}
+    for name, declared in schema.attributes.items():
+        if declared.required and name not in given:
+            raise ctx.error(f"lacks the attribute {name!r}, which {node.op_type} requires")
+        if name in given and given[name] != declared.type:
+            shown = kind.Name(given[name]) if given[name] in kind.values() else str(given[name])
+            raise ctx.error(
+                f"attribute {name!r} is {shown}, but {node.op_type} takes {kind.Name(declared.type)}"
+            )
 
 
 def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int, constant_names: set[str]) -> None:
@@ -174,11 +216,12 @@ def from_onnx(
         ctx.values[value_info.name] = arg
         arg.name_hint = ssa_name(value_info.name)
     for tensor in proto.graph.initializer:
-        ctx.constants[tensor.name] = numpy_helper.to_array(tensor)
+        ctx.constants[tensor.name] = _initializer_value(tensor)
     with ImplicitBuilder(block):
         for index, node in enumerate(proto.graph.node):
             ctx.node_label = f"{node_label(node, index)!r} ({node.op_type})"
             ctx.node_name, ctx.node_op = node_label(node, index), node.op_type
+            _check_attributes(ctx, node)
             _convert_node(ctx, node)
         outputs = [ctx.value(o.name) for o in proto.graph.output]
         func.ReturnOp(*outputs)

@@ -1,0 +1,115 @@
+"""Damaged and hand-edited models that the fuzzers (tests/fuzz) found escaping as Python
+errors: each is now one ModelImportError naming the node or initializer."""
+
+import numpy as np
+import onnx
+import pytest
+from models import make_model, mlp_model
+from onnx import TensorProto, helper
+
+import ziggurat
+from ziggurat.core.errors import ModelImportError
+
+
+def one_node(node: onnx.NodeProto, x_shape: list[int], **initializers: np.ndarray):
+    return make_model([node], {"x": x_shape}, {"y": None}, initializers)
+
+
+def f32(*shape: int) -> np.ndarray:
+    return np.ones(shape, np.float32)
+
+
+def i64(*values: int) -> np.ndarray:
+    return np.array(values, np.int64)
+
+
+def test_initializer_with_dims_its_data_does_not_fill() -> None:
+    model = mlp_model(1, (4, 8, 3))
+    model.graph.initializer[0].dims[0] = 5
+    with pytest.raises(ModelImportError, match=r"initializer 'fc0.weight' \(FLOAT, dims \[5, 4\]"):
+        ziggurat.from_onnx(model)
+
+
+def test_initializer_of_undefined_element_type() -> None:
+    model = mlp_model(1, (4, 8, 3))
+    model.graph.initializer[1].data_type = TensorProto.UNDEFINED
+    with pytest.raises(ModelImportError, match="initializer 'fc0.bias' .UNDEFINED"):
+        ziggurat.from_onnx(model)
+
+
+def test_input_of_an_element_type_onnx_does_not_define() -> None:
+    model = mlp_model(1, (4, 8, 3))
+    model.graph.input[0].type.tensor_type.elem_type = -3
+    with pytest.raises(ModelImportError, match="input 'input' is element type -3"):
+        ziggurat.from_onnx(model)
+
+
+@pytest.mark.parametrize("domain", ["", "ai.onnx"])
+def test_attribute_of_another_kind_than_the_schema_declares(domain: str) -> None:
+    node = helper.make_node("Softmax", ["x"], ["y"], name="soft", axis=[1, 2], domain=domain)
+    with pytest.raises(ModelImportError, match="'soft'.*attribute 'axis' is INTS, but Softmax"):
+        ziggurat.from_onnx(one_node(node, [2, 3]))
+
+
+def test_required_attribute_missing() -> None:
+    node = helper.make_node("Cast", ["x"], ["y"], name="cast")
+    with pytest.raises(ModelImportError, match="'cast'.*lacks the attribute 'to'"):
+        ziggurat.from_onnx(one_node(node, [2, 3]))
+
+
+def test_clip_bounds_that_are_not_scalars() -> None:
+    node = helper.make_node("Clip", ["x", "low"], ["y"], name="clip")
+    with pytest.raises(ModelImportError, match=r"min must be a scalar, got shape \[8, 4\]"):
+        ziggurat.from_onnx(one_node(node, [2, 3], low=f32(8, 4)))
+
+
+@pytest.mark.parametrize(
+    "op_type, message",
+    [("Slice", r"required input 1 \(starts\)"), ("Pad", r"required input 1 \(pads\)")],
+)
+def test_required_constant_input_missing(op_type: str, message: str) -> None:
+    node = helper.make_node(op_type, ["x"], ["y"], name="cut")
+    with pytest.raises(ModelImportError, match=f"'cut'.*{message} is missing"):
+        ziggurat.from_onnx(one_node(node, [2, 3]))
+
+
+def test_conv_with_a_weight_of_the_wrong_rank() -> None:
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+    with pytest.raises(ModelImportError, match=r"'conv'.*weight \[3\] must have the rank"):
+        ziggurat.from_onnx(one_node(node, [1, 3, 6, 6], w=f32(3)))
+
+
+@pytest.mark.parametrize(
+    "op_type, attrs, message",
+    [
+        ("Conv", {"strides": [0, 1]}, r"strides \[0, 1\] must all be 1 or more"),
+        ("Conv", {"pads": [0, -2, 0, 0]}, r"pads \[0, -2, 0, 0\] must all be 0 or more"),
+        ("Conv", {"dilations": [1]}, r"dilations \[1\] must have 2 entries"),
+        ("MaxPool", {"kernel_shape": [2, 2], "strides": [2, 0]}, r"strides \[2, 0\]"),
+    ],
+)
+def test_window_attributes_out_of_range(op_type: str, attrs: dict, message: str) -> None:
+    inputs = ["x", "w"] if op_type == "Conv" else ["x"]
+    node = helper.make_node(op_type, inputs, ["y"], name="window", **attrs)
+    with pytest.raises(ModelImportError, match=f"'window'.*{message}"):
+        ziggurat.from_onnx(one_node(node, [1, 2, 6, 6], w=f32(3, 2, 3, 3)))
+
+
+def test_reshape_copying_a_dim_the_input_lacks() -> None:
+    """The fuzzers' `IndexError: tuple index out of range`: a 0 in Reshape's shape copies
+    the input's dim at that place, which a rank-2 input does not have at 3."""
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")
+    with pytest.raises(ModelImportError, match=r"copies dim 3 \(a 0\), but the input \[2, 3\]"):
+        ziggurat.from_onnx(one_node(node, [2, 3], shape=i64(1, 1, 6, 0)))
+
+
+def test_unsqueeze_with_repeated_axes() -> None:
+    node = helper.make_node("Unsqueeze", ["x", "axes"], ["y"], name="unsqueeze")
+    with pytest.raises(ModelImportError, match=r"axes \[1, 1\] must be distinct"):
+        ziggurat.from_onnx(one_node(node, [2, 3], axes=i64(1, 1)))
+
+
+def test_squeeze_of_an_axis_past_the_rank() -> None:
+    node = helper.make_node("Squeeze", ["x", "axes"], ["y"], name="squeeze")
+    with pytest.raises(ModelImportError, match=r"Squeeze axes \[4\] are not dims of \[1, 3\]"):
+        ziggurat.from_onnx(one_node(node, [1, 3], axes=i64(4)))
