@@ -4,6 +4,7 @@ xDSL keeps no source location on parsed ops, so `LocatingParser` records where e
 starts; `verify_located` then finds the innermost op that fails to verify and names its place.
 """
 
+import re
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -12,6 +13,14 @@ from xdsl.ir import AttributeInvT, Operation, SSAValue
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRLexer
+
+STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+"""The lexer's string-literal pattern, one character per repetition. xDSL 0.74's pattern
+repeats a repetition (`(?:[^"...]+|...)*"`), which backtracks exponentially on a quote left
+open before the end of its line: one stray `"` made ziggurat-opt hang. Same strings, linear
+time; set on the lexer class, so every parser in the process uses it."""
+MLIRLexer._unescaped_characters_regex = STRING_LITERAL
 
 
 @dataclass(frozen=True)
