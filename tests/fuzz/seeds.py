@@ -143,7 +143,7 @@ def seed_tuning_lines() -> tuple[str, ...]:
 
     module, params = from_onnx(tiny_mlp())
     lines: list[str] = []
-    for task in extract_tasks(module, FUZZ_TARGET, params, opt_level=1):
+    for task in extract_tasks(module, FUZZ_TARGET, params, opt_level=3):
         workload = Workload(
             task.key,
             task.name,

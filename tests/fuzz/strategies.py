@@ -523,7 +523,9 @@ def packages(draw: st.DrawFn) -> PackageCase:
 
 # tuning logs
 
-LOG_VALUES = (None, 0, -1, 1e308, -1e308, 2**64, "", "x", [], {}, [[]], [1e308], True, "nan")
+CONFIG_VALUES = (0, -1, 3, 7, 2**40, -(2**63), 1.5, True, "", "ij", "auto", None, [4])
+"""Knob values a tuned config may be edited to: out of range, of another type, absurd; the
+record's cost is sometimes made the best, so the edited config is the one a build uses."""
 
 
 @st.composite
@@ -532,8 +534,17 @@ def tuning_logs(draw: st.DrawFn) -> Case:
     lines = list(seed_tuning_lines())
     steps: list[str] = []
     index = draw(st.integers(0, len(lines) - 1))
-    kind = draw(st.sampled_from(("field", "field", "cut", "text", "bytes")))
-    if kind == "field":
+    kind = draw(st.sampled_from(("config", "config", "field", "field", "cut", "text", "bytes")))
+    if kind == "config":
+        record = json.loads(lines[index])
+        knob = draw(st.sampled_from(sorted(record["config"])))
+        value = draw(st.sampled_from(CONFIG_VALUES))
+        record["config"][knob] = value
+        if draw(st.booleans()):
+            record["result"]["costs"] = [1e-9]
+        lines[index] = json.dumps(record)
+        steps.append(f"line {index + 1} config {knob} = {json.dumps(value)}")
+    elif kind == "field":
         record = json.loads(lines[index])
         edited = _edit_json(draw, record, f"line {index + 1}", steps)
         lines[index] = json.dumps(edited)

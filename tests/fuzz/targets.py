@@ -281,7 +281,7 @@ def cli_package(case: Case, folder: Path, run: Callable[..., str]) -> str:
     return run("cli", argv, folder, (output,))
 
 
-# tuning logs: read, shown, merged, and used for a build.
+# tuning logs: read, shown, merged, and their configs applied in a build.
 
 
 def check_tuning_log(case: Case, folder: Path) -> str:
@@ -300,6 +300,8 @@ def check_tuning_log(case: Case, folder: Path) -> str:
         main, ["tune", "merge", str(path), "-o", str(merged)], folder, [merged]
     )
     merged.unlink(missing_ok=True)
+    if outcome == ACCEPTED:
+        outcome = cli_tuning_log(case, folder, run_in_process)
     return outcome
 
 
