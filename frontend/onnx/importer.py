@@ -212,6 +212,9 @@ def from_onnx(
 
     block = Block(arg_types=input_types)
     ctx = ImportContext(block, opset)
+    for index, node in enumerate(proto.graph.node):
+        for name in node.output:
+            ctx.producers.setdefault(name, node_label(node, index))
     for value_info, arg in zip(inputs, block.args, strict=True):
         ctx.values[value_info.name] = arg
         arg.name_hint = ssa_name(value_info.name)

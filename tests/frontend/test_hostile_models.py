@@ -113,3 +113,21 @@ def test_squeeze_of_an_axis_past_the_rank() -> None:
     node = helper.make_node("Squeeze", ["x", "axes"], ["y"], name="squeeze")
     with pytest.raises(ModelImportError, match=r"Squeeze axes \[4\] are not dims of \[1, 3\]"):
         ziggurat.from_onnx(one_node(node, [1, 3], axes=i64(4)))
+
+
+def test_a_node_reading_its_own_output_is_a_cycle() -> None:
+    model = mlp_model(1, (4, 8, 3))
+    model.graph.node[1].input[0] = model.graph.node[1].output[0]
+    with pytest.raises(ModelImportError, match="'/relu0/Relu'.*reads its own output 'relu0_out'"):
+        ziggurat.from_onnx(model)
+
+
+def test_a_node_reading_its_consumers_output_names_the_cycle() -> None:
+    """The measured case before the fuzzers: a node made to read its own consumer's output."""
+    model = mlp_model(1, (4, 8, 3))
+    model.graph.node[0].input[0] = model.graph.node[1].output[0]
+    with pytest.raises(
+        ModelImportError,
+        match="'/fc0/Gemm'.*input 'relu0_out' comes from node '/relu0/Relu', which runs later",
+    ):
+        ziggurat.from_onnx(model)
