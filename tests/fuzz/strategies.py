@@ -8,6 +8,7 @@ failing case can be read, saved and replayed.
 import ast
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import cache
@@ -280,15 +281,30 @@ IR_TOKENS = (
 )  # fmt: skip
 
 
+IR_NUMBERS = ("0", "1", "2", "3", "5", "64", "2147483648", "1099511627776", "99999999999999999999")
+"""What a number in the IR (a dim, an axis, a stride, an offset) may be edited to: the
+digits only, so a preceding `-` makes the negative ones."""
+
+
 @st.composite
 def ir_texts(draw: st.DrawFn) -> Case:
     """A valid graph module with characters, tokens or lines deleted, inserted or swapped."""
     text = draw(st.sampled_from(seed_ir_texts()))
     steps = [f"seed ir {seed_ir_texts().index(text)}"]
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(("char", "delete", "token", "replace", "line", "swap")))
+        kind = draw(
+            st.sampled_from(
+                ("number", "number", "char", "delete", "token", "replace", "line", "swap")
+            )
+        )
         at = draw(st.integers(0, max(len(text) - 1, 0)))
-        if kind == "char":
+        numbers = list(re.finditer(r"\d+", text))
+        if kind == "number" and numbers:
+            found = draw(st.sampled_from(numbers))
+            new = draw(st.sampled_from(IR_NUMBERS))
+            text = text[: found.start()] + new + text[found.end() :]
+            steps.append(f"number {found.group()} at {found.start()} = {new}")
+        elif kind == "char":
             char = draw(st.characters(codec="utf-8"))
             text = text[:at] + char + text[at + 1 :]
             steps.append(f"char {at} = {char!r}")
