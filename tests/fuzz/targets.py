@@ -162,7 +162,8 @@ def run_in_process(
 
 
 def opt_outputs(output: Path) -> tuple[Path, Path]:
-    """What ziggurat-opt writes for `-o output`: the IR, and the weights passes added."""
+    """What ziggurat-opt (or `ziggurat import`) writes for `-o output`: the IR and, beside
+    it, the weights."""
     return output, output.with_suffix(".params.npz")
 
 
@@ -184,10 +185,15 @@ def check_onnx(case: Case, folder: Path) -> str:
 
 
 def cli_onnx(case: Case, folder: Path, run: Callable[..., str]) -> str:
-    (folder / "model.onnx").write_bytes(case.data)
+    """`ziggurat import` (IR and params), then `ziggurat compile` to a `.zgt`."""
+    model = folder / "model.onnx"
+    model.write_bytes(case.data)
+    ir = folder / "model.mlir"
+    imported = run("cli", ["import", str(model), "-o", str(ir)], folder, opt_outputs(ir))
     output = folder / "model.zgt"
-    argv = ["compile", str(folder / "model.onnx"), "-o", str(output), "--target", FUZZ_TARGET]
-    return run("cli", argv, folder, (output,))
+    argv = ["compile", str(model), "-o", str(output), "--target", FUZZ_TARGET]
+    compiled = run("cli", argv, folder, (output,))
+    return ACCEPTED if ACCEPTED in (imported, compiled) else REFUSED
 
 
 # IR text through ziggurat-opt: parse, verify, graph passes, lowering to LLVM IR.
