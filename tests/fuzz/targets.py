@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from ziggurat.core.errors import ZigguratError
 from ziggurat.runtime.errors import RuntimeModuleError
 
+from .model_edits import onnx_models
 from .seeds import FUZZ_TARGET, seed_model_bytes, seed_params_bytes
 from .strategies import (
     Case,
     PackageCase,
     ir_texts,
-    onnx_models,
     packages,
     params_files,
     tuning_logs,
