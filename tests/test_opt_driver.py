@@ -220,6 +220,20 @@ def test_a_string_left_open_fails_at_once(tmp_path: Path) -> None:
     assert f"{source}:2:21: error: End of file reached before closing string" in result.stderr
 
 
+@pytest.mark.parametrize("width", ["99999999999999999999", "4000000000", "16777216"])
+def test_an_integer_type_wider_than_mlir_allows_is_a_located_error(
+    tmp_path: Path, width: str
+) -> None:
+    """`i99999999999999999999` was an OverflowError inside xDSL (found by tests/fuzz)."""
+    source = tmp_path / "wide.mlir"
+    source.write_text(f"func.func @f() {{\n  %c = arith.constant 1 : i{width}\n  func.return\n}}\n")
+    result = run("ziggurat-opt", str(source))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{source}:2:27: error: integer type i{width} is wider than 16777215 bits" in (
+        result.stderr
+    )
+
+
 def test_expected_diagnostics_are_checked_per_chunk(tmp_path: Path) -> None:
     body = (
         "func.func @f(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {{\n"
