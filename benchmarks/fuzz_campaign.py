@@ -111,7 +111,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown targets {unknown}; there are {sorted(TARGETS)}")
     header = f"{'target':<12}{'tried':>8}{'accepted':>10}{'refused':>9}{'failed':>8}{'cli':>6}"
-    rows, failed = [header], 0
+    rows, total = [header], Counter[str]()
     for name in names:
         started = time.perf_counter()
         tally = run_target(TARGETS[name], args.examples, args.seed, args.cli_every, args.save)
@@ -122,10 +122,14 @@ def main() -> int:
         )
         for signature, count in tally.failures.most_common():
             rows.append(f"    {count} x {signature}")
-        failed += counts["failed"]
+        total += counts
         print("\n".join(rows[-1 - len(tally.failures) :]), flush=True)
+    rows.append(
+        f"{'all':<12}{total['tried']:>8}{total['accepted']:>10}{total['refused']:>9}"
+        f"{total['failed']:>8}{total['cli']:>6}"
+    )
     print("\n".join(rows))
-    return 1 if failed else 0
+    return 1 if total["failed"] else 0
 
 
 if __name__ == "__main__":

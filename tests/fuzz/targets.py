@@ -70,7 +70,7 @@ def refused(err: BaseException) -> str:
 
 
 def files_under(folder: Path) -> set[Path]:
-    return {path for path in folder.rglob("*")}
+    return set(folder.rglob("*"))
 
 
 def _check_exit(

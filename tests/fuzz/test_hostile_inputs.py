@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fuzz.targets import TARGETS, cli_subprocess, run_in_process
+from fuzz.targets import CHECK_SECONDS, TARGETS, cli_subprocess, run_in_process, time_limit
 from hypothesis import HealthCheck, given, settings
 
 REPRODUCIBLE = settings(
@@ -28,7 +28,7 @@ def test_api_works_or_refuses_cleanly(name: str) -> None:
     @settings(REPRODUCIBLE, max_examples=API_EXAMPLES[name])
     @given(target.strategy())
     def check(case) -> None:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, time_limit(CHECK_SECONDS):
             target.check(case, Path(folder))
 
     check()
@@ -41,7 +41,7 @@ def test_cli_works_or_refuses_in_one_line(name: str) -> None:
     @settings(REPRODUCIBLE, max_examples=CLI_EXAMPLES[name])
     @given(target.strategy())
     def check(case) -> None:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, time_limit(CHECK_SECONDS):
             target.cli_check(case, Path(folder), run_in_process)
 
     check()
@@ -54,7 +54,7 @@ def test_cli_in_a_child_process_neither_crashes_nor_hangs(name: str) -> None:
     @settings(REPRODUCIBLE, max_examples=CHILD_EXAMPLES)
     @given(target.strategy())
     def check(case) -> None:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, time_limit(CHECK_SECONDS):
             target.cli_check(case, Path(folder), cli_subprocess)
 
     check()
