@@ -244,6 +244,8 @@ class PadOp(IRDLOperation):
     def __init__(self, x: SSAValue, pads: Sequence[int], mode: str, value: float):
         shape = tensor_shape(x)
         rank = len(shape)
+        if len(pads) != 2 * rank:
+            raise ValueError(f"pads {list(pads)} must have {2 * rank} entries for rank {rank}")
         out = [s + pads[d] + pads[rank + d] for d, s in enumerate(shape)]
         super().__init__(
             operands=[x],

@@ -9,6 +9,7 @@ the model are not trusted: every type comes from the graph ops' own shape rules.
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -46,6 +47,23 @@ def _load(model: onnx.ModelProto | str | Path) -> onnx.ModelProto:
         raise ModelImportError(
             f"{path}: not a readable ONNX model ({type(err).__name__}: {err})"
         ) from err
+
+
+def _undecodable_text(message: Any) -> str | None:
+    """The name of the first text field in `message` (depth first) whose bytes are not
+    UTF-8, or None. Protobuf hands such a field back as bytes instead of failing the parse,
+    and every name in the model is read as text."""
+    for field, value in message.ListFields():
+        values = value if field.is_repeated else [value]
+        raw = [v for v in values if isinstance(v, bytes)] if field.type == field.TYPE_STRING else []
+        if raw:
+            return f"{field.full_name} ({raw[0]!r})"
+        if field.type == field.TYPE_MESSAGE:
+            for item in values:
+                found = _undecodable_text(item)
+                if found is not None:
+                    return found
+    return None
 
 
 def _opset(model: onnx.ModelProto) -> int:
@@ -194,6 +212,9 @@ def from_onnx(
 ) -> tuple[ModuleOp, dict[str, np.ndarray]]:
     """Imports an ONNX model as `func.func @main` in the graph dialect, plus its weights."""
     proto = _load(model)
+    undecodable = _undecodable_text(proto)
+    if undecodable is not None:
+        raise ModelImportError(f"the model's {undecodable} is not UTF-8 text")
     opset = _opset(proto)
     overrides = dict(shape or {})
     initializer_names = {t.name for t in proto.graph.initializer}

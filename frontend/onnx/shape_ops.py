@@ -303,6 +303,13 @@ class Pad(OnnxOpConverter):
     ) -> list[SSAValue]:
         x = required(ctx, node, 0)
         rank = len(graph.tensor_shape(x))
+        padded = rank if axes is None else len(axes)
+        if len(pads) != 2 * padded:
+            raise ctx.error(f"pads {pads} must have {2 * padded} entries, two per padded axis")
+        if axes is not None and (
+            any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) < len(axes)
+        ):
+            raise ctx.error(f"Pad axes {axes} must be distinct dims of rank {rank}")
         if axes is not None:
             full = [0] * (2 * rank)
             for n, axis in enumerate(a % rank for a in axes):

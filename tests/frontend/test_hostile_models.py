@@ -131,3 +131,31 @@ def test_a_node_reading_its_consumers_output_names_the_cycle() -> None:
         match="'/fc0/Gemm'.*input 'relu0_out' comes from node '/relu0/Relu', which runs later",
     ):
         ziggurat.from_onnx(model)
+
+
+def test_a_name_that_is_not_utf8(tmp_path) -> None:
+    """A flipped bit in a name made protobuf hand it back as bytes: a TypeError in the
+    importer."""
+    data = mlp_model(1, (4, 8, 3)).SerializeToString().replace(b"input", b"in\xf0ut")
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    with pytest.raises(ModelImportError, match=r"NodeProto.input \(b'in\\xf0ut'\) is not UTF-8"):
+        ziggurat.from_onnx(path)
+
+
+@pytest.mark.parametrize(
+    "pads, axes, message",
+    [
+        ([1, 1], None, r"pads \[1, 1\] must have 4 entries"),
+        ([1, 1, 1], [1], r"pads \[1, 1, 1\] must have 2 entries"),
+        ([1, 1, 1, 1], [1, -1], r"axes \[1, -1\] must be distinct"),
+        ([1, 1], [5], r"axes \[5\] must be distinct dims of rank 2"),
+    ],
+)
+def test_pad_with_pads_or_axes_that_do_not_fit(pads, axes, message) -> None:
+    inputs = {"pads": i64(*pads), **({"axes": i64(*axes)} if axes else {})}
+    names = ["x", "pads", "", "axes"] if axes else ["x", "pads"]
+    node = helper.make_node("Pad", names, ["y"], name="pad")
+    model = make_model([node], {"x": [2, 3]}, {"y": None}, inputs, opset=18)
+    with pytest.raises(ModelImportError, match=f"'pad'.*{message}"):
+        ziggurat.from_onnx(model)
