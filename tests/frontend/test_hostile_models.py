@@ -159,3 +159,31 @@ def test_pad_with_pads_or_axes_that_do_not_fit(pads, axes, message) -> None:
     model = make_model([node], {"x": [2, 3]}, {"y": None}, inputs, opset=18)
     with pytest.raises(ModelImportError, match=f"'pad'.*{message}"):
         ziggurat.from_onnx(model)
+
+
+def test_transpose_perm_for_another_rank() -> None:
+    node = helper.make_node("Transpose", ["x"], ["y"], name="transpose", perm=[0, 2, 1])
+    with pytest.raises(ModelImportError, match=r"perm \[0, 2, 1\] is not a permutation"):
+        ziggurat.from_onnx(one_node(node, [4, 6]))
+
+
+def test_concat_of_different_ranks() -> None:
+    node = helper.make_node("Concat", ["x", "extra"], ["y"], name="concat", axis=1)
+    with pytest.raises(ModelImportError, match=r"one rank, got \[\[1, 3\], \[1, 5, 2\]\]"):
+        ziggurat.from_onnx(one_node(node, [1, 3], extra=f32(1, 5, 2)))
+
+
+@pytest.mark.parametrize(
+    "scales, message",
+    [
+        # float32 1.0 read as int32 (an edited element type): 1065353216 times larger
+        ([1, 1, 1065353216, 2], r"needs .* of interpolation weights, over the limit"),
+        ([1, 1, 0.1, 1], r"gives \[1, 1, 0, 6\], which has an empty dim"),
+    ],
+)
+def test_resize_to_sizes_that_cannot_be(monkeypatch, scales: list, message: str) -> None:
+    monkeypatch.setenv("ZIGGURAT_MEMORY_LIMIT", "64M")
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="nearest")
+    model = one_node(node, [1, 1, 4, 6], scales=np.array(scales, np.float32))
+    with pytest.raises(ModelImportError, match=f"'resize'.*{message}"):
+        ziggurat.from_onnx(model)
