@@ -5,7 +5,7 @@ raw byte damage of their serialized protobufs."""
 import onnx
 from hypothesis import strategies as st
 
-from .seeds import seed_model_bytes
+from .seeds import SEED_MODELS, seed_model_bytes
 from .strategies import Case, byte_edits
 
 HOSTILE_DIMS = (0, -1, -7, 1, 2, 3, 5, 2**31, 2**40, 2**62)
@@ -197,7 +197,7 @@ ONNX_EDITS = (_edit_dims, _edit_attribute, _edit_op, _edit_dtype, _edit_wiring, 
 
 
 @st.composite
-def onnx_models(draw: st.DrawFn, seeds: tuple[str, ...] = ("mlp", "cnn")) -> Case:
+def onnx_models(draw: st.DrawFn, seeds: tuple[str, ...] = tuple(SEED_MODELS)) -> Case:
     """A seed model with a few structured edits, then sometimes raw byte damage."""
     seed = draw(st.sampled_from(seeds))
     model = onnx.load_from_string(seed_model_bytes(seed))

@@ -69,7 +69,57 @@ def tiny_cnn() -> onnx.ModelProto:
     return model
 
 
-SEED_MODELS = {"mlp": tiny_mlp, "cnn": tiny_cnn}
+def tiny_reshaper() -> onnx.ModelProto:
+    """Transpose, Split, Add, ReduceMean, Gather, Slice, Where, Unsqueeze, Resize, Cast,
+    Squeeze, Expand, Flatten and Clip on a 1x4x6 input, with two outputs: the shape ops and
+    their attributes and constant inputs, to edit."""
+    constants = {
+        "split.sizes": np.array([3, 3], np.int64),
+        "gather.indices": np.array([0, 2], np.int64),
+        "slice.starts": np.array([0], np.int64),
+        "slice.ends": np.array([2], np.int64),
+        "slice.axes": np.array([1], np.int64),
+        "where.condition": np.array([True, False, True, False]),
+        "unsqueeze.axes": np.array([0], np.int64),
+        "resize.scales": np.array([1, 1, 2, 2], np.float32),
+        "squeeze.axes": np.array([0], np.int64),
+        "expand.shape": np.array([1, 3, 4], np.int64),
+        "clip.min": np.array(-0.5, np.float32),
+        "clip.max": np.array(0.5, np.float32),
+    }
+    make = helper.make_node
+    nodes = [
+        make("Transpose", ["x"], ["t"], name="transpose", perm=[0, 2, 1]),
+        make("Split", ["t", "split.sizes"], ["a", "b"], name="split", axis=1),
+        make("Add", ["a", "b"], ["s"], name="add"),
+        make("ReduceMean", ["s"], ["mean"], name="mean", axes=[2], keepdims=1),
+        make("Gather", ["s", "gather.indices"], ["g"], name="gather", axis=1),
+        make("Slice", ["s", "slice.starts", "slice.ends", "slice.axes"], ["sl"], name="slice"),
+        make("Where", ["where.condition", "g", "sl"], ["w"], name="where"),
+        make("Unsqueeze", ["w", "unsqueeze.axes"], ["u"], name="unsqueeze"),
+        make("Resize", ["u", "", "resize.scales"], ["big"], name="resize", mode="nearest"),
+        make("Cast", ["big"], ["cast"], name="cast", to=TensorProto.FLOAT),
+        make("Squeeze", ["cast", "squeeze.axes"], ["image"], name="squeeze"),
+        make("Expand", ["mean", "expand.shape"], ["e"], name="expand"),
+        make("Flatten", ["e"], ["flat"], name="flatten", axis=1),
+        make("Clip", ["flat", "clip.min", "clip.max"], ["clipped"], name="clip"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "reshaper",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6])],
+        [
+            helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 4, 8]),
+            helper.make_tensor_value_info("clipped", TensorProto.FLOAT, [1, 12]),
+        ],
+        [numpy_helper.from_array(value, name) for name, value in constants.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+SEED_MODELS = {"mlp": tiny_mlp, "cnn": tiny_cnn, "reshaper": tiny_reshaper}
 
 
 @cache
