@@ -6,13 +6,16 @@
 Each target draws `--examples` cases from the same strategies the tests use (randomly, not
 derandomized: another seed gives other cases), checks each in this process, and every
 `--cli-every`-th case also through its CLI in a child process (signals, hangs, stray files).
-Prints, per target: cases tried, accepted, refused cleanly, and failures, with each distinct
-failure once; the first input of each kind of failure is saved under `--save` with how they were made and
-the trace. Exits 1 if any case failed.
+The process's address space is capped (`--address-space`, default 8G), so an input that
+allocates without bound is a counted MemoryError rather than the campaign killed. Prints, per
+target: cases tried, accepted, refused cleanly, and failures, each distinct failure once; the
+first input of each kind of failure is saved under `--save` with how it was made and its
+trace. Exits 1 if any case failed.
 """
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -27,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fuzz.conftest import FUZZ_MEMORY_LIMIT  # noqa: E402
 from fuzz.targets import CHECK_SECONDS, TARGETS, Target, cli_subprocess, time_limit  # noqa: E402
+
+from ziggurat.runtime.limits import parse_bytes  # noqa: E402
 
 os.environ.setdefault("ZIGGURAT_MEMORY_LIMIT", FUZZ_MEMORY_LIMIT)
 
@@ -105,7 +110,16 @@ def main() -> int:
     parser.add_argument(
         "--save", type=Path, help="folder for the first input of each kind of failure"
     )
+    parser.add_argument(
+        "--address-space",
+        default="8G",
+        help="cap on this process's virtual memory, so an input that allocates without bound "
+        "is a MemoryError counted as a failure, not the whole campaign killed (0: no cap)",
+    )
     args = parser.parse_args()
+    if args.address_space != "0":
+        cap = parse_bytes(args.address_space)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     names = [name for name in args.targets.split(",") if name]
     unknown = sorted(set(names) - set(TARGETS))
     if unknown:
