@@ -152,10 +152,10 @@ def _initializer_value(tensor: onnx.TensorProto) -> np.ndarray:
 
 
 def _check_attributes(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """Refuses a node that lacks an attribute its ONNX schema requires, or has one of another
-    kind (int, ints, float, string, tensor...) than the schema declares, so converters and
-    folding only see the values they read: `axis=[1, 2]` is this error, not a TypeError deep
-    in a converter."""
+    """Refuses a node with an attribute its ONNX schema does not declare (as onnxruntime
+    does), without one the schema requires, or with one of another kind (int, ints, float,
+    string, tensor...) than declared, so converters and folding only see the values they
+    read: `axis=[1, 2]` is this error, not a TypeError deep in a converter."""
     try:
         schema = onnx.defs.get_schema(
             node.op_type, ctx.opset, "" if node.domain == "ai.onnx" else node.domain
@@ -164,6 +164,12 @@ def _check_attributes(ctx: ImportContext, node: onnx.NodeProto) -> None:
         return
     kind = onnx.AttributeProto.AttributeType
     given = {attr.name: attr.type for attr in node.attribute}
+    unknown = sorted(set(given) - set(schema.attributes))
+    if unknown:
+        raise ctx.error(
+            f"has attribute(s) {unknown}, which {node.op_type} does not take in opset "
+            f"{ctx.opset} (it takes {sorted(schema.attributes)})"
+        )
     for name, declared in schema.attributes.items():
         if declared.required and name not in given:
             raise ctx.error(f"lacks the attribute {name!r}, which {node.op_type} requires")
@@ -269,6 +275,8 @@ def from_onnx(
 
 
 def _shape_op(ctx: ImportContext, node: onnx.NodeProto) -> np.ndarray:
+    if not node.input or not node.input[0]:
+        raise ctx.error("required input 0 is missing")
     shape = ctx.shape(node.input[0])
     if node.op_type == "Size":
         return np.array(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)

@@ -187,3 +187,20 @@ def test_resize_to_sizes_that_cannot_be(monkeypatch, scales: list, message: str)
     model = one_node(node, [1, 1, 4, 6], scales=np.array(scales, np.float32))
     with pytest.raises(ModelImportError, match=f"'resize'.*{message}"):
         ziggurat.from_onnx(model)
+
+
+def test_an_attribute_the_op_does_not_take() -> None:
+    """Squeeze has no `axes` attribute since opset 13; a float one was a TypeError."""
+    node = helper.make_node("Squeeze", ["x"], ["y"], name="squeeze", axes=0.5)
+    with pytest.raises(ModelImportError, match=r"has attribute\(s\) \['axes'\], which Squeeze"):
+        ziggurat.from_onnx(one_node(node, [1, 3]))
+
+
+def test_shape_without_its_input() -> None:
+    nodes = [
+        helper.make_node("Shape", [], ["s"], name="shape"),
+        helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape"),
+    ]
+    model = make_model(nodes, {"x": [1, 3]}, {"y": None})
+    with pytest.raises(ModelImportError, match="'shape'.*required input 0 is missing"):
+        ziggurat.from_onnx(model)
