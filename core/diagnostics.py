@@ -4,14 +4,29 @@ xDSL keeps no source location on parsed ops, so `LocatingParser` records where e
 starts; `verify_located` then finds the innermost op that fails to verify and names its place.
 """
 
+import re
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import AttributeInvT, Operation, SSAValue
+from xdsl.ir import AttributeInvT, Operation, SSAValue, TypeAttribute
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
+
+STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+"""The lexer's string-literal pattern, one character per repetition. xDSL 0.74's pattern
+repeats a repetition (`(?:[^"...]+|...)*"`), which backtracks exponentially on a quote left
+open before the end of its line: one stray `"` made ziggurat-opt hang. Same strings, linear
+time; set on the lexer class, so every parser in the process uses it."""
+MLIRLexer._unescaped_characters_regex = STRING_LITERAL
+
+MAX_INTEGER_WIDTH = (1 << 24) - 1
+"""MLIR's widest integer type. xDSL takes any width and computes the type's range with
+`1 << width`: `i99999999999999999999` raised OverflowError, and a ten-digit width would
+allocate gigabytes."""
+INTEGER_TYPE = re.compile(r"[su]?i(\d+)")
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,17 @@ class LocatingParser(Parser):
             raise ParseError(
                 self.first_uses[undefined[0]], f"use of undefined value {names}"
             ) from None
+
+    def _parse_optional_integer_or_float_type(self) -> TypeAttribute | None:
+        token = self._current_token
+        width = (
+            INTEGER_TYPE.fullmatch(token.text) if token.kind == MLIRTokenKind.BARE_IDENT else None
+        )
+        if width and (len(width.group(1)) > 8 or int(width.group(1)) > MAX_INTEGER_WIDTH):
+            raise ParseError(
+                token.span, f"integer type {token.text} is wider than {MAX_INTEGER_WIDTH} bits"
+            )
+        return super()._parse_optional_integer_or_float_type()
 
     def parse_operation(self) -> Operation:
         span = self._current_token.span

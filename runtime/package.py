@@ -146,6 +146,17 @@ def _check_manifest(path: Path, raw: bytes) -> dict[str, Any]:
     target, members = manifest.get("target"), manifest.get("members")
     if not isinstance(target, dict) or any(key not in target for key in TARGET_KEYS):
         raise PackageError(f"{path} has a manifest without a complete target")
+    for key in TARGET_KEYS:
+        value = target[key]
+        if key == "features":
+            well_formed = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            well_formed = isinstance(value, str)
+        if not well_formed:
+            expected = "a list of strings" if key == "features" else "a string"
+            raise PackageError(
+                f"{path} has a manifest whose target {key!r} is {value!r}, not {expected}"
+            )
     if not isinstance(members, dict):
         raise PackageError(f"{path} has a manifest without member checksums")
     return manifest

@@ -453,14 +453,27 @@ def config_of(column: int, tile: TileKnobs) -> Config:
     )
 
 
+def _whole_knob(config: Config, name: str, least: int, default: int | None = None) -> int:
+    """Knob `name` of `config` as a whole number of at least `least`; ScheduleError for a
+    knob missing, of another type or out of range, as a hand-edited tuning log may hold."""
+    value = config.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise lt.ScheduleError(f"knob {name}={value!r} is not a whole number of at least {least}.")
+    return value
+
+
 def tile_of(config: Config) -> TileKnobs:
-    """The tile knobs a config names (knobs it lacks take their defaults)."""
+    """The tile knobs a config names (knobs it lacks take their defaults); ScheduleError for
+    a knob of the wrong type or out of range."""
+    parallel = config.get("parallel", "auto")
+    if parallel not in PARALLEL_POLICIES:
+        raise lt.ScheduleError(f"knob parallel={parallel!r} is not one of {PARALLEL_POLICIES}.")
     return TileKnobs(
-        int(config["tile_rows"]),
-        int(config["tile_cols"]),
-        int(config.get("order", 0)),
-        int(config.get("unroll", 1)),
-        str(config.get("parallel", "auto")),
+        _whole_knob(config, "tile_rows", 1),
+        _whole_knob(config, "tile_cols", 1),
+        _whole_knob(config, "order", 0, default=0),
+        _whole_knob(config, "unroll", 1, default=1),
+        str(parallel),
     )
 
 
@@ -483,8 +496,12 @@ def _apply_config(
     """Tiles the nest as `config` says (its vector axis by index among the candidates, its
     tile knobs); False, or with `strict` a ScheduleError, if it cannot."""
     candidates = column_candidates(chain)
-    column = int(config["column"])
-    tile = tile_of(config)
+    try:
+        column, tile = _whole_knob(config, "column", 0), tile_of(config)
+    except lt.ScheduleError as err:
+        if strict:
+            raise lt.ScheduleError(f"config {config} does not apply: {err}") from err
+        return False
     if column < len(candidates) and _attempt(
         s, module, tile_reduction, names, candidates[column], packable, lanes, registers, tile
     ):

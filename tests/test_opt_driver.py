@@ -197,6 +197,43 @@ def test_output_file_is_not_written_on_error(tmp_path: Path) -> None:
     assert result.returncode == 1 and not out.exists()
 
 
+def test_a_first_character_the_lexer_refuses_is_a_located_error(tmp_path: Path) -> None:
+    source = tmp_path / "bad.mlir"
+    source.write_text("\x95func.func @f() {\n  func.return\n}\n")
+    result = run("ziggurat-opt", str(source))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{source}:1:1: error: Unexpected character" in result.stderr
+
+
+def test_a_string_left_open_fails_at_once(tmp_path: Path) -> None:
+    """xDSL's string pattern backtracked exponentially on an unclosed quote followed by a
+    long line: this input ran for minutes (see core/diagnostics.py)."""
+    source = tmp_path / "open.mlir"
+    source.write_text(
+        "func.func @f() -> tensor<3xf32> {\n"
+        '  %w = graph.weight "conv.w : tensor<3x2x3x3xf32> tensor<3x2x3x3xf32> tensor<3xf32>\n'
+        "  func.return %w : tensor<3xf32>\n"
+        "}\n"
+    )
+    result = run("ziggurat-opt", str(source))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{source}:2:21: error: End of file reached before closing string" in result.stderr
+
+
+@pytest.mark.parametrize("width", ["99999999999999999999", "4000000000", "16777216"])
+def test_an_integer_type_wider_than_mlir_allows_is_a_located_error(
+    tmp_path: Path, width: str
+) -> None:
+    """`i99999999999999999999` was an OverflowError inside xDSL (found by tests/fuzz)."""
+    source = tmp_path / "wide.mlir"
+    source.write_text(f"func.func @f() {{\n  %c = arith.constant 1 : i{width}\n  func.return\n}}\n")
+    result = run("ziggurat-opt", str(source))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{source}:2:27: error: integer type i{width} is wider than 16777215 bits" in (
+        result.stderr
+    )
+
+
 def test_expected_diagnostics_are_checked_per_chunk(tmp_path: Path) -> None:
     body = (
         "func.func @f(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {{\n"

@@ -188,8 +188,10 @@ class ZigguratOptMain(xDSLOptMain):
         return self.args.input_file or "<stdin>"
 
     def parse(self, text: str, line_offset: int) -> tuple[ModuleOp, LocatingParser]:
-        parser = LocatingParser(self.ctx, text, self.input_name(), line_offset)
         try:
+            # The parser reads the first token as it is made, so a bad first character
+            # fails here.
+            parser = LocatingParser(self.ctx, text, self.input_name(), line_offset)
             module = parser.parse_module(not self.args.no_implicit_module)
         except ParseError as err:
             diagnostic = parse_error_diagnostic(err, line_offset)

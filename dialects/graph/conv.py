@@ -174,6 +174,37 @@ class ConvOp(WeightedWindowOp):
         self._check_bias_and_result(w[0], conv_shape)
 
 
+def check_window(
+    rank: int,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+) -> None:
+    """ValueError unless a window fits an input of `rank` (batch, channels, then the spatial
+    dims): one kernel extent, stride and dilation per spatial dim, all at least 1, and a
+    begin and an end pad per spatial dim, none negative."""
+    spatial = rank - 2
+    if spatial < 1:
+        raise ValueError(f"a window needs an input of rank 3 or more, got rank {rank}")
+    for name, values, count in (
+        ("kernel", kernel, spatial),
+        ("strides", strides, spatial),
+        ("dilations", dilations, spatial),
+        ("pads", pads, 2 * spatial),
+    ):
+        if len(values) != count:
+            raise ValueError(f"{name} {list(values)} must have {count} entries for rank {rank}")
+    for name, values, least in (
+        ("kernel", kernel, 1),
+        ("strides", strides, 1),
+        ("dilations", dilations, 1),
+        ("pads", pads, 0),
+    ):
+        if min(values) < least:
+            raise ValueError(f"{name} {list(values)} must all be {least} or more")
+
+
 def conv_shape(
     x: Sequence[int],
     w: Sequence[int],
@@ -182,6 +213,9 @@ def conv_shape(
     dilations: Sequence[int],
     groups: int,
 ) -> tuple[int, ...]:
+    if len(w) != len(x):
+        raise ValueError(f"weight {list(w)} must have the rank of the input {list(x)}")
+    check_window(len(x), w[2:], strides, pads, dilations)
     spatial = len(x) - 2
     if groups < 1 or x[1] % groups or w[0] % groups:
         raise ValueError(f"{groups} groups do not divide {x[1]} input and {w[0]} output channels")
@@ -276,6 +310,7 @@ def pool_shape(
     dilations: Sequence[int],
     ceil_mode: bool,
 ) -> tuple[int, ...]:
+    check_window(len(x), kernel, strides, pads, dilations)
     spatial = len(x) - 2
     sizes = [
         window_output_size(

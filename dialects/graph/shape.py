@@ -83,6 +83,8 @@ class TransposeOp(IRDLOperation):
 
     def __init__(self, operand: SSAValue, perm: Sequence[int]):
         shape = tensor_shape(operand)
+        if sorted(perm) != list(range(len(shape))):
+            raise ValueError(f"perm {list(perm)} is not a permutation of the dims of {list(shape)}")
         super().__init__(
             operands=[operand],
             properties={"perm": DenseArrayBase.from_list(i64, list(perm))},
@@ -120,6 +122,8 @@ class ConcatOp(IRDLOperation):
 
     def __init__(self, values: Sequence[SSAValue], axis: int):
         shapes_ = [tensor_shape(v) for v in values]
+        if not shapes_ or len({len(s) for s in shapes_}) > 1:
+            raise ValueError(f"concat needs inputs of one rank, got {[list(s) for s in shapes_]}")
         axis = shapes.normalize_axis(axis, len(shapes_[0]))
         shape = list(shapes_[0])
         shape[axis] = sum(s[axis] for s in shapes_)
@@ -244,6 +248,8 @@ class PadOp(IRDLOperation):
     def __init__(self, x: SSAValue, pads: Sequence[int], mode: str, value: float):
         shape = tensor_shape(x)
         rank = len(shape)
+        if len(pads) != 2 * rank:
+            raise ValueError(f"pads {list(pads)} must have {2 * rank} entries for rank {rank}")
         out = [s + pads[d] + pads[rank + d] for d, s in enumerate(shape)]
         super().__init__(
             operands=[x],

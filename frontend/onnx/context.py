@@ -38,6 +38,9 @@ class ImportContext:
         self.node_label = ""
         self.node_name = ""
         self.node_op = ""
+        self.producers: dict[str, str] = {}
+        """The label of the node that outputs each tensor, to say where a value read too early
+        comes from."""
 
     def error(self, message: str) -> ModelImportError:
         return ModelImportError(f"node {self.node_label}: {message}")
@@ -73,6 +76,14 @@ class ImportContext:
             return self.values[name]
         array = self.constants.get(name)
         if array is None:
+            producer = self.producers.get(name)
+            if producer == self.node_name:
+                raise self.error(f"reads its own output {name!r}: the graph has a cycle")
+            if producer is not None:
+                raise self.error(
+                    f"input {name!r} comes from node {producer!r}, which runs later: the graph "
+                    "has a cycle or its nodes are not in topological order"
+                )
             raise self.error(f"input {name!r} is not produced by any earlier node or input")
         self.values[name] = self.tensor(array, name)
         return self.values[name]

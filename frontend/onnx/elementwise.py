@@ -153,10 +153,13 @@ class Clip(OnnxOpConverter):
         low, high = ctx.constant_input(node, 1), ctx.constant_input(node, 2)
         runtime_low = low is None and ctx.input(node, 1) is not None
         runtime_high = high is None and ctx.input(node, 2) is not None
+        for bound, which in ((low, "min"), (high, "max")):
+            if bound is not None and np.size(bound) != 1:
+                raise ctx.error(f"{which} must be a scalar, got shape {list(np.shape(bound))}")
         if not runtime_low and not runtime_high:
             bounds = [
-                -np.inf if low is None else float(low),
-                np.inf if high is None else float(high),
+                -np.inf if low is None else float(np.asarray(low).item()),
+                np.inf if high is None else float(np.asarray(high).item()),
             ]
             return [graph.ClipOp(x, *bounds).result]
         if ctx.input(node, 1) is not None:

@@ -9,6 +9,7 @@ the model are not trusted: every type comes from the graph ops' own shape rules.
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -46,6 +47,23 @@ def _load(model: onnx.ModelProto | str | Path) -> onnx.ModelProto:
         raise ModelImportError(
             f"{path}: not a readable ONNX model ({type(err).__name__}: {err})"
         ) from err
+
+
+def _undecodable_text(message: Any) -> str | None:
+    """The name of the first text field in `message` (depth first) whose bytes are not
+    UTF-8, or None. Protobuf hands such a field back as bytes instead of failing the parse,
+    and every name in the model is read as text."""
+    for field, value in message.ListFields():
+        values = value if field.is_repeated else [value]
+        raw = [v for v in values if isinstance(v, bytes)] if field.type == field.TYPE_STRING else []
+        if raw:
+            return f"{field.full_name} ({raw[0]!r})"
+        if field.type == field.TYPE_MESSAGE:
+            for item in values:
+                found = _undecodable_text(item)
+                if found is not None:
+                    return found
+    return None
 
 
 def _opset(model: onnx.ModelProto) -> int:
@@ -105,13 +123,61 @@ def _input_element_type(value_info: onnx.ValueInfoProto) -> Attribute:
     try:
         dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
     except (KeyError, ValueError):
-        dtype = onnx.TensorProto.DataType.Name(elem_type)
-    element = graph.element_type_for(dtype) if not isinstance(dtype, str) else None
+        element, shown = None, _data_type_name(elem_type)
+    else:
+        element, shown = graph.element_type_for(dtype), str(dtype)
     if element is None:
         raise ModelImportError(
-            f"input {value_info.name!r} is {dtype}, which Ziggurat does not support"
+            f"input {value_info.name!r} is {shown}, which Ziggurat does not support"
         )
     return element
+
+
+def _data_type_name(data_type: int) -> str:
+    """FLOAT, INT64...; for a number ONNX does not define, the number."""
+    names = onnx.TensorProto.DataType
+    return names.Name(data_type) if data_type in names.values() else f"element type {data_type}"
+
+
+def _initializer_value(tensor: onnx.TensorProto) -> np.ndarray:
+    """The initializer's array; one whose data does not match its dims or element type (a
+    damaged or hand-edited file) is refused by name."""
+    try:
+        return numpy_helper.to_array(tensor)
+    except (ValueError, TypeError, KeyError) as err:
+        dtype = _data_type_name(tensor.data_type)
+        raise ModelImportError(
+            f"initializer {tensor.name!r} ({dtype}, dims {list(tensor.dims)}) cannot be read: {err}"
+        ) from err
+
+
+def _check_attributes(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """Refuses a node with an attribute its ONNX schema does not declare (as onnxruntime
+    does), without one the schema requires, or with one of another kind (int, ints, float,
+    string, tensor...) than declared, so converters and folding only see the values they
+    read: `axis=[1, 2]` is this error, not a TypeError deep in a converter."""
+    try:
+        schema = onnx.defs.get_schema(
+            node.op_type, ctx.opset, "" if node.domain == "ai.onnx" else node.domain
+        )
+    except onnx.defs.SchemaError:
+        return
+    kind = onnx.AttributeProto.AttributeType
+    given = {attr.name: attr.type for attr in node.attribute}
+    unknown = sorted(set(given) - set(schema.attributes))
+    if unknown:
+        raise ctx.error(
+            f"has attribute(s) {unknown}, which {node.op_type} does not take in opset "
+            f"{ctx.opset} (it takes {sorted(schema.attributes)})"
+        )
+    for name, declared in schema.attributes.items():
+        if declared.required and name not in given:
+            raise ctx.error(f"lacks the attribute {name!r}, which {node.op_type} requires")
+        if name in given and given[name] != declared.type:
+            shown = kind.Name(given[name]) if given[name] in kind.values() else str(given[name])
+            raise ctx.error(
+                f"attribute {name!r} is {shown}, but {node.op_type} takes {kind.Name(declared.type)}"
+            )
 
 
 def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int, constant_names: set[str]) -> None:
@@ -152,6 +218,9 @@ def from_onnx(
 ) -> tuple[ModuleOp, dict[str, np.ndarray]]:
     """Imports an ONNX model as `func.func @main` in the graph dialect, plus its weights."""
     proto = _load(model)
+    undecodable = _undecodable_text(proto)
+    if undecodable is not None:
+        raise ModelImportError(f"the model's {undecodable} is not UTF-8 text")
     opset = _opset(proto)
     overrides = dict(shape or {})
     initializer_names = {t.name for t in proto.graph.initializer}
@@ -170,15 +239,19 @@ def from_onnx(
 
     block = Block(arg_types=input_types)
     ctx = ImportContext(block, opset)
+    for index, node in enumerate(proto.graph.node):
+        for name in node.output:
+            ctx.producers.setdefault(name, node_label(node, index))
     for value_info, arg in zip(inputs, block.args, strict=True):
         ctx.values[value_info.name] = arg
         arg.name_hint = ssa_name(value_info.name)
     for tensor in proto.graph.initializer:
-        ctx.constants[tensor.name] = numpy_helper.to_array(tensor)
+        ctx.constants[tensor.name] = _initializer_value(tensor)
     with ImplicitBuilder(block):
         for index, node in enumerate(proto.graph.node):
             ctx.node_label = f"{node_label(node, index)!r} ({node.op_type})"
             ctx.node_name, ctx.node_op = node_label(node, index), node.op_type
+            _check_attributes(ctx, node)
             _convert_node(ctx, node)
         outputs = [ctx.value(o.name) for o in proto.graph.output]
         func.ReturnOp(*outputs)
@@ -202,6 +275,8 @@ def from_onnx(
 
 
 def _shape_op(ctx: ImportContext, node: onnx.NodeProto) -> np.ndarray:
+    if not node.input or not node.input[0]:
+        raise ctx.error("required input 0 is missing")
     shape = ctx.shape(node.input[0])
     if node.op_type == "Size":
         return np.array(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)

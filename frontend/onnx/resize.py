@@ -20,6 +20,7 @@ from xdsl.ir import SSAValue
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
+from ziggurat.runtime.limits import LIMIT_VARIABLE, memory_limit, size_text
 
 
 def _text(value: Any, default: str) -> str:
@@ -146,6 +147,7 @@ class Resize(OnnxOpConverter):
             axes,
             policy,
         )
+        _check_output(ctx, shape, out)
         full_roi = _full_roi(roi, axes, len(shape))
         try:
             coeffs = coefficient_function(attrs)
@@ -170,6 +172,22 @@ class Resize(OnnxOpConverter):
             offset_value = ctx.tensor(offset, "resize_offset") if np.any(offset) else None
             y = _along_axis(y, axis, ctx.tensor(weights, "resize_weights"), offset_value)
         return [y]
+
+
+def _check_output(ctx: ImportContext, shape: Sequence[int], out: Sequence[int]) -> None:
+    """Refuses an output with an empty or negative dim, and one whose interpolation matrices
+    (float64, input extent x output extent per resized axis) would not fit the memory limit:
+    scales of 1e9 are this error, not an allocation of gigabytes."""
+    if any(o < 1 for o in out):
+        raise ctx.error(f"resizing {list(shape)} gives {list(out)}, which has an empty dim")
+    limit = memory_limit()
+    needed = sum(8 * s * o for s, o in zip(shape, out, strict=True) if s != o)
+    if limit is not None and needed > limit:
+        raise ctx.error(
+            f"resizing {list(shape)} to {list(out)} needs {size_text(needed)} of interpolation "
+            f"weights, over the limit of {size_text(limit)} ({LIMIT_VARIABLE} or the memory "
+            "available)"
+        )
 
 
 def _full_roi(roi: np.ndarray | None, axes: list[int] | None, rank: int) -> list[float] | None:

@@ -21,7 +21,13 @@ def resolve_reshape(
     source: tuple[int, ...], requested: list[int], allow_zero: bool
 ) -> tuple[int, ...]:
     """ONNX Reshape's target: 0 copies the input dim (unless allowzero), -1 is inferred."""
-    dims = [source[i] if d == 0 and not allow_zero else d for i, d in enumerate(requested)]
+    copied = [i for i, d in enumerate(requested) if d == 0 and not allow_zero]
+    if copied and copied[-1] >= len(source):
+        raise ValueError(
+            f"Reshape shape {requested} copies dim {copied[-1]} (a 0), but the input "
+            f"{list(source)} has rank {len(source)}"
+        )
+    dims = [source[i] if i in copied else d for i, d in enumerate(requested)]
     if dims.count(-1) > 1:
         raise ValueError(f"Reshape shape {requested} has more than one -1")
     if -1 in dims:
@@ -127,6 +133,10 @@ class Unsqueeze(OnnxOpConverter):
         if not axes:
             raise ctx.error("Unsqueeze needs axes")
         rank = len(graph.tensor_shape(x)) + len(axes)
+        if any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) < len(axes):
+            raise ctx.error(
+                f"Unsqueeze axes {axes} must be distinct dims of the rank-{rank} result"
+            )
         normalized = sorted(a % rank for a in axes)
         dims = iter(graph.tensor_shape(x))
         shape = tuple(1 if d in normalized else next(dims) for d in range(rank))
@@ -142,6 +152,8 @@ class Squeeze(OnnxOpConverter):
         x = required(ctx, node, 0)
         shape = graph.tensor_shape(x)
         axes = _axes(ctx, node, attrs)
+        if axes and any(not -len(shape) <= a < len(shape) for a in axes):
+            raise ctx.error(f"Squeeze axes {axes} are not dims of {list(shape)}")
         drop = (
             {a % len(shape) for a in axes} if axes else {d for d, s in enumerate(shape) if s == 1}
         )
@@ -162,6 +174,16 @@ def _constant_ints(
     if value is None:
         raise ctx.unsupported(f"its {what} are computed at run time")
     return [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def _required_constant_ints(
+    ctx: ImportContext, node: onnx.NodeProto, index: int, what: str
+) -> list[int]:
+    """Input `index` as ints, for an input the op cannot do without."""
+    values = _constant_ints(ctx, node, index, what)
+    if values is None:
+        raise ctx.error(f"required input {index} ({what}) is missing")
+    return values
 
 
 def slice_value(
@@ -203,9 +225,8 @@ class Slice(OnnxOpConverter):
     def _impl_v10(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        starts = _constant_ints(ctx, node, 1, "starts")
-        ends = _constant_ints(ctx, node, 2, "ends")
-        assert starts is not None and ends is not None
+        starts = _required_constant_ints(ctx, node, 1, "starts")
+        ends = _required_constant_ints(ctx, node, 2, "ends")
         axes, steps = _constant_ints(ctx, node, 3, "axes"), _constant_ints(ctx, node, 4, "steps")
         return [slice_value(ctx, required(ctx, node, 0), starts, ends, axes, steps)]
 
@@ -260,8 +281,7 @@ class Expand(OnnxOpConverter):
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
         x = required(ctx, node, 0)
-        target = _constant_ints(ctx, node, 1, "target shape")
-        assert target is not None
+        target = _required_constant_ints(ctx, node, 1, "target shape")
         try:
             shape = broadcast_shapes(graph.tensor_shape(x), target)
         except ValueError as err:
@@ -283,6 +303,13 @@ class Pad(OnnxOpConverter):
     ) -> list[SSAValue]:
         x = required(ctx, node, 0)
         rank = len(graph.tensor_shape(x))
+        padded = rank if axes is None else len(axes)
+        if len(pads) != 2 * padded:
+            raise ctx.error(f"pads {pads} must have {2 * padded} entries, two per padded axis")
+        if axes is not None and (
+            any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) < len(axes)
+        ):
+            raise ctx.error(f"Pad axes {axes} must be distinct dims of rank {rank}")
         if axes is not None:
             full = [0] * (2 * rank)
             for n, axis in enumerate(a % rank for a in axes):
@@ -310,8 +337,7 @@ class Pad(OnnxOpConverter):
     ) -> list[SSAValue]:
         mode = attrs.get("mode", b"constant")
         mode = mode.decode() if isinstance(mode, bytes) else mode
-        pads = _constant_ints(ctx, node, 1, "pads")
-        assert pads is not None
+        pads = _required_constant_ints(ctx, node, 1, "pads")
         value = ctx.constant_input(node, 2)
         if len(node.input) > 2 and node.input[2] and value is None:
             raise ctx.unsupported("its constant value is computed at run time")

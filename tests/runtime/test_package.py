@@ -18,7 +18,13 @@ from ziggurat.runtime import (
 )
 from ziggurat.runtime.host import X86_FLAGS, architecture, cpu_flags, missing_features
 from ziggurat.runtime.linker import link_shared_object
-from ziggurat.runtime.package import COMMENT, MANIFEST, read_package, write_package
+from ziggurat.runtime.package import (
+    COMMENT,
+    MANIFEST,
+    _manifest_checksum,
+    read_package,
+    write_package,
+)
 
 Arrays = dict[str, np.ndarray]
 
@@ -106,6 +112,26 @@ def test_member_checksum_mismatch(package: Path, member: str) -> None:
 def test_manifest_checksum_mismatch(package: Path) -> None:
     _rewrite(package, _edit_manifest(lambda m: m["target"].update(cpu="other")))
     with pytest.raises(PackageError, match="fails its checksum .the manifest was altered"):
+        load_module(package)
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [("features", None, "a list of strings"), ("features", [1], "a list of strings"),
+     ("cpu", 0, "a string"), ("triple", ["x86_64"], "a string")],
+)  # fmt: skip
+def test_re_signed_manifest_with_a_malformed_target(
+    package: Path, key: str, value: object, expected: str
+) -> None:
+    """Found by tests/fuzz: `"features": null` with the checksum recomputed was a TypeError
+    in the host check."""
+
+    def change(manifest: dict) -> None:
+        manifest["target"][key] = value
+        manifest["checksum"] = _manifest_checksum(manifest)
+
+    _rewrite(package, _edit_manifest(change))
+    with pytest.raises(PackageError, match=f"target '{key}' is .*, not {expected}"):
         load_module(package)
 
 
