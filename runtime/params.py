@@ -34,6 +34,8 @@ def load_params(source: str | Path | IO[bytes], label: str | None = None) -> dic
         names = json.loads(data.pop(NAMES_KEY).tobytes().decode())
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise ValueError("the names list is not a list of strings")
+        if sorted(data) != sorted(f"p{n}" for n in range(len(names))):
+            raise ValueError(f"it names {len(names)} arrays but holds {len(data)}")
         return {name: data[f"p{n}"] for n, name in enumerate(names)}
-    except (ValueError, UnicodeDecodeError, KeyError) as err:
+    except (ValueError, UnicodeDecodeError) as err:
         raise ArrayFileError(f"{label} has a corrupt list of param names: {err}") from err

@@ -109,3 +109,11 @@ def test_a_params_file_with_a_bad_names_list_is_refused(tmp_path: Path) -> None:
     np.savez(path, p0=np.ones(2, np.float32), __names__=names)
     with pytest.raises(ArrayFileError, match="corrupt list of param names"):
         load_params(path)
+
+
+def test_a_params_file_naming_more_arrays_than_it_holds_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "p.npz"
+    names = np.frombuffer(b'["w", "b"]', dtype=np.uint8)
+    np.savez(path, p0=np.ones(2, np.float32), __names__=names)
+    with pytest.raises(ArrayFileError, match="names 2 arrays but holds 1"):
+        load_params(path)
