@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -75,8 +75,8 @@ class _WorkerProcess:
     """One `python -m ziggurat.tune.worker` in its own process group, its answers read by a
     thread into a queue so waiting for one can time out."""
 
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ziggurat.tune.worker"],
             stdin=subprocess.PIPE,
@@ -112,24 +112,41 @@ class _WorkerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
-class LocalMeasurer:
-    """Measures candidates of tasks, one at a time, in a worker process it restarts after a
-    crash or a timeout. Use as a context manager, or call close()."""
 
-    def __init__(self, option: MeasureOption | None = None):
-        self.option = option or MeasureOption()
+LOCK_WAIT_FACTOR = 8
+"""A candidate waits for the machine's measuring lock at most this many times its build and
+run timeouts together: the lock's holders are bounded by their own timeouts, so a longer wait
+means something is wrong with a peer."""
+
+
+class IsolatedMeasurer:
+    """Measures one candidate at a time in a worker process, which it restarts after a crash
+    or a timeout. `env` is added to the worker's environment; `fields` to every request
+    (the kernel thread count, the machine's lock). Call close() when done."""
+
+    def __init__(self, env: Mapping[str, str] | None = None):
+        self.env = dict(env or {})
         self._worker: _WorkerProcess | None = None
         self._next_id = 0
 
-    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
-        spec = task_spec(task)
-        return [self._measure_one(spec, config) for config in configs]
-
-    def _measure_one(self, spec: dict[str, Any], config: Config) -> Measurement:
-        runner = self.option.runner
+    def measure(
+        self,
+        spec: dict[str, Any],
+        config: Config,
+        builder: LocalBuilder,
+        runner: LocalRunner,
+        fields: Mapping[str, Any] | None = None,
+    ) -> Measurement:
         if self._worker is None:
-            self._worker = _WorkerProcess()
+            self._worker = _WorkerProcess(self.env)
         self._next_id += 1
         request = {
             "id": self._next_id,
@@ -139,26 +156,29 @@ class LocalMeasurer:
             "repeat": runner.repeat,
             "min_repeat_ms": runner.min_repeat_ms,
             "check": runner.check,
+            **(fields or {}),
         }
+        waiting = LOCK_WAIT_FACTOR * (builder.timeout + runner.timeout)
+        timeouts = {"queued": waiting, "build": builder.timeout, "built": waiting}
+        timeouts["run"] = runner.timeout
         start = time.perf_counter()
         self._worker.send(request)
-        timeout, phase = self.option.builder.timeout, "build"
+        phase = "queued"
         while True:
             try:
-                answer = self._worker.next_answer(timeout)
+                answer = self._worker.next_answer(timeouts[phase])
             except queue.Empty:
                 self._restart()
-                code = ErrorCode.BUILD_TIMEOUT if phase == "build" else ErrorCode.RUN_TIMEOUT
-                message = f"the {phase} took longer than {timeout:g} s"
-                return Measurement(config, _failure(code, message, start), "")
+                message = f"the {_PHASES[phase]} took longer than {timeouts[phase]:g} s"
+                return Measurement(config, _failure(_TIMEOUT_CODES[phase], message, start), "")
             if answer is None:
                 self._restart()
-                message = f"the worker died during the {phase} (a crash or a signal)"
+                message = f"the worker died during the {_PHASES[phase]} (a crash or a signal)"
                 return Measurement(config, _failure(ErrorCode.RUNTIME_ERROR, message, start), "")
             if answer.get("id") != self._next_id:
                 continue
-            if answer.get("phase") == "run":
-                timeout, phase = runner.timeout, "run"
+            if "phase" in answer:
+                phase = answer["phase"]
                 continue
             result = answer["result"]
             return Measurement(
@@ -175,13 +195,39 @@ class LocalMeasurer:
 
     def close(self) -> None:
         if self._worker is not None:
-            assert self._worker.process.stdin is not None
-            self._worker.process.stdin.close()
-            try:
-                self._worker.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._worker.kill()
+            self._worker.close()
             self._worker = None
+
+
+_PHASES = {
+    "queued": "wait for the machine's measuring lock",
+    "build": "build",
+    "built": "wait for the machine's measuring lock",
+    "run": "run",
+}
+_TIMEOUT_CODES = {
+    "queued": ErrorCode.UNKNOWN_ERROR,
+    "build": ErrorCode.BUILD_TIMEOUT,
+    "built": ErrorCode.UNKNOWN_ERROR,
+    "run": ErrorCode.RUN_TIMEOUT,
+}
+
+
+class LocalMeasurer:
+    """Measures candidates of tasks, one at a time, in a worker process on this machine.
+    Use as a context manager, or call close()."""
+
+    def __init__(self, option: MeasureOption | None = None):
+        self.option = option or MeasureOption()
+        self._process = IsolatedMeasurer()
+
+    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
+        spec = task_spec(task)
+        builder, runner = self.option.builder, self.option.runner
+        return [self._process.measure(spec, config, builder, runner) for config in configs]
+
+    def close(self) -> None:
+        self._process.close()
 
     def __enter__(self) -> "LocalMeasurer":
         return self
