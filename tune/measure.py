@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ziggurat.core.errors import ZigguratError
 from ziggurat.schedule.space import Config
 from ziggurat.tune.candidate import task_spec
 from ziggurat.tune.records import ErrorCode, MeasureResult
@@ -50,15 +51,58 @@ class LocalRunner:
 
 
 @dataclass(frozen=True)
+class DaskBuilder:
+    """Builds on the workers of a Dask cluster (`tune.dask_measure`): each candidate on the
+    worker that then times it, so builds spread over every worker."""
+
+    address: str = "local"
+    """The scheduler (tcp://host:8786), or "local" for a LocalCluster on this machine."""
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DaskRunner:
+    """LocalRunner's settings for timing on a Dask cluster's workers (`tune.dask_measure`)."""
+
+    address: str = "local"
+    number: int = 20
+    repeat: int = 3
+    timeout: float = 4.0
+    min_repeat_ms: float = 150.0
+    check: bool = True
+    threads: int | None = None
+    """Kernel threads of a timing, set explicitly on the worker (a Dask nanny forces
+    OMP_NUM_THREADS=1); None: the target's cores."""
+    resource: str = "measure"
+    """The worker resource a candidate takes one of (`dask worker --resources measure=1`)."""
+    local_workers: int = 2
+    """Worker processes of the LocalCluster that `address="local"` starts."""
+
+
+@dataclass(frozen=True)
 class MeasureOption:
-    builder: LocalBuilder = field(default_factory=LocalBuilder)
-    runner: LocalRunner = field(default_factory=LocalRunner)
+    builder: LocalBuilder | DaskBuilder = field(default_factory=LocalBuilder)
+    runner: LocalRunner | DaskRunner = field(default_factory=LocalRunner)
 
 
 def measure_option(
-    builder: LocalBuilder | None = None, runner: LocalRunner | None = None
+    builder: LocalBuilder | DaskBuilder | None = None,
+    runner: LocalRunner | DaskRunner | None = None,
 ) -> MeasureOption:
-    return MeasureOption(builder or LocalBuilder(), runner or LocalRunner())
+    """Where and how candidates are built and timed: both on this machine, or both on one
+    Dask cluster (a candidate is built where it is timed)."""
+    builder, runner = builder or LocalBuilder(), runner or LocalRunner()
+    if isinstance(builder, DaskBuilder) != isinstance(runner, DaskRunner):
+        raise ZigguratError(
+            "DaskBuilder and DaskRunner go together: a candidate is built where it is timed"
+        )
+    if isinstance(builder, DaskBuilder) and isinstance(runner, DaskRunner):
+        if builder.address != runner.address:
+            raise ZigguratError(
+                f"DaskBuilder({builder.address!r}) and DaskRunner({runner.address!r}) name "
+                "different clusters"
+            )
+    return MeasureOption(builder, runner)
 
 
 @dataclass(frozen=True)
@@ -69,6 +113,8 @@ class Measurement:
     """The schedule the config made (empty when it made none)."""
     kernel_hash: str = ""
     """sha256 of the scheduled kernel's printed IR."""
+    worker: str = ""
+    """The Dask worker that measured it ("" on this machine)."""
 
 
 class _WorkerProcess:
@@ -141,8 +187,8 @@ class IsolatedMeasurer:
         self,
         spec: dict[str, Any],
         config: Config,
-        builder: LocalBuilder,
-        runner: LocalRunner,
+        builder: LocalBuilder | DaskBuilder,
+        runner: LocalRunner | DaskRunner,
         fields: Mapping[str, Any] | None = None,
     ) -> Measurement:
         if self._worker is None:
