@@ -65,7 +65,8 @@ ATTEMPTS = 2
 """A candidate whose worker died is tried once more before it is recorded as an error."""
 
 
-def _distributed() -> Any:
+def require_distributed() -> Any:
+    """The `distributed` module, or a ZigguratError saying how to install it."""
     try:
         import distributed
     except ImportError:
@@ -81,10 +82,12 @@ class DaskMeasurer:
         if not isinstance(option.builder, DaskBuilder) or not isinstance(option.runner, DaskRunner):
             raise ZigguratError("DaskMeasurer needs a DaskBuilder and a DaskRunner")
         self.builder, self.runner = option.builder, option.runner
-        distributed = _distributed()
+        distributed = require_distributed()
         self._cluster: Any = None
         self._cpus: dict[str, str] = {}
         """Host CPU of each worker seen, by address."""
+        self.retried: list[Config] = []
+        """Candidates measured again because their worker died."""
         if self.runner.address == "local":
             self._client = self._start_local_cluster(distributed)
         else:
@@ -162,7 +165,7 @@ class DaskMeasurer:
 
     def stream(self, task: Task, configs: Sequence[Config]) -> Iterator[Measurement]:
         """The measurements of `configs` as they complete."""
-        distributed = _distributed()
+        distributed = require_distributed()
         spec = task_spec(task)
         threads = self.runner.threads or task.target.cores.data
         try:
@@ -181,6 +184,7 @@ class DaskMeasurer:
                     elif future.status == "cancelled":
                         raise CancelledError()
                     elif _worker_died(future) and attempt < ATTEMPTS:
+                        self.retried.append(config)
                         pending[self._submit(spec, config, threads, hosts)] = (config, attempt + 1)
                     else:
                         yield _failed(config, future.exception(), attempt)
