@@ -140,6 +140,16 @@ def test_without_the_extra_dask_is_one_clear_error(monkeypatch):
         tune.DaskMeasurer(option)
 
 
+def test_dask_from_the_shell_without_the_extra_is_one_line(monkeypatch, tmp_path, capsys):
+    from ziggurat.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    argv = ["tune", str(tmp_path / "missing.onnx"), "--dask", "local"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: " + tune.dask_measure.INSTALL_HINT
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
