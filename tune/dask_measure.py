@@ -182,14 +182,16 @@ class DaskMeasurer:
                     if future.status == "finished":
                         yield _measurement_from_json(config, future.result())
                     elif future.status == "cancelled":
-                        raise CancelledError()
+                        if not self._connected():
+                            raise CancelledError()
+                        yield _failed(config, CancelledError("its Dask task was cancelled"), 1)
                     elif _worker_died(future) and attempt < ATTEMPTS:
                         self.retried.append(config)
                         pending[self._submit(spec, config, threads, hosts)] = (config, attempt + 1)
                     else:
                         yield _failed(config, future.exception(), attempt)
         except (CancelledError, OSError, TimeoutError) as err:
-            if self._client.status in ("running", "newly-created"):
+            if self._connected():
                 raise
             raise ZigguratError(
                 f"lost the Dask scheduler at {self.runner.address} ({type(err).__name__}); "
@@ -204,10 +206,13 @@ class DaskMeasurer:
                     futures, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED"
                 )
         except TimeoutError:
-            if self._client.status not in ("running", "newly-created"):
+            if not self._connected():
                 raise
             return []
         return list(done)
+
+    def _connected(self) -> bool:
+        return bool(self._client.status in ("running", "newly-created"))
 
     def _wait_for_hosts(self, task: Task) -> list[str]:
         """The hosts that can measure the task, waiting `NO_WORKER_SECONDS` for one."""
