@@ -242,6 +242,7 @@ class DaskMeasurer:
                 "check": runner.check,
             },
             "threads": threads,
+            "machine_lock": runner.machine_lock,
         }
         return self._client.submit(
             measure_candidate,
@@ -330,13 +331,15 @@ def measure_candidate(payload: str) -> str:
             held[1].close()
         held = (threads, IsolatedMeasurer({"OMP_NUM_THREADS": str(threads)}))
         _per_thread.measurer = held
-    config = Config.of(request["config"])
+    fields: dict[str, Any] = {"threads": threads}
+    if request["machine_lock"]:
+        fields["lock"] = default_lock_path()
     measurement = held[1].measure(
         request["task"],
-        config,
+        Config.of(request["config"]),
         LocalBuilder(timeout=request["build_timeout"]),
         LocalRunner(**request["runner"]),
-        {"threads": threads, "lock": default_lock_path()},
+        fields,
     )
     result = measurement.result
     return json.dumps(

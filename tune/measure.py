@@ -75,6 +75,10 @@ class DaskRunner:
     OMP_NUM_THREADS=1); None: the target's cores."""
     resource: str = "measure"
     """The worker resource a candidate takes one of (`dask worker --resources measure=1`)."""
+    machine_lock: bool = True
+    """A timing holds its machine alone: no build or other timing of the machine's workers
+    beside it (`tune.machine_lock`). Off, builds run beside timings: more trials a minute
+    where several workers share a machine, noisier timings."""
     local_workers: int = 2
     """Worker processes of the LocalCluster that `address="local"` starts."""
 

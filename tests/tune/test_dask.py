@@ -116,12 +116,19 @@ def test_a_worker_of_another_cpu_gets_no_timing_work(cluster, mlp):
         cluster.measure(task, [task.default])
 
 
-def test_a_worker_runs_one_candidate_per_resource_and_names_itself(cluster, mlp):
+def test_a_worker_measures_with_the_targets_threads_and_names_itself(cluster, mlp):
+    import psutil
+
     task = tune.extract_tasks(mlp[0], TARGET, mlp[1])[-1]
     (measurement,) = cluster.measure(task, [task.default])
     assert measurement.result.error_code == ErrorCode.NO_ERROR
     assert measurement.worker in cluster.workers()
     assert set(cluster.workers().values()) == {task.target.cpu.data}
+    worker = measurement.worker
+    assert cluster.client.run(os.getenv, "OMP_NUM_THREADS", workers=[worker]) == {worker: "1"}
+    pid = cluster.client.run(os.getpid, workers=[worker])[worker]
+    (measuring,) = psutil.Process(pid).children()
+    assert measuring.environ()["OMP_NUM_THREADS"] == str(task.target.cores.data)
 
 
 def test_builder_and_runner_must_both_be_on_one_cluster():
