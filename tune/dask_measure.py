@@ -160,6 +160,11 @@ class DaskMeasurer:
             )
         return sorted({_host(address) for address in able})
 
+    def slots(self) -> int:
+        """The live workers offering the runner's resource (each measures one at a time)."""
+        live = self._client.scheduler_info(n_workers=-1)["workers"].values()
+        return sum(int(w.get("resources", {}).get(self.runner.resource, 0)) for w in live)
+
     def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
         return list(self.stream(task, configs))
 

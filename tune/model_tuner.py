@@ -47,7 +47,6 @@ from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import Task, extract_tasks
 from ziggurat.tune.tuner import (
-    BATCH_SIZE,
     Callback,
     GATuner,
     GridSearchTuner,
@@ -55,6 +54,7 @@ from ziggurat.tune.tuner import (
     RandomTuner,
     Tuner,
     arrivals,
+    batch_size,
     open_measurer,
 )
 from ziggurat.tune.xgb_tuner import XGBTuner
@@ -240,7 +240,7 @@ def tune_model(
             active = [s for s in states if not s.stopped]
             if not active:
                 break
-            size = min(BATCH_SIZE, budget - measured)
+            size = min(batch_size(measurer), budget - measured)
             if pending:
                 size = max(1, min(size, (budget - measured) // len(pending)))
             state = pending.pop(0) if pending else max(active, key=_TaskState.priority)

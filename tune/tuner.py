@@ -41,6 +41,17 @@ class StreamingMeasurer(Measurer, Protocol):
 
     def stream(self, task: Task, configs: Sequence[Config]) -> Iterator[Measurement]: ...
 
+    def slots(self) -> int:
+        """How many candidates it can measure at once."""
+        ...
+
+
+def batch_size(measurer: Measurer) -> int:
+    """Configs per round: `BATCH_SIZE`, or more to keep every worker of a cluster busy."""
+    if isinstance(measurer, StreamingMeasurer):
+        return max(BATCH_SIZE, measurer.slots())
+    return BATCH_SIZE
+
 
 def arrivals(
     measurer: Measurer, task: Task, configs: Sequence[Config]
@@ -130,7 +141,7 @@ class Tuner(ABC):
         since_best = 0
         done = 0
         while done < n_trial and (early_stopping is None or since_best < early_stopping):
-            size = min(BATCH_SIZE, n_trial - done)
+            size = min(batch_size(measurer), n_trial - done)
             batch = self._with_default_first(size)
             if not batch:
                 break

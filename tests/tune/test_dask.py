@@ -60,6 +60,9 @@ class KillsAWorker:
     def measure(self, task: tune.Task, configs: Sequence[Config]):
         return list(self.stream(task, configs))
 
+    def slots(self) -> int:
+        return self.measurer.slots()
+
     def stream(self, task: tune.Task, configs: Sequence[Config]):
         for measurement in self.measurer.stream(task, configs):
             self.seen += 1
@@ -124,6 +127,7 @@ def test_a_worker_measures_with_the_targets_threads_and_names_itself(cluster, ml
     assert measurement.result.error_code == ErrorCode.NO_ERROR
     assert measurement.worker in cluster.workers()
     assert set(cluster.workers().values()) == {task.target.cpu.data}
+    assert cluster.slots() == 2, "one candidate at a time per worker"
     worker = measurement.worker
     assert cluster.client.run(os.getenv, "OMP_NUM_THREADS", workers=[worker]) == {worker: "1"}
     pid = cluster.client.run(os.getpid, workers=[worker])[worker]
