@@ -18,15 +18,21 @@ that many times one worker's trials per minute.
 """
 
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+import ziggurat
+from benchmarks.harness import median_seconds
 from ziggurat import tune
 from ziggurat.examples import mlp_model
 from ziggurat.frontend.onnx.importer import from_onnx
+from ziggurat.runtime import GraphModule
 from ziggurat.tune.tuner import Measurer
 
 TRIALS = int(os.environ.get("ZIGGURAT_DASK_TRIALS", "48"))
@@ -34,6 +40,7 @@ BAR = float(os.environ.get("ZIGGURAT_DASK_BAR", "0"))
 MIN_REPEAT_MS = float(os.environ.get("ZIGGURAT_DASK_MIN_REPEAT_MS", "1"))
 TIMING = {"number": 2, "repeat": 3, "min_repeat_ms": MIN_REPEAT_MS}
 RATES: dict[str, float] = {}
+LOGS: dict[str, Path] = {}
 
 
 def _local() -> tune.LocalMeasurer:
@@ -65,7 +72,7 @@ def test_trials_per_minute(benchmark, report, tmp_path, monkeypatch, name: str) 
     module, params = from_onnx(mlp_model(batch=4))
     roofline = tune.Roofline(1e18, 1)  # never reached: every trial is spent
     measurer = SETUPS[name]()
-    log = tmp_path / "tune.jsonl"
+    log = LOGS[name] = tmp_path / "tune.jsonl"
     try:
         start = time.perf_counter()
         result = benchmark.pedantic(
@@ -105,3 +112,21 @@ def test_trials_per_minute(benchmark, report, tmp_path, monkeypatch, name: str) 
         report.append(f"dask tuning: {name} / 1 worker = {ratio:.2f}x (load average {load})")
         if name == "2 Dask workers":
             assert ratio >= BAR, f"two workers measured {ratio:.2f}x one worker's rate, bar {BAR}"
+    if name == list(SETUPS)[-1]:
+        report.append(f"dask tuning, the model built with each log: {_latencies(module, params)}")
+
+
+def _latencies(module, params) -> str:
+    """Median latency of the model built with each setup's log, timed in turns."""
+    runners = {}
+    x = np.random.default_rng(0).standard_normal((4, 784)).astype(np.float32)
+    for name, log in LOGS.items():
+        with tune.apply_history_best(log, quiet=True):
+            runner = GraphModule(ziggurat.build(module, params=params))
+        runner.set_input(0, x)
+        runners[name] = runner
+    turns: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(7):
+        for name, runner in runners.items():
+            turns[name].append(median_seconds(runner.run, repeat=200, warmup=20))
+    return ", ".join(f"{name} {statistics.median(t) * 1e6:.1f} us" for name, t in turns.items())
