@@ -8,6 +8,9 @@
 A segfault, a hang, a build failure or a wrong answer becomes a MeasureResult with its error
 code, and the next candidate gets a fresh worker. One worker builds and times candidates one
 after the other, so no build runs while a candidate is timed on this 2-core machine.
+
+`DaskBuilder` and `DaskRunner` are the same settings for measuring on a Dask cluster's
+workers (`tune.dask_measure`), each of which runs such a worker process of its own.
 """
 
 import contextlib

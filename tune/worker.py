@@ -8,7 +8,7 @@ forces OMP_NUM_THREADS=1 on its workers) and "lock" (the path of the machine's m
 lock, `tune.machine_lock`: held shared while building, alone while checking and timing). For
 each, the worker writes {"id", "phase"} as it starts building ("build"), waits for the
 machine ("built") and starts checking and timing ("run"), so the parent applies each phase's
-timeout and none to the waits, then {"id", "result": {...}}. With "check", the candidate's
+timeout, and a generous one to the waits, then {"id", "result": {...}}. With "check", the candidate's
 outputs are compared once with the task's default config's on the same seeded random inputs
 (the default's outputs computed once per task).
 
@@ -112,7 +112,7 @@ class Worker:
             self.locks[path] = MachineLock(path)
         return self.locks[path]
 
-    def _build(self, request: dict[str, Any]) -> "_Built | dict[str, Any]":
+    def _build(self, request: dict[str, Any]) -> _Built | dict[str, Any]:
         """The built candidate, or the failure's result."""
         knobs = dict(request["config"])
         fault = knobs.pop("__fault__", None)
@@ -125,7 +125,7 @@ class Worker:
             return _result(ErrorCode.COMPILE_ERROR, f"{type(err).__name__}: {err}")
         return _Built(candidate, fault, time.perf_counter() - start)
 
-    def _check_and_time(self, request: dict[str, Any], built: "_Built") -> dict[str, Any]:
+    def _check_and_time(self, request: dict[str, Any], built: _Built) -> dict[str, Any]:
         spec, candidate, fault = request["task"], built.candidate, built.fault
         start = time.perf_counter()
         try:
