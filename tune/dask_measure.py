@@ -19,12 +19,15 @@ cannot cancel a running task. The discipline:
   cache.
 - Only workers whose CPU is the target's measure it (records are keyed by the CPU that
   measured them); a heterogeneous cluster tunes one target per CPU kind.
-- A worker killed mid-task fails its candidates (the scheduler is started with, or asked
-  for, no retries of its own); each is retried once, then recorded as an error, and tuning
-  goes on with the workers left. Losing the scheduler ends the run with one clear
+- A worker killed mid-task fails its candidates (with no retries of the scheduler's own:
+  "local" starts its scheduler so, a remote one is started with
+  DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0); each is retried once, then recorded as
+  an error, and tuning goes on with the workers left. Losing the scheduler ends the run with one clear
   ZigguratError; every measurement so far is in the log, which resumes.
 
 Measurements stream back as they complete (`stream`), each naming the worker that made it.
+A template loaded from a file (`--load-plugin`) is imported by the workers from the same
+path, so the file must be there on every machine.
 Dask is imported only here and only when used: `pip install 'ziggurat[distributed]'`.
 """
 
