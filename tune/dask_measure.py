@@ -39,11 +39,12 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
-from typing import Any
+from typing import Any, NamedTuple
 
 import llvmlite.binding as llvm
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.schedule.space import Config
 from ziggurat.tune.candidate import task_spec
 from ziggurat.tune.machine_lock import default_lock_path
@@ -77,6 +78,18 @@ def require_distributed() -> Any:
     return distributed
 
 
+class HostCpu(NamedTuple):
+    """A worker's CPU as LLVM names it and its features (what `-mcpu=native` becomes there)."""
+
+    name: str
+    features: str
+
+    def can_measure(self, target: CpuTargetAttr) -> bool:
+        """Whether this is the target's CPU, with every feature the target enables."""
+        enabled = {f for f in target.features.data.split(",") if f.startswith("+")}
+        return self.name == target.cpu.data and enabled <= set(self.features.split(","))
+
+
 class DaskMeasurer:
     """Measures candidates on the workers of a Dask cluster (see the module's docstring).
     Use as a context manager, or call close()."""
@@ -87,7 +100,7 @@ class DaskMeasurer:
         self.builder, self.runner = option.builder, option.runner
         distributed = require_distributed()
         self._cluster: Any = None
-        self._cpus: dict[str, str] = {}
+        self._cpus: dict[str, HostCpu] = {}
         """Host CPU of each worker seen, by address."""
         self.retried: list[Config] = []
         """Candidates measured again because their worker died."""
@@ -129,28 +142,25 @@ class DaskMeasurer:
         """The scheduler's address (the LocalCluster's, for "local")."""
         return str(self._client.scheduler.address)
 
-    def workers(self, live: dict[str, Any] | None = None) -> dict[str, str]:
+    def workers(self, live: dict[str, Any] | None = None) -> dict[str, HostCpu]:
         """The live workers' host CPUs, by address (asking the workers not seen before)."""
         live = live or self._client.scheduler_info(n_workers=-1)["workers"]
         new = [address for address in live if address not in self._cpus]
         if new:
             found = self._client.run(host_cpu, workers=new, on_error="ignore")
-            self._cpus.update({address: str(cpu) for address, cpu in found.items()})
+            self._cpus.update({address: HostCpu(*cpu) for address, cpu in found.items()})
         return {address: self._cpus[address] for address in live if address in self._cpus}
 
     def _hosts_for(self, task: Task) -> list[str]:
-        """Hosts of the live workers that can measure the task: its CPU, and the resource."""
+        """Hosts of the live workers that can measure the task: its CPU with its features,
+        and the resource."""
         cpu = task.target.cpu.data
         info = self._client.scheduler_info(n_workers=-1)["workers"]
         cpus = self.workers(info)
-        able = [
-            address
-            for address, worker_cpu in cpus.items()
-            if worker_cpu == cpu and info[address].get("resources", {}).get(self.runner.resource)
-        ]
+        with_cpu = [a for a, host in cpus.items() if host.can_measure(task.target)]
+        able = [a for a in with_cpu if info[a].get("resources", {}).get(self.runner.resource)]
         if not able and cpus:
-            kinds = ", ".join(sorted(set(cpus.values())))
-            with_cpu = [a for a, c in cpus.items() if c == cpu]
+            kinds = ", ".join(sorted({host.name for host in cpus.values()}))
             if with_cpu:
                 raise ZigguratError(
                     f"no Dask worker at {self.address} offers the resource "
@@ -158,8 +168,9 @@ class DaskMeasurer:
                     f"{self.runner.resource}=1"
                 )
             raise ZigguratError(
-                f"no Dask worker at {self.address} has the target's CPU {cpu} (the workers "
-                f"have {kinds}); tune a target per CPU kind, e.g. --target 'llvm -mcpu=...'"
+                f"no Dask worker at {self.address} has the target's CPU {cpu} with its "
+                f"features (the workers have {kinds}); tune a target per CPU kind, e.g. "
+                "--target 'llvm -mcpu=...'"
             )
         return sorted({_host(address) for address in able})
 
@@ -320,9 +331,9 @@ def _measurement_from_json(config: Config, text: str) -> Measurement:
 _per_thread = threading.local()
 
 
-def host_cpu() -> str:
-    """This machine's CPU as LLVM names it (what `-mcpu=native` becomes here)."""
-    return str(llvm.get_host_cpu_name())
+def host_cpu() -> tuple[str, str]:
+    """This machine's `HostCpu` (run on each worker)."""
+    return str(llvm.get_host_cpu_name()), str(llvm.get_host_cpu_features().flatten())
 
 
 def measure_candidate(payload: str) -> str:

@@ -113,10 +113,12 @@ def test_two_workers_tune_a_model_and_survive_losing_one(cluster, mlp, tmp_path)
     assert all(len(set(stamps)) == len(stamps) for stamps in timed_again), "none from a cache"
 
 
-def test_a_worker_of_another_cpu_gets_no_timing_work(cluster, mlp):
-    task = tune.extract_tasks(mlp[0], "llvm -mcpu=cascadelake", mlp[1])[0]
-    with pytest.raises(ZigguratError, match="has the target's CPU cascadelake"):
-        cluster.measure(task, [task.default])
+@pytest.mark.parametrize("target", ["llvm -mcpu=cascadelake", "llvm -mcpu=native -mattr=+zzz"])
+def test_a_worker_of_another_cpu_gets_no_timing_work(cluster, mlp, target):
+    """Another CPU, or this one with a feature it lacks, is no worker's to measure."""
+    with_feature = tune.extract_tasks(mlp[0], target, mlp[1])[0]
+    with pytest.raises(ZigguratError, match="has the target's CPU .* with its features"):
+        cluster.measure(with_feature, [with_feature.default])
 
 
 def test_a_worker_measures_with_the_targets_threads_and_names_itself(cluster, mlp):
@@ -126,7 +128,7 @@ def test_a_worker_measures_with_the_targets_threads_and_names_itself(cluster, ml
     (measurement,) = cluster.measure(task, [task.default])
     assert measurement.result.error_code == ErrorCode.NO_ERROR
     assert measurement.worker in cluster.workers()
-    assert set(cluster.workers().values()) == {task.target.cpu.data}
+    assert {cpu.name for cpu in cluster.workers().values()} == {task.target.cpu.data}
     assert cluster.slots() == 2, "one candidate at a time per worker"
     worker = measurement.worker
     assert cluster.client.run(os.getenv, "OMP_NUM_THREADS", workers=[worker]) == {worker: "1"}
