@@ -17,8 +17,9 @@ cannot cancel a running task. The discipline:
   unless `DaskRunner(threads=...)`): Dask's nanny forces OMP_NUM_THREADS=1 on its workers.
 - Tasks are submitted with `pure=False`, so a re-timing is measured, not served from Dask's
   cache.
-- Only workers whose CPU is the target's measure it (records are keyed by the CPU that
-  measured them); a heterogeneous cluster tunes one target per CPU kind.
+- Only workers whose CPU is the target's, with the features it enables, measure it (records
+  are keyed by the CPU that measured them); a heterogeneous cluster tunes one target per CPU
+  kind.
 - A worker killed mid-task fails its candidates (with no retries of the scheduler's own:
   "local" starts its scheduler so, a remote one is started with
   DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0); each is retried once, then recorded as
