@@ -22,7 +22,7 @@ from ziggurat.schedule.space import Config
 from ziggurat.tune.records import ErrorCode, load_records
 
 TARGET = "llvm -mcpu=native"
-QUICK = {"number": 2, "repeat": 2, "min_repeat_ms": 1.0}
+QUICK = {"number": 2, "repeat": 2, "min_repeat_ms": 1.0, "timeout": 2.0}
 
 
 class FixedRoofline(tune.Roofline):
@@ -135,6 +135,20 @@ def test_a_worker_measures_with_the_targets_threads_and_names_itself(cluster, ml
     pid = cluster.client.run(os.getpid, workers=[worker])[worker]
     (measuring,) = psutil.Process(pid).children()
     assert measuring.environ()["OMP_NUM_THREADS"] == str(task.target.cores.data)
+
+
+def test_a_hang_or_crash_on_a_worker_is_an_error_record_and_measuring_goes_on(cluster, mlp):
+    """The worker kills its measuring process at the run timeout (Dask cannot cancel the
+    task), which frees the machine's lock for the candidates after it."""
+    task = tune.extract_tasks(mlp[0], TARGET, mlp[1])[-1]
+    faulty = [
+        Config.of({**dict(task.default), "__fault__": "__test_hang__"}),
+        Config.of({**dict(task.default), "__fault__": "__test_crash__"}),
+    ]
+    results = {m.config: m.result for m in cluster.measure(task, [*faulty, task.default])}
+    assert results[faulty[0]].error_code == ErrorCode.RUN_TIMEOUT
+    assert results[faulty[1]].error_code == ErrorCode.RUNTIME_ERROR
+    assert results[task.default].error_code == ErrorCode.NO_ERROR
 
 
 def test_builder_and_runner_must_both_be_on_one_cluster():
