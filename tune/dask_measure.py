@@ -27,19 +27,23 @@ cannot cancel a running task. The discipline:
   ZigguratError; every measurement so far is in the log, which resumes.
 
 Measurements stream back as they complete (`stream`), each naming the worker that made it.
-A template loaded from a file (`--load-plugin`) is imported by the workers from the same
-path, so the file must be there on every machine.
+A template loaded from a file (`--load-plugin`) goes with the payload as source text; a worker
+imports it from the client's path if the same file is there, else from a copy.
 Dask is imported only here and only when used: `pip install 'ziggurat[distributed]'`.
 """
 
 import contextlib
+import hashlib
 import json
 import logging
+import os
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import llvmlite.binding as llvm
@@ -105,6 +109,8 @@ class DaskMeasurer:
         """Host CPU of each worker seen, by address."""
         self.retried: list[Config] = []
         """Candidates measured again because their worker died."""
+        self._template_sources: dict[str, str] = {}
+        """The source of each template file of the task being measured, by path."""
         if self.runner.address == "local":
             self._client = self._start_local_cluster(distributed)
         else:
@@ -187,6 +193,7 @@ class DaskMeasurer:
         """The measurements of `configs` as they complete."""
         distributed = require_distributed()
         spec = task_spec(task)
+        self._template_sources = {path: Path(path).read_text() for path in spec["templates"]}
         threads = self.runner.threads or task.target.cores.data
         try:
             hosts = self._wait_for_hosts(task)
@@ -263,6 +270,7 @@ class DaskMeasurer:
             },
             "threads": threads,
             "machine_lock": runner.machine_lock,
+            "template_sources": self._template_sources,
         }
         return self._client.submit(
             measure_candidate,
@@ -332,6 +340,27 @@ def _measurement_from_json(config: Config, text: str) -> Measurement:
 _per_thread = threading.local()
 
 
+def template_files(sources: dict[str, str]) -> list[str]:
+    """Paths on this machine of the client's template files: the client's own path where the
+    file there is the same, else a copy of the source the client sent, named by its hash."""
+    paths = []
+    for path, source in sources.items():
+        with contextlib.suppress(OSError):
+            if Path(path).read_text() == source:
+                paths.append(path)
+                continue
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        copy = Path(tempfile.gettempdir()) / f"ziggurat-templates-{os.getuid()}" / digest
+        copy = copy / Path(path).name
+        if not copy.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            partial = copy.with_suffix(f".{uuid.uuid4().hex}.part")
+            partial.write_text(source)
+            os.replace(partial, copy)
+        paths.append(str(copy))
+    return paths
+
+
 def host_cpu() -> tuple[str, str]:
     """This machine's `HostCpu` (run on each worker)."""
     return str(llvm.get_host_cpu_name()), str(llvm.get_host_cpu_features().flatten())
@@ -344,6 +373,7 @@ def measure_candidate(payload: str) -> str:
     from distributed import get_worker
 
     request = json.loads(payload)
+    request["task"]["templates"] = template_files(request["template_sources"])
     threads = int(request["threads"])
     held = getattr(_per_thread, "measurer", None)
     if held is None or held[0] != threads:

@@ -151,6 +151,19 @@ def test_a_hang_or_crash_on_a_worker_is_an_error_record_and_measuring_goes_on(cl
     assert results[task.default].error_code == ErrorCode.NO_ERROR
 
 
+def test_a_template_file_a_worker_lacks_is_imported_from_the_source_sent(tmp_path):
+    from ziggurat.tune.dask_measure import template_files
+
+    here = tmp_path / "tiles.py"
+    here.write_text("KNOBS = 1\n")
+    gone = str(tmp_path / "elsewhere" / "tiles.py")
+    same, copy = template_files({str(here): "KNOBS = 1\n", gone: "KNOBS = 2\n"})
+    assert same == str(here), "the worker's own file where it is the same"
+    assert copy != gone and Path(copy).name == "tiles.py"
+    assert Path(copy).read_text() == "KNOBS = 2\n"
+    assert template_files({gone: "KNOBS = 2\n"}) == [copy], "one copy per source"
+
+
 def test_builder_and_runner_must_both_be_on_one_cluster():
     with pytest.raises(ZigguratError, match="go together"):
         tune.measure_option(builder=tune.DaskBuilder("tcp://a:8786"), runner=tune.LocalRunner())
