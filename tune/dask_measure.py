@@ -20,10 +20,11 @@ cannot cancel a running task. The discipline:
 - Only workers whose CPU is the target's, with the features it enables, measure it (records
   are keyed by the CPU that measured them); a heterogeneous cluster tunes one target per CPU
   kind.
-- A worker killed mid-task fails its candidates (with no retries of the scheduler's own:
-  "local" starts its scheduler so, a remote one is started with
-  DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0); each is retried once, then recorded as
-  an error, and tuning goes on with the workers left. Losing the scheduler ends the run with one clear
+- A worker killed mid-task: its candidate is retried once on another worker (by this
+  measurer when the scheduler has no retries of its own, as "local" starts it and a remote
+  one started with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 has; else by the
+  scheduler, as often as it allows), then recorded as an error, and tuning goes on with the
+  workers left. Losing the scheduler ends the run with one clear
   ZigguratError; every measurement so far is in the log, which resumes.
 
 Measurements stream back as they complete (`stream`), each naming the worker that made it.
@@ -71,7 +72,8 @@ POLL_SECONDS = 1.0
 NO_WORKER_SECONDS = 60.0
 """How long a run waits with no worker left that can measure its target before it stops."""
 ATTEMPTS = 2
-"""A candidate whose worker died is tried once more before it is recorded as an error."""
+"""A candidate whose worker died is tried once more before it is recorded as an error (by
+this measurer, when the scheduler does not retry on its own)."""
 
 
 def require_distributed() -> Any:
@@ -122,6 +124,10 @@ class DaskMeasurer:
                 raise ZigguratError(
                     f"cannot reach the Dask scheduler at {self.runner.address}: {err}"
                 ) from None
+        self.attempts = ATTEMPTS if self._client.run_on_scheduler(_allowed_failures) == 0 else 1
+        """Tries of a candidate whose worker dies, by this measurer: one more where the
+        scheduler does not retry a task on its own (allowed-failures 0), else only the
+        scheduler's."""
 
     def _start_local_cluster(self, distributed: Any) -> Any:
         """A LocalCluster of `local_workers` one-thread worker processes, each offering one
@@ -212,7 +218,7 @@ class DaskMeasurer:
                         if not self._connected():
                             raise CancelledError()
                         yield _failed(config, CancelledError("its Dask task was cancelled"), 1)
-                    elif _worker_died(future) and attempt < ATTEMPTS:
+                    elif _worker_died(future) and attempt < self.attempts:
                         self.retried.append(config)
                         pending[self._submit(spec, config, threads, hosts)] = (config, attempt + 1)
                     else:
@@ -300,6 +306,11 @@ class DaskMeasurer:
 def _host(address: str) -> str:
     """The host of a worker address such as tcp://10.0.0.5:40123."""
     return address.split("://", 1)[-1].rsplit(":", 1)[0]
+
+
+def _allowed_failures(dask_scheduler: Any) -> int:
+    """How often the scheduler itself retries a task whose worker died (run on it)."""
+    return int(dask_scheduler.allowed_failures)
 
 
 def _worker_died(future: Any) -> bool:

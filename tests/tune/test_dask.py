@@ -96,6 +96,7 @@ def test_two_workers_tune_a_model_and_survive_losing_one(cluster, mlp, tmp_path)
         roofline=FixedRoofline(),
     )
     assert killer.killed, "a worker was killed while it measured"
+    assert cluster.attempts == 2, "the local scheduler leaves the retry to the measurer"
     assert cluster.retried, "its candidate was measured again on another worker"
     assert result.trials == 24
     records = load_records(log)
