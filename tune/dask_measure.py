@@ -124,7 +124,7 @@ class DaskMeasurer:
                 raise ZigguratError(
                     f"cannot reach the Dask scheduler at {self.runner.address}: {err}"
                 ) from None
-        self.attempts = ATTEMPTS if self._client.run_on_scheduler(_allowed_failures) == 0 else 1
+        self.attempts = ATTEMPTS if self._scheduler_retries() == 0 else 1
         """Tries of a candidate whose worker dies, by this measurer: one more where the
         scheduler does not retry a task on its own (allowed-failures 0), else only the
         scheduler's."""
@@ -144,6 +144,14 @@ class DaskMeasurer:
                 silence_logs=logging.CRITICAL,
             )
         return distributed.Client(self._cluster, set_as_default=False)
+
+    def _scheduler_retries(self) -> int | None:
+        """How often the scheduler retries a task whose worker died; None if it will not
+        say (a scheduler may refuse to run client code)."""
+        try:
+            return int(self._client.run_on_scheduler(_allowed_failures))
+        except Exception:
+            return None
 
     @property
     def client(self) -> Any:
