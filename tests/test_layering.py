@@ -35,7 +35,7 @@ THIRD_PARTY = {
     "passes": {"numpy", "xdsl"},
     "lowering": {"numpy", "xdsl"},
     "backend": {"numpy", "xdsl", "llvmlite"},
-    "tune": {"numpy", "xdsl", "xgboost", "tqdm", "llvmlite"},
+    "tune": {"numpy", "xdsl", "xgboost", "tqdm", "llvmlite", "dask", "distributed"},
     "ziggurat": {"numpy", "xdsl", "onnx", "onnxruntime"},
 }
 

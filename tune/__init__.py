@@ -15,11 +15,24 @@ measurement, JSONL records, and builds with the best configs.
 or one budget for the whole model, spent where it gains most (`model_tuner`):
 
     result = tune.tune_model(mod, params, n_trial=2000, log="tune.jsonl")
+
+measured on a Dask cluster's workers instead of this machine (`dask_measure`):
+
+    option = tune.measure_option(builder=tune.DaskBuilder("tcp://host:8786"),
+                                 runner=tune.DaskRunner("tcp://host:8786"))
 """
 
 from ziggurat.tune import callback
+from ziggurat.tune.dask_measure import DaskMeasurer
 from ziggurat.tune.history import apply_history_best
-from ziggurat.tune.measure import LocalBuilder, LocalMeasurer, LocalRunner, measure_option
+from ziggurat.tune.measure import (
+    DaskBuilder,
+    DaskRunner,
+    LocalBuilder,
+    LocalMeasurer,
+    LocalRunner,
+    measure_option,
+)
 from ziggurat.tune.model_tuner import TUNERS, ModelTuningResult, TaskResult, tune_model
 from ziggurat.tune.records import ErrorCode, TuningLogError, load_records, merge, pick_best
 from ziggurat.tune.roofline import Roofline
@@ -30,6 +43,9 @@ from ziggurat.tune.xgb_tuner import XGBTuner
 
 __all__ = [
     "TUNERS",
+    "DaskBuilder",
+    "DaskMeasurer",
+    "DaskRunner",
     "ErrorCode",
     "GATuner",
     "GridSearchTuner",

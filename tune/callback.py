@@ -16,7 +16,7 @@ from ziggurat.tune.tasks import Task
 from ziggurat.tune.tuner import Callback, Tuner
 
 
-def record_of(task: Task, measurement: Measurement, worker: str = "") -> MeasureRecord:
+def record_of(task: Task, measurement: Measurement) -> MeasureRecord:
     """The log line of one measurement of one of the task's configs."""
     workload = Workload(
         key=task.key,
@@ -33,7 +33,7 @@ def record_of(task: Task, measurement: Measurement, worker: str = "") -> Measure
         measurement.trace,
         measurement.result,
         kernel_hash=measurement.kernel_hash,
-        worker=worker,
+        worker=measurement.worker,
     )
 
 

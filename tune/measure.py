@@ -8,6 +8,9 @@
 A segfault, a hang, a build failure or a wrong answer becomes a MeasureResult with its error
 code, and the next candidate gets a fresh worker. One worker builds and times candidates one
 after the other, so no build runs while a candidate is timed on this 2-core machine.
+
+`DaskBuilder` and `DaskRunner` are the same settings for measuring on a Dask cluster's
+workers (`tune.dask_measure`), each of which runs such a worker process of its own.
 """
 
 import contextlib
@@ -19,10 +22,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ziggurat.core.errors import ZigguratError
 from ziggurat.schedule.space import Config
 from ziggurat.tune.candidate import task_spec
 from ziggurat.tune.records import ErrorCode, MeasureResult
@@ -50,15 +54,62 @@ class LocalRunner:
 
 
 @dataclass(frozen=True)
+class DaskBuilder:
+    """Builds on the workers of a Dask cluster (`tune.dask_measure`): each candidate on the
+    worker that then times it, so builds spread over every worker."""
+
+    address: str = "local"
+    """The scheduler (tcp://host:8786), or "local" for a LocalCluster on this machine."""
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DaskRunner:
+    """LocalRunner's settings for timing on a Dask cluster's workers (`tune.dask_measure`)."""
+
+    address: str = "local"
+    number: int = 20
+    repeat: int = 3
+    timeout: float = 4.0
+    min_repeat_ms: float = 150.0
+    check: bool = True
+    threads: int | None = None
+    """Kernel threads of a timing, set explicitly on the worker (a Dask nanny forces
+    OMP_NUM_THREADS=1); None: the target's cores."""
+    resource: str = "measure"
+    """The worker resource a candidate takes one of (`dask worker --resources measure=1`)."""
+    machine_lock: bool = True
+    """A timing holds its machine alone: no build or other timing of the machine's workers
+    beside it (`tune.machine_lock`). Off, builds run beside timings: more trials a minute
+    where several workers share a machine, noisier timings."""
+    local_workers: int = 2
+    """Worker processes of the LocalCluster that `address="local"` starts."""
+
+
+@dataclass(frozen=True)
 class MeasureOption:
-    builder: LocalBuilder = field(default_factory=LocalBuilder)
-    runner: LocalRunner = field(default_factory=LocalRunner)
+    builder: LocalBuilder | DaskBuilder = field(default_factory=LocalBuilder)
+    runner: LocalRunner | DaskRunner = field(default_factory=LocalRunner)
 
 
 def measure_option(
-    builder: LocalBuilder | None = None, runner: LocalRunner | None = None
+    builder: LocalBuilder | DaskBuilder | None = None,
+    runner: LocalRunner | DaskRunner | None = None,
 ) -> MeasureOption:
-    return MeasureOption(builder or LocalBuilder(), runner or LocalRunner())
+    """Where and how candidates are built and timed: both on this machine, or both on one
+    Dask cluster (a candidate is built where it is timed)."""
+    builder, runner = builder or LocalBuilder(), runner or LocalRunner()
+    if isinstance(builder, DaskBuilder) != isinstance(runner, DaskRunner):
+        raise ZigguratError(
+            "DaskBuilder and DaskRunner go together: a candidate is built where it is timed"
+        )
+    if isinstance(builder, DaskBuilder) and isinstance(runner, DaskRunner):
+        if builder.address != runner.address:
+            raise ZigguratError(
+                f"DaskBuilder({builder.address!r}) and DaskRunner({runner.address!r}) name "
+                "different clusters"
+            )
+    return MeasureOption(builder, runner)
 
 
 @dataclass(frozen=True)
@@ -69,14 +120,16 @@ class Measurement:
     """The schedule the config made (empty when it made none)."""
     kernel_hash: str = ""
     """sha256 of the scheduled kernel's printed IR."""
+    worker: str = ""
+    """The Dask worker that measured it ("" on this machine)."""
 
 
 class _WorkerProcess:
     """One `python -m ziggurat.tune.worker` in its own process group, its answers read by a
     thread into a queue so waiting for one can time out."""
 
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ziggurat.tune.worker"],
             stdin=subprocess.PIPE,
@@ -112,24 +165,41 @@ class _WorkerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
-class LocalMeasurer:
-    """Measures candidates of tasks, one at a time, in a worker process it restarts after a
-    crash or a timeout. Use as a context manager, or call close()."""
 
-    def __init__(self, option: MeasureOption | None = None):
-        self.option = option or MeasureOption()
+LOCK_WAIT_FACTOR = 8
+"""A candidate waits for the machine's measuring lock at most this many times its build and
+run timeouts together: the lock's holders are bounded by their own timeouts, so a longer wait
+means something is wrong with a peer."""
+
+
+class IsolatedMeasurer:
+    """Measures one candidate at a time in a worker process, which it restarts after a crash
+    or a timeout. `env` is added to the worker's environment; `fields` to every request
+    (the kernel thread count, the machine's lock). Call close() when done."""
+
+    def __init__(self, env: Mapping[str, str] | None = None):
+        self.env = dict(env or {})
         self._worker: _WorkerProcess | None = None
         self._next_id = 0
 
-    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
-        spec = task_spec(task)
-        return [self._measure_one(spec, config) for config in configs]
-
-    def _measure_one(self, spec: dict[str, Any], config: Config) -> Measurement:
-        runner = self.option.runner
+    def measure(
+        self,
+        spec: dict[str, Any],
+        config: Config,
+        builder: LocalBuilder | DaskBuilder,
+        runner: LocalRunner | DaskRunner,
+        fields: Mapping[str, Any] | None = None,
+    ) -> Measurement:
         if self._worker is None:
-            self._worker = _WorkerProcess()
+            self._worker = _WorkerProcess(self.env)
         self._next_id += 1
         request = {
             "id": self._next_id,
@@ -139,26 +209,29 @@ class LocalMeasurer:
             "repeat": runner.repeat,
             "min_repeat_ms": runner.min_repeat_ms,
             "check": runner.check,
+            **(fields or {}),
         }
+        waiting = LOCK_WAIT_FACTOR * (builder.timeout + runner.timeout)
+        timeouts = {"queued": waiting, "build": builder.timeout, "built": waiting}
+        timeouts["run"] = runner.timeout
         start = time.perf_counter()
         self._worker.send(request)
-        timeout, phase = self.option.builder.timeout, "build"
+        phase = "queued"
         while True:
             try:
-                answer = self._worker.next_answer(timeout)
+                answer = self._worker.next_answer(timeouts[phase])
             except queue.Empty:
                 self._restart()
-                code = ErrorCode.BUILD_TIMEOUT if phase == "build" else ErrorCode.RUN_TIMEOUT
-                message = f"the {phase} took longer than {timeout:g} s"
-                return Measurement(config, _failure(code, message, start), "")
+                message = f"the {_PHASES[phase]} took longer than {timeouts[phase]:g} s"
+                return Measurement(config, _failure(_TIMEOUT_CODES[phase], message, start), "")
             if answer is None:
                 self._restart()
-                message = f"the worker died during the {phase} (a crash or a signal)"
+                message = f"the worker died during the {_PHASES[phase]} (a crash or a signal)"
                 return Measurement(config, _failure(ErrorCode.RUNTIME_ERROR, message, start), "")
             if answer.get("id") != self._next_id:
                 continue
-            if answer.get("phase") == "run":
-                timeout, phase = runner.timeout, "run"
+            if "phase" in answer:
+                phase = answer["phase"]
                 continue
             result = answer["result"]
             return Measurement(
@@ -175,13 +248,39 @@ class LocalMeasurer:
 
     def close(self) -> None:
         if self._worker is not None:
-            assert self._worker.process.stdin is not None
-            self._worker.process.stdin.close()
-            try:
-                self._worker.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._worker.kill()
+            self._worker.close()
             self._worker = None
+
+
+_PHASES = {
+    "queued": "wait for the machine's measuring lock",
+    "build": "build",
+    "built": "wait for the machine's measuring lock",
+    "run": "run",
+}
+_TIMEOUT_CODES = {
+    "queued": ErrorCode.UNKNOWN_ERROR,
+    "build": ErrorCode.BUILD_TIMEOUT,
+    "built": ErrorCode.UNKNOWN_ERROR,
+    "run": ErrorCode.RUN_TIMEOUT,
+}
+
+
+class LocalMeasurer:
+    """Measures candidates of tasks, one at a time, in a worker process on this machine.
+    Use as a context manager, or call close()."""
+
+    def __init__(self, option: MeasureOption | None = None):
+        self.option = option or MeasureOption()
+        self._process = IsolatedMeasurer()
+
+    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]:
+        spec = task_spec(task)
+        builder, runner = self.option.builder, self.option.runner
+        return [self._process.measure(spec, config, builder, runner) for config in configs]
+
+    def close(self) -> None:
+        self._process.close()
 
     def __enter__(self) -> "LocalMeasurer":
         return self

@@ -42,18 +42,20 @@ from ziggurat.runtime.benchmark import measure
 from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
-from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
+from ziggurat.tune.measure import Measurement, MeasureOption
 from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import Task, extract_tasks
 from ziggurat.tune.tuner import (
-    BATCH_SIZE,
     Callback,
     GATuner,
     GridSearchTuner,
     Measurer,
     RandomTuner,
     Tuner,
+    arrivals,
+    batch_size,
+    open_measurer,
 )
 from ziggurat.tune.xgb_tuner import XGBTuner
 
@@ -223,8 +225,9 @@ def tune_model(
         state.rounds.append((len(state.tuner.visited), state.best))
     budget = n_trial - sum(len(s.tuner.visited) for s in states)
     deadline = start + time_budget if time_budget is not None else None
-    owned = measurer is None
-    active_measurer: Measurer = measurer or LocalMeasurer(measure_option)
+    owned = None
+    if measurer is None:
+        measurer = owned = open_measurer(measure_option)
     callback = log_to_file(log)
     measured = confirmations = 0
     try:
@@ -237,14 +240,14 @@ def tune_model(
             active = [s for s in states if not s.stopped]
             if not active:
                 break
-            size = min(BATCH_SIZE, budget - measured)
+            size = min(batch_size(measurer), budget - measured)
             if pending:
                 size = max(1, min(size, (budget - measured) // len(pending)))
             state = pending.pop(0) if pending else max(active, key=_TaskState.priority)
             if state.stopped:
                 continue
             before = state.best
-            got = _one_round(state, size, active_measurer, callback)
+            got = _one_round(state, size, measurer, callback)
             if got == 0:
                 state.stopped = "space"
                 continue
@@ -252,15 +255,14 @@ def tune_model(
             state.since_best = 0 if state.best < before else state.since_best + got
             state.rounds.append((len(state.tuner.visited), state.best))
         confirmations = sum(
-            _confirm(state, active_measurer, callback) for state in states if state.tuner.trials
+            _confirm(state, measurer, callback) for state in states if state.tuner.trials
         )
     finally:
         for state in states:
             if state.bar is not None:
                 state.bar.close()
-        if owned:
-            assert isinstance(active_measurer, LocalMeasurer)
-            active_measurer.close()
+        if owned is not None:
+            owned.close()
     results = [_result(s) for s in states]
     outcome = ModelTuningResult(results, measured, time.monotonic() - start, confirmations)
     if end_to_end:
@@ -291,15 +293,17 @@ def _confirm(state: _TaskState, measurer: Measurer, callback: Callback) -> int:
     best = tuner.best_config
     if best is None or best == task.default or task.default not in tuner.costs:
         return 0
-    measurements = measurer.measure(task, [task.default, best] * CONFIRM_TURNS)
-    callback(tuner, measurements)
     timings: dict[Config, list[float]] = {task.default: [], best: []}
-    for m in measurements:
-        if m.result.error_code == ErrorCode.NO_ERROR:
-            timings[m.config].append(m.result.median)
+    count = 0
+    for measurements in arrivals(measurer, task, [task.default, best] * CONFIRM_TURNS):
+        callback(tuner, measurements)
+        count += len(measurements)
+        for m in measurements:
+            if m.result.error_code == ErrorCode.NO_ERROR:
+                timings[m.config].append(m.result.median)
     if all(timings.values()):
         state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
-    return len(measurements)
+    return count
 
 
 def _one_round(state: _TaskState, size: int, measurer: Measurer, callback: Callback) -> int:

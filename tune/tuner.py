@@ -14,11 +14,12 @@ default); tests pass a `SimulatedMeasurer`.
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
 
 from ziggurat.schedule.space import Config
-from ziggurat.tune.measure import LocalMeasurer, Measurement, MeasureOption
+from ziggurat.tune.dask_measure import DaskMeasurer
+from ziggurat.tune.measure import DaskRunner, LocalMeasurer, Measurement, MeasureOption
 from ziggurat.tune.records import ErrorCode, MeasureRecord
 from ziggurat.tune.tasks import Task
 
@@ -31,6 +32,44 @@ BATCH_SIZE = 8
 
 class Measurer(Protocol):
     def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]: ...
+
+
+@runtime_checkable
+class StreamingMeasurer(Measurer, Protocol):
+    """A measurer whose measurements arrive one by one, in any order (a cluster's): the
+    tuner learns from and logs each as it comes, so an interruption loses none."""
+
+    def stream(self, task: Task, configs: Sequence[Config]) -> Iterator[Measurement]: ...
+
+    def slots(self) -> int:
+        """How many candidates it can measure at once."""
+        ...
+
+
+def batch_size(measurer: Measurer) -> int:
+    """Configs per round: `BATCH_SIZE`, or more to keep every worker of a cluster busy."""
+    if isinstance(measurer, StreamingMeasurer):
+        return max(BATCH_SIZE, measurer.slots())
+    return BATCH_SIZE
+
+
+def arrivals(
+    measurer: Measurer, task: Task, configs: Sequence[Config]
+) -> Iterator[list[Measurement]]:
+    """The measurements of `configs` in the groups they arrive in."""
+    if isinstance(measurer, StreamingMeasurer):
+        for measurement in measurer.stream(task, configs):
+            yield [measurement]
+    else:
+        yield measurer.measure(task, configs)
+
+
+def open_measurer(option: MeasureOption | None) -> LocalMeasurer | DaskMeasurer:
+    """The measurer an option asks for: on a Dask cluster when its runner is a DaskRunner,
+    else in a worker process on this machine. Close it when done."""
+    if option is not None and isinstance(option.runner, DaskRunner):
+        return DaskMeasurer(option)
+    return LocalMeasurer(option)
 
 
 class Tuner(ABC):
@@ -85,7 +124,7 @@ class Tuner(ABC):
         after `early_stopping` trials without a new best."""
         own_measurer = None
         if measurer is None:
-            measurer = own_measurer = LocalMeasurer(measure_option)
+            measurer = own_measurer = open_measurer(measure_option)
         try:
             self._tune(n_trial, early_stopping, callbacks, measurer)
         finally:
@@ -102,24 +141,26 @@ class Tuner(ABC):
         since_best = 0
         done = 0
         while done < n_trial and (early_stopping is None or since_best < early_stopping):
-            size = min(BATCH_SIZE, n_trial - done)
+            size = min(batch_size(measurer), n_trial - done)
             batch = self._with_default_first(size)
             if not batch:
                 break
-            measurements = measurer.measure(self.task, batch)
-            if not measurements:
+            measured_any = False
+            for measurements in arrivals(measurer, self.task, batch):
+                measured_any = measured_any or bool(measurements)
+                before = self.best_cost
+                self.update(measurements)
+                for m in measurements:
+                    done += 1
+                    self.trials += 1
+                    self.errors += m.result.error_code != ErrorCode.NO_ERROR
+                    better = m.result.error_code == ErrorCode.NO_ERROR and m.result.median < before
+                    since_best = 0 if better else since_best + 1
+                    before = min(before, m.result.median)
+                for callback in callbacks:
+                    callback(self, measurements)
+            if not measured_any:
                 break
-            before = self.best_cost
-            self.update(measurements)
-            for m in measurements:
-                done += 1
-                self.trials += 1
-                self.errors += m.result.error_code != ErrorCode.NO_ERROR
-                better = m.result.error_code == ErrorCode.NO_ERROR and m.result.median < before
-                since_best = 0 if better else since_best + 1
-                before = min(before, m.result.median)
-            for callback in callbacks:
-                callback(self, measurements)
 
     def _with_default_first(self, size: int) -> list[Config]:
         if self.task.default not in self.visited:

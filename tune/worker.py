@@ -3,28 +3,39 @@ stdin and answers on stdout, so that a candidate that crashes or hangs takes onl
 process down; the parent (`tune.measure`) kills it with its process group and starts another.
 
 A request: {"id", "task" (a `task_spec`), "config", "number", "repeat", "min_repeat_ms",
-"check"}. For each, the worker writes {"id", "phase": "run"} once the candidate is built (the
-parent then applies the run timeout), then {"id", "result": {...}}. With "check", the
-candidate's outputs are compared once with the task's default config's on the same seeded
-random inputs (the default's outputs computed once per task).
+"check"}, and optionally "threads" (the kernel thread count, set explicitly: a Dask nanny
+forces OMP_NUM_THREADS=1 on its workers) and "lock" (the path of the machine's measuring
+lock, `tune.machine_lock`: held shared while building, alone while checking and timing). For
+each, the worker writes {"id", "phase"} as it starts building ("build"), waits for the
+machine ("built") and starts checking and timing ("run"), so the parent applies each phase's
+timeout, and a generous one to the waits, then {"id", "result": {...}}. With "check", the candidate's
+outputs are compared once with the task's default config's on the same seeded random inputs
+(the default's outputs computed once per task).
+
+The worker exits when its parent does, so an orphan never holds the machine's lock.
 """
 
 import json
 import os
 import sys
+import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ziggurat.runtime import set_kernel_threads
 from ziggurat.schedule.space import Config
 from ziggurat.tune.candidate import (
+    Candidate,
     InstantiationError,
     build_candidate,
     outputs_of,
     time_candidate,
 )
+from ziggurat.tune.machine_lock import MachineLock
 from ziggurat.tune.records import ErrorCode
 
 CHECK_TOLERANCE = 1e-3
@@ -52,24 +63,70 @@ def _result(code: ErrorCode, message: str = "", **fields: Any) -> dict[str, Any]
     return {"error_code": int(code), "error": message, **fields}
 
 
+PARENT_POLL_SECONDS = 0.5
+
+
+@dataclass
+class _Built:
+    candidate: Candidate
+    fault: str | None
+    """The test-only `__fault__` knob's value, if the config had one."""
+    build_seconds: float
+
+
 class Worker:
     def __init__(self) -> None:
         self.references: dict[str, list[np.ndarray]] = {}
+        self.locks: dict[str, MachineLock] = {}
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        spec = request["task"]
+        lock = self._lock(request.get("lock"))
+        if "threads" in request:
+            set_kernel_threads(request["threads"])
+        if lock is not None:
+            lock.share()
+        try:
+            _send({"id": request["id"], "phase": "build"})
+            built = self._build(request)
+            if isinstance(built, _Built) and request.get("check", True):
+                self._reference(request["task"])
+        finally:
+            if lock is not None:
+                lock.release()
+        if not isinstance(built, _Built):
+            return built
+        _send({"id": request["id"], "phase": "built"})
+        if lock is not None:
+            lock.own()
+        try:
+            _send({"id": request["id"], "phase": "run"})
+            return self._check_and_time(request, built)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _lock(self, path: str | None) -> MachineLock | None:
+        if path is None:
+            return None
+        if path not in self.locks:
+            self.locks[path] = MachineLock(path)
+        return self.locks[path]
+
+    def _build(self, request: dict[str, Any]) -> _Built | dict[str, Any]:
+        """The built candidate, or the failure's result."""
         knobs = dict(request["config"])
         fault = knobs.pop("__fault__", None)
-        config = Config.of(knobs)
         start = time.perf_counter()
         try:
-            candidate = build_candidate(spec, config)
+            candidate = build_candidate(request["task"], Config.of(knobs))
         except InstantiationError as err:
             return _result(ErrorCode.INSTANTIATION_ERROR, str(err))
         except Exception as err:
             return _result(ErrorCode.COMPILE_ERROR, f"{type(err).__name__}: {err}")
-        build_seconds = time.perf_counter() - start
-        _send({"id": request["id"], "phase": "run"})
+        return _Built(candidate, fault, time.perf_counter() - start)
+
+    def _check_and_time(self, request: dict[str, Any], built: _Built) -> dict[str, Any]:
+        spec, candidate, fault = request["task"], built.candidate, built.fault
         start = time.perf_counter()
         try:
             if fault == TEST_CRASH:
@@ -95,24 +152,42 @@ class Worker:
             costs=list(costs),
             trace=candidate.trace,
             kernel_hash=candidate.kernel_hash,
-            build_seconds=build_seconds,
+            build_seconds=built.build_seconds,
             run_seconds=time.perf_counter() - start,
         )
 
-    def _differs(self, spec: dict[str, Any], outputs: list[np.ndarray]) -> str:
-        """A sentence saying how the outputs differ from the default config's, or ""."""
+    def _reference(self, spec: dict[str, Any]) -> list[np.ndarray]:
+        """The default config's outputs, built once per task, while building (not timing)."""
         key = spec["key"]
         if key not in self.references:
             self.references[key] = outputs_of(build_candidate(spec, Config.of(spec["default"])))
-        for n, (got, want) in enumerate(zip(outputs, self.references[key], strict=True)):
+        return self.references[key]
+
+    def _differs(self, spec: dict[str, Any], outputs: list[np.ndarray]) -> str:
+        """A sentence saying how the outputs differ from the default config's, or ""."""
+        for n, (got, want) in enumerate(zip(outputs, self._reference(spec), strict=True)):
             if not np.allclose(got, want, rtol=CHECK_TOLERANCE, atol=CHECK_TOLERANCE):
                 worst = float(np.max(np.abs(got - want)))
                 return f"output {n} differs from the default schedule's by up to {worst:.3g}"
         return ""
 
 
+def _exit_with_parent() -> None:
+    """Ends this process once its parent is gone (its pipe may stay open in an orphaned
+    grandchild, and a timing in progress would hold the machine's lock)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
     global _answers
+    _exit_with_parent()
     _answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

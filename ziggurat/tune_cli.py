@@ -8,13 +8,23 @@
 (where a trial is expected to gain most; a kernel at its roofline gets no more). Tuning
 appends to the log as it goes; run the same command again after an interruption and it
 continues where it stopped. `--time 20m` bounds the whole run.
+
+    ziggurat tune model.onnx --dask tcp://host:8786 ...   # measured on a Dask cluster
+    ziggurat tune model.onnx --dask local ...             # a LocalCluster on this machine
+
+With `--dask`, candidates are built and timed on the cluster's workers (`tune.dask_measure`);
+the log stays on this machine and resumes the same way.
 """
 
 import argparse
+import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ziggurat.core.errors import ZigguratError
+
+if TYPE_CHECKING:
+    from ziggurat.tune.measure import MeasureOption
 
 NATIVE = "llvm -mcpu=native"
 
@@ -47,12 +57,8 @@ def _tune(args: argparse.Namespace, model: str) -> int:
             f"unknown tuner {args.tuner!r}; tuners are {', '.join(sorted(tune.TUNERS))}"
         )
     budget = _seconds(args.time) if args.time else None
+    option = _measure_option(args)
     module, params = from_onnx(model, shape=_parse_shapes(args.shape))
-    option = tune.measure_option(
-        runner=tune.LocalRunner(
-            number=args.number, repeat=args.repeat, min_repeat_ms=args.min_repeat_ms
-        )
-    )
     result = tune.tune_model(
         module,
         params,
@@ -69,6 +75,26 @@ def _tune(args: argparse.Namespace, model: str) -> int:
     )
     print(result)
     return 0
+
+
+def _measure_option(args: argparse.Namespace) -> "MeasureOption":
+    from ziggurat import tune
+
+    timing = {"number": args.number, "repeat": args.repeat, "min_repeat_ms": args.min_repeat_ms}
+    if args.dask is None:
+        return tune.measure_option(runner=tune.LocalRunner(**timing))
+    from ziggurat.tune.dask_measure import require_distributed
+
+    require_distributed()
+    # Dask logs a lost scheduler or worker at length, from loggers it configured at import;
+    # the run reports what matters in one line.
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.split(".")[0] == "distributed" and isinstance(logger, logging.Logger):
+            logger.setLevel(logging.CRITICAL)
+    return tune.measure_option(
+        builder=tune.DaskBuilder(args.dask),
+        runner=tune.DaskRunner(args.dask, local_workers=args.dask_workers, **timing),
+    )
 
 
 def _show(logs: list[str]) -> int:
@@ -119,6 +145,14 @@ def add_tune_commands(commands: Any) -> None:
     tune.add_argument("--target", help=f"target string (default {NATIVE!r})")
     tune.add_argument("--opt-level", type=int, default=3, choices=range(4))
     tune.add_argument("--quiet", action="store_true", help="no progress bars")
+    tune.add_argument(
+        "--dask",
+        metavar="tcp://HOST:8786 | local",
+        help="build and time on a Dask cluster's workers ('local': a LocalCluster here)",
+    )
+    tune.add_argument(
+        "--dask-workers", type=int, default=2, help="worker processes of --dask local"
+    )
     add_plugin_option(tune)
     tune.add_argument(
         "--end-to-end",

@@ -114,6 +114,40 @@ def test_early_stopping_ends_after_that_many_trials_without_a_new_best(task: tun
     assert len(costs) < len(task.space)
 
 
+class StreamingSimulation(tune.SimulatedMeasurer):
+    """Measurements one at a time, last first (as a cluster's come back in any order), from
+    `slots` workers."""
+
+    def __init__(self, slots: int):
+        super().__init__(failing_share=0.0)
+        self.workers = slots
+        self.rounds: list[int] = []
+
+    def slots(self) -> int:
+        return self.workers
+
+    def stream(self, task, configs):
+        self.rounds.append(len(configs))
+        yield from reversed(self.measure(task, configs))
+
+
+def test_a_streaming_measurers_results_are_logged_one_by_one_in_rounds_its_size(
+    task: tune.Task, tmp_path
+):
+    log = tmp_path / "tune.jsonl"
+    measurer = StreamingSimulation(slots=20)
+    logged: list[int] = []
+
+    def count(tuner, measurements):
+        logged.append(len(measurements))
+
+    tuner = tune.RandomTuner(task)
+    tuner.tune(n_trial=50, measurer=measurer, callbacks=[tune.callback.log_to_file(log), count])
+    assert measurer.rounds == [20, 20, 10]
+    assert logged == [1] * 50 and len(load_records(log)) == 50
+    assert tuner.trials == 50 and tuner.best_cost == min(tuner.costs.values())
+
+
 def test_a_resumed_run_measures_nothing_twice(task: tune.Task, tmp_path):
     log = tmp_path / "tune.jsonl"
     first = tune.SimulatedMeasurer()
