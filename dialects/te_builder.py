@@ -118,7 +118,25 @@ def _float_or_int(float_op: type, int_op: type) -> Callable[[SSAValue, SSAValue]
 add = _float_or_int(arith.AddfOp, arith.AddiOp)
 sub = _float_or_int(arith.SubfOp, arith.SubiOp)
 mul = _float_or_int(arith.MulfOp, arith.MuliOp)
-div = _float_or_int(arith.DivfOp, arith.DivSIOp)
+
+
+def div(a: SSAValue, b: SSAValue) -> SSAValue:
+    """a / b; for integers the quotient truncates toward zero (C's, as onnxruntime's) and never
+    traps: x / 0 is 0 and MIN / -1 wraps to MIN, since LLVM's sdiv is undefined there and
+    x86's idiv raises SIGFPE. (onnxruntime refuses a zero divisor with an error; a compiled
+    kernel has no way to report one, so the quotient is defined instead.)"""
+    if isinstance(a.type, AnyFloat):
+        return arith.DivfOp(a, b).result
+    zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
+    by_zero = arith.CmpiOp(b, zero, "eq").result
+    by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
+    trapping = arith.OrIOp(by_zero, by_minus_one).result
+    safe_divisor = select(trapping, const_scalar(1, a.type), b)
+    quotient = arith.DivSIOp(a, safe_divisor).result
+    negated = arith.SubiOp(zero, a).result
+    return select(by_zero, zero, select(by_minus_one, negated, quotient))
+
+
 maximum = _float_or_int(arith.MaximumfOp, arith.MaxSIOp)
 minimum = _float_or_int(arith.MinimumfOp, arith.MinSIOp)
 
