@@ -53,15 +53,16 @@ def reduce(kind: str, extents: Sequence[int], body: Body, init: SSAValue | None 
     return te.ReduceOp(kind, extents, init, Region(block)).result
 
 
-def splat_value(tensor: SSAValue) -> float | None:
-    """The single value of a splat graph.constant, which te reads as a scalar constant."""
+def splat_value(tensor: SSAValue) -> float | int | None:
+    """The single value of a splat graph.constant, which te reads as a scalar constant (an
+    integer stays an int: int64 values past 2**53 do not survive a float)."""
     owner = tensor.owner
     if not isinstance(owner, graph.ConstantOp):
         return None
     values = owner.value.get_values()
     if len(values) == 0 or any(v != values[0] for v in values):
         return None
-    return float(values[0])
+    return values[0]
 
 
 def read(tensor: SSAValue, indices: Indices) -> SSAValue:
@@ -73,7 +74,7 @@ def read(tensor: SSAValue, indices: Indices) -> SSAValue:
     return te.ReadOp(tensor, indices).result
 
 
-def const_scalar(value: float, element_type: Attribute) -> SSAValue:
+def const_scalar(value: float | int, element_type: Attribute) -> SSAValue:
     """A constant of any element type: float, or integer (bool as i1)."""
     if isinstance(element_type, AnyFloat):
         return const_float(value, element_type)
