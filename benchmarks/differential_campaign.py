@@ -28,6 +28,16 @@ from differential.graphs import GraphCase  # noqa: E402
 from differential.harness import OPT_LEVELS, Outcome, check  # noqa: E402
 from differential.strategies import graphs  # noqa: E402
 
+REWRITES_SHOWN = [
+    "convs-to-winograd",
+    "convs-converted",
+    "ops-fused",
+    "batch-norms-folded",
+    "ops-merged",
+]
+"""The pass statistics counted per graph in the summary: how many graphs reached the rewrites
+that opt_level 3 is tested for."""
+
 
 def save(case: GraphCase, directory: Path, name: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
@@ -82,6 +92,10 @@ def summarize(outcomes: list[Outcome], seconds: float) -> bool:
     print(f"mismatches:   {mismatched}")
     print(f"crashes:      {crashed}")
     print(f"refused with a ZigguratError: {refused} {dict(refusals)}")
+    rewritten = collections.Counter(name for o in outcomes for name in o.rewrites)
+    print(
+        "graphs rewritten by: " + ", ".join(f"{name} {rewritten[name]}" for name in REWRITES_SHOWN)
+    )
     if by_op:
         print(
             "op types in failing graphs: " + ", ".join(f"{op} {n}" for op, n in by_op.most_common())

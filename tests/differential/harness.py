@@ -5,12 +5,14 @@ largest expected magnitude, so a sum of many products is held to its own roundin
 infinities must sit where onnxruntime puts them; integer outputs must be equal.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import onnxruntime
 
 import ziggurat
+from ziggurat.core import statistics
 from ziggurat.core.errors import ZigguratError
 
 from .graphs import GraphCase
@@ -27,6 +29,8 @@ class Outcome:
     mismatches: dict[int, str] = field(default_factory=dict)
     refused: dict[int, str] = field(default_factory=dict)
     crashes: dict[int, str] = field(default_factory=dict)
+    rewrites: Counter[str] = field(default_factory=Counter)
+    """The pass statistics of the builds (convs-to-winograd, convs-converted, ops-fused...)."""
 
     @property
     def failed(self) -> bool:
@@ -85,7 +89,9 @@ def check(case: GraphCase, opt_levels: tuple[int, ...] = OPT_LEVELS) -> Outcome:
     outcome = Outcome(case)
     for level in opt_levels:
         try:
-            outputs = ziggurat_outputs(case, level)
+            with statistics.collect() as counters:
+                outputs = ziggurat_outputs(case, level)
+            outcome.rewrites.update(counters)
         except ZigguratError as err:
             outcome.refused[level] = f"{type(err).__name__}: {err}"
             continue

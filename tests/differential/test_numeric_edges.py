@@ -79,6 +79,17 @@ def conv(b: GraphBuilder) -> Value:
     )
 
 
+def winograd_convs(b: GraphBuilder) -> Value:
+    """Two 3x3 convolutions of 16 channels at 12x12, which opt_level 3 computes with Winograd's
+    F(2x2, 3x3) (its transforms add and subtract whole tiles of inputs)."""
+    x = image_input(b, (1, 16, 12, 12))
+    for _ in range(2):
+        weight = b.weight((16, 16, 3, 3), 0.1)
+        attributes = {"pads": [1, 1, 1, 1], "kernel_shape": [3, 3]}
+        x = b.node("Conv", [x.name, weight], x.shape, x.dtype, **attributes)
+    return x
+
+
 def matmul(b: GraphBuilder) -> Value:
     x = image_input(b, (6, 8))
     return b.node("MatMul", [x.name, b.weight((8, 5))], (6, 5), x.dtype)
@@ -140,6 +151,7 @@ FLOAT_CASES: dict[str, Callable[[GraphBuilder], Value]] = {
     "AveragePool": pool("AveragePool", kernel_shape=[2, 2]),
     "GlobalAveragePool": pool("GlobalAveragePool"),
     "Conv": conv,
+    "Conv-Winograd": winograd_convs,
     "MatMul": matmul,
     "Gemm": gemm,
 }
