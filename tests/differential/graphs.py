@@ -11,8 +11,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-OPSETS = (13, 17, 20)
-"""The opsets graphs are drawn at: Softmax on any axis from 13, LayerNormalization from 17,
+OPSETS = (14, 17, 20)
+"""The opsets graphs are drawn at: HardSwish from 14, LayerNormalization from 17,
 Gelu from 20."""
 
 MAX_ELEMENTS = 40_000

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 from hypothesis import strategies as st
+from onnx import helper
 
 from .graphs import OPSETS, GraphBuilder, GraphCase, TooLarge, Value, broadcast_shape
 
@@ -226,29 +227,33 @@ def _softmax(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     return b.node("Softmax", [x.name], x.shape, x.dtype, accumulation=x.shape[axis], axis=axis)
 
 
+REDUCTIONS = ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"]
+INTEGER_REDUCTIONS = ["ReduceSum", "ReduceMax", "ReduceMin"]
+
+
 def _reduce(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    kind = draw(st.sampled_from(["ReduceMean", "ReduceSum", "ReduceMax"]))
+    kind = draw(st.sampled_from(REDUCTIONS if x.is_float else INTEGER_REDUCTIONS))
     axes = sorted(draw(st.sets(st.integers(0, x.rank - 1), min_size=1, max_size=x.rank)))
     keepdims = draw(st.sampled_from([0, 1])) if len(axes) < x.rank else 1
     shape = tuple(1 if d in axes else s for d, s in enumerate(x.shape) if keepdims or d not in axes)
     accumulation = int(np.prod([x.shape[d] for d in axes]))
     axes_operand = [int(a) - x.rank if draw(st.booleans()) else int(a) for a in axes]
-    if b.opset >= 18 or (kind == "ReduceSum" and b.opset >= 13):
+    if kind != "ReduceSum" and b.opset < 18:
         return b.node(
             kind,
-            [x.name, b.ints(axes_operand)],
+            [x.name],
             shape,
             x.dtype,
             accumulation=accumulation,
+            axes=axes_operand,
             keepdims=keepdims,
         )
     return b.node(
         kind,
-        [x.name],
+        [x.name, b.ints(axes_operand)],
         shape,
         x.dtype,
         accumulation=accumulation,
-        axes=axes_operand,
         keepdims=keepdims,
     )
 
@@ -324,6 +329,111 @@ def _gather(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     return b.node("Gather", [x.name, b.constant(indices)], shape, x.dtype, axis=axis)
 
 
+def _pad(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    mode = draw(st.sampled_from(["constant", "constant", "reflect", "edge"]))
+    low = max(0, min(x.shape) - 1) if mode == "reflect" else 2
+    pads = [draw(st.integers(0, min(2, low))) for _ in range(2 * x.rank)]
+    shape = tuple(s + pads[d] + pads[d + x.rank] for d, s in enumerate(x.shape))
+    operands = [x.name, b.ints(pads)]
+    if mode == "constant" and draw(st.booleans()):
+        operands.append(b.constant(np.array(draw(st.sampled_from([0.5, -2.0])), x.dtype)))
+    return b.node("Pad", operands, shape, x.dtype, mode=mode)
+
+
+def _squeeze_unsqueeze(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    ones = [d for d, s in enumerate(x.shape) if s == 1]
+    if ones and draw(st.booleans()):
+        axes = [draw(st.sampled_from(ones))]
+        shape = tuple(s for d, s in enumerate(x.shape) if d not in axes)
+        if shape:
+            return b.node("Squeeze", [x.name, b.ints(axes)], shape, x.dtype)
+    if x.rank >= 4:
+        return x
+    axis = draw(st.integers(0, x.rank))
+    shape = (*x.shape[:axis], 1, *x.shape[axis:])
+    return b.node("Unsqueeze", [x.name, b.ints([axis])], shape, x.dtype)
+
+
+def _expand(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    target = tuple(draw(st.sampled_from([s, 3])) if s == 1 else s for s in x.shape)
+    if draw(st.booleans()) and x.rank < 4:
+        target = (2, *target)
+    return b.node("Expand", [x.name, b.ints(list(target))], target, x.dtype)
+
+
+def _split(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Split in two along an axis, the parts added back together or one kept."""
+    axis = draw(st.integers(0, x.rank - 1))
+    size = x.shape[axis]
+    if size < 2:
+        return x
+    first = draw(st.integers(1, size - 1))
+    shapes = [
+        tuple(n if d == axis else s for d, s in enumerate(x.shape)) for n in (first, size - first)
+    ]
+    names = [b.fresh("split"), b.fresh("split")]
+    b.nodes.append(
+        helper.make_node("Split", [x.name, b.ints([first, size - first])], names, axis=axis)
+    )
+    parts = [Value(name, shape, x.dtype) for name, shape in zip(names, shapes, strict=True)]
+    b.values.extend(parts)
+    return draw(st.sampled_from(parts))
+
+
+def _select(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Where(x == c, x, y) with c and y constants."""
+    threshold = b.constant(np.array(draw(st.sampled_from([0, 1])), x.dtype))
+    condition = b.node("Equal", [x.name, threshold], x.shape, np.dtype(bool))
+    other = b.constant(b.random(_broadcastable_shape(draw, x.shape), x.dtype))
+    return b.node("Where", [condition.name, x.name, other], x.shape, x.dtype)
+
+
+def _power(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    exponent = draw(st.sampled_from([2.0, 3.0, 0.5, -1.0]))
+    if exponent in (0.5, -1.0):
+        x = b.node("Sigmoid", [x.name], x.shape, x.dtype)
+    return b.node("Pow", [x.name, b.constant(np.float32(exponent))], x.shape, x.dtype)
+
+
+def _sum(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    same = [v.name for v in b.values if v.shape == x.shape and v.dtype == x.dtype]
+    operands = [x.name, *draw(st.lists(st.sampled_from(same), min_size=1, max_size=3))]
+    return b.node("Sum", operands, x.shape, x.dtype)
+
+
+def _cast_round_trip(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Cast to another dtype and back: float -> int32 truncates, int -> float is exact here."""
+    if x.is_float:
+        scaled = b.node("Mul", [x.name, b.constant(np.float32(4.0))], x.shape, x.dtype)
+        whole = b.node("Cast", [scaled.name], x.shape, np.dtype(np.int32), to=6)
+        return b.node("Cast", [whole.name], x.shape, x.dtype, to=1)
+    target = draw(st.sampled_from([(np.int64, 7), (np.int32, 6)]))
+    return b.node("Cast", [x.name], x.shape, np.dtype(target[0]), to=target[1])
+
+
+def _conv_transpose(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    n, c, h, w = x.shape
+    kernel = draw(st.sampled_from([2, 3]))
+    stride = draw(st.sampled_from([1, 2]))
+    pad = draw(st.integers(0, kernel - 1))
+    out_channels = draw(st.sampled_from([2, 4, 8]))
+    inputs = [x.name, b.weight((c, out_channels, kernel, kernel), (c * kernel**2) ** -0.5)]
+    if draw(st.booleans()):
+        inputs.append(b.weight((out_channels,)))
+    out_h = (h - 1) * stride - 2 * pad + kernel
+    out_w = (w - 1) * stride - 2 * pad + kernel
+    return b.node(
+        "ConvTranspose",
+        inputs,
+        (n, out_channels, out_h, out_w),
+        x.dtype,
+        accumulation=c * kernel**2,
+        kernel_shape=[kernel, kernel],
+        strides=[stride, stride],
+        pads=[pad] * 4,
+    )
+
+
 ANY_RANK: list[OpBuilder] = [
     _unary,
     _activation,
@@ -387,7 +497,28 @@ def float_graphs(draw: Draw, max_ops: int = 6) -> GraphCase:
 
 
 INTEGER_BINARY = ["Add", "Sub", "Mul", "Div", "Max", "Min"]
-INTEGER_ANY_RANK: list[OpBuilder] = [_transpose, _reshape, _slice, _concat, _gather]
+
+
+def _integer_negate(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Neg (wrapping MIN to MIN); onnxruntime has no integer Relu to compare with."""
+    return b.node("Neg", [x.name], x.shape, x.dtype)
+
+
+INTEGER_ANY_RANK: list[OpBuilder] = [
+    _transpose,
+    _reshape,
+    _slice,
+    _concat,
+    _gather,
+    _pad,
+    _squeeze_unsqueeze,
+    _expand,
+    _split,
+    _select,
+    _cast_round_trip,
+    _reduce,
+    _integer_negate,
+]
 
 
 def _integer_binary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
