@@ -44,13 +44,25 @@ def compute(
 
 
 def reduce(kind: str, extents: Sequence[int], body: Body, init: SSAValue | None = None) -> SSAValue:
-    """A te.reduce of `body(k)` over the index space `extents`, from `init` or the identity."""
-    if init is None:
-        init = const_float(REDUCE_IDENTITY[kind])
+    """A te.reduce of `body(k)` over the index space `extents`, from `init` or the identity
+    of `kind` for the body's element type."""
     block = Block(arg_types=[IndexType()] * len(extents))
     with ImplicitBuilder(block) as indices:
-        te.YieldOp(body(indices))
+        value = body(indices)
+        te.YieldOp(value)
+    if init is None:
+        init = const_scalar(reduce_identity(kind, value.type), value.type)
     return te.ReduceOp(kind, extents, init, Region(block)).result
+
+
+def reduce_identity(kind: str, element_type: Attribute) -> float | int:
+    """The start of a `kind` reduction: for integers the extremes of the type stand in for
+    the infinities."""
+    if isinstance(element_type, AnyFloat):
+        return REDUCE_IDENTITY[kind]
+    assert isinstance(element_type, IntegerType)
+    limits = np.iinfo(f"int{element_type.width.data}")
+    return {"sum": 0, "prod": 1, "max": int(limits.min), "min": int(limits.max)}[kind]
 
 
 def splat_value(tensor: SSAValue) -> float | int | None:
@@ -147,7 +159,10 @@ def exp(a: SSAValue) -> SSAValue:
 
 
 def neg(a: SSAValue) -> SSAValue:
-    return arith.NegfOp(a).result
+    """-a; an integer MIN wraps to MIN."""
+    if isinstance(a.type, AnyFloat):
+        return arith.NegfOp(a).result
+    return arith.SubiOp(const_scalar(0, a.type), a).result
 
 
 def sqrt(a: SSAValue) -> SSAValue:

@@ -14,6 +14,7 @@ import onnxruntime
 import ziggurat
 from ziggurat.core import statistics
 from ziggurat.core.errors import ZigguratError
+from ziggurat.core.pass_manager import PassFailure
 
 from .graphs import GraphCase
 
@@ -23,7 +24,8 @@ OPT_LEVELS = (0, 3)
 @dataclass
 class Outcome:
     """What one case gave: per opt_level, either matched, a mismatch description, a clean
-    ZigguratError (an unsupported combination) or another exception (a crash)."""
+    ZigguratError (an unsupported combination) or another exception or a pass failure (a
+    crash)."""
 
     case: GraphCase
     mismatches: dict[int, str] = field(default_factory=dict)
@@ -92,6 +94,9 @@ def check(case: GraphCase, opt_levels: tuple[int, ...] = OPT_LEVELS) -> Outcome:
             with statistics.collect() as counters:
                 outputs = ziggurat_outputs(case, level)
             outcome.rewrites.update(counters)
+        except PassFailure as err:  # generated IR that does not verify is a bug too
+            outcome.crashes[level] = f"{type(err).__name__}: {err}"
+            continue
         except ZigguratError as err:
             outcome.refused[level] = f"{type(err).__name__}: {err}"
             continue
