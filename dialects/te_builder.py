@@ -286,7 +286,7 @@ def read_or(
     if condition is None:
         return value
     assert isinstance(tensor.type, TensorType)
-    return select(condition, value, const_float(fallback, tensor.type.element_type))
+    return select(condition, value, const_scalar(fallback, tensor.type.element_type))
 
 
 def and_(a: SSAValue, b: SSAValue) -> SSAValue:

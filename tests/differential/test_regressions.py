@@ -51,3 +51,14 @@ def test_integer_reductions(op_type: str, dtype: type) -> None:
             np.testing.assert_array_equal(ziggurat_outputs(case, level)[0], expected)
         return
     assert_matches(b, [y])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_constant_pad_of_integers(dtype: type) -> None:
+    """The pad value of an integer tensor was made a float constant (an assertion in
+    convert-graph-to-te)."""
+    b = builder()
+    x = b.input((2, 3), np.dtype(dtype))
+    pads = b.ints([1, 0, 0, 2])
+    value = b.constant(np.array(-4, dtype))
+    assert_matches(b, [b.node("Pad", [x.name, pads, value], (3, 5), x.dtype, mode="constant")])
