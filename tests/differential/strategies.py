@@ -150,6 +150,84 @@ def _conv_block(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     return y
 
 
+def _conv_chain(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Two or three 3x3 "same" convolutions (sometimes 1x1 or depthwise) of 8 to 32 channels,
+    each maybe with BatchNormalization, an activation and a residual Add: what graph-alter-layout
+    blocks and, with 16 or more input channels and 32 tiles, graph-winograd rewrites."""
+    n, _, h, w = x.shape
+    for _ in range(draw(st.integers(2, 3))):
+        channels = x.shape[1]
+        out_channels = draw(st.sampled_from([8, 16, 16, 32]))
+        kernel, groups = draw(st.sampled_from([(3, 1), (3, 1), (3, 1), (1, 1), (3, channels)]))
+        if groups > 1:
+            out_channels = channels
+        weight = b.weight((out_channels, channels // groups, kernel, kernel), 0.3)
+        inputs = [x.name, weight, *([b.weight((out_channels,))] if draw(st.booleans()) else [])]
+        y = b.node(
+            "Conv",
+            inputs,
+            (n, out_channels, h, w),
+            x.dtype,
+            accumulation=channels // groups * kernel**2,
+            kernel_shape=[kernel, kernel],
+            pads=[kernel // 2] * 4,
+            group=groups,
+        )
+        if draw(st.booleans()):
+            y = _batch_norm(draw, b, y)
+        if draw(st.booleans()) and y.shape == x.shape:
+            y = b.node("Add", [y.name, x.name], y.shape, y.dtype)
+        if draw(st.booleans()):
+            y = b.node(draw(st.sampled_from(["Relu", "Sigmoid"])), [y.name], y.shape, y.dtype)
+        x = y
+    return x
+
+
+def _siblings(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Two or three convolutions (of an image) or matmuls (of a matrix) reading the same
+    input, their results joined by Concat or Add: what graph-fuse-horizontal merges."""
+    count = draw(st.integers(2, 3))
+    widths = [draw(st.sampled_from([4, 8, 16])) for _ in range(count)]
+    if draw(st.booleans()):
+        widths = [widths[0]] * count
+    results = []
+    for width in widths:
+        if x.rank == 4:
+            n, c, h, w = x.shape
+            kernel = draw(st.sampled_from([1, 3]))
+            inputs = [x.name, b.weight((width, c, kernel, kernel), 0.3)]
+            if draw(st.booleans()):
+                inputs.append(b.weight((width,)))
+            results.append(
+                b.node(
+                    "Conv",
+                    inputs,
+                    (n, width, h, w),
+                    x.dtype,
+                    accumulation=c * kernel**2,
+                    kernel_shape=[kernel, kernel],
+                    pads=[kernel // 2] * 4,
+                )
+            )
+        else:
+            k = x.shape[-1]
+            y = b.node(
+                "MatMul",
+                [x.name, b.weight((k, width), k**-0.5)],
+                (*x.shape[:-1], width),
+                x.dtype,
+                accumulation=k,
+            )
+            if draw(st.booleans()):
+                y = b.node("Add", [y.name, b.weight((width,))], y.shape, y.dtype)
+            results.append(y)
+    axis = 1 if x.rank == 4 else x.rank - 1
+    if len(set(widths)) == 1 and draw(st.booleans()):
+        return b.node("Sum", [r.name for r in results], results[0].shape, x.dtype)
+    shape = tuple(sum(widths) if d == axis else s for d, s in enumerate(results[0].shape))
+    return b.node("Concat", [r.name for r in results], shape, x.dtype, axis=axis)
+
+
 def _pool(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     n, c, h, w = x.shape
     kind = draw(st.sampled_from(["MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"]))
@@ -450,8 +528,16 @@ ANY_RANK: list[OpBuilder] = [
     _concat,
     _gather,
 ]
-IMAGE: list[OpBuilder] = [_conv_block, _conv_block, _conv_block, _pool, _batch_norm]
-MATRIX: list[OpBuilder] = [_matmul, _matmul, _layer_norm]
+IMAGE: list[OpBuilder] = [
+    _conv_chain,
+    _conv_chain,
+    _conv_block,
+    _conv_block,
+    _conv_block,
+    _pool,
+    _batch_norm,
+]
+MATRIX: list[OpBuilder] = [_matmul, _matmul, _layer_norm, _siblings]
 
 
 def _next_op(draw: Draw, b: GraphBuilder, x: Value) -> Value:
@@ -475,12 +561,14 @@ def float_graphs(draw: Draw, max_ops: int = 6) -> GraphCase:
         draw(st.sampled_from(OPSETS)), np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     )
     if draw(st.booleans()):
-        channels = draw(st.sampled_from([1, 3, 4, 8, 16, 32]))
-        side = draw(st.sampled_from([5, 7, 8, 12, 14]))
+        channels = draw(st.sampled_from([1, 3, 4, 8, 16, 16, 32]))
+        side = draw(st.sampled_from([5, 7, 8, 12, 12, 14]))
         x = b.input(
             (draw(st.sampled_from([1, 1, 2])), channels, side, side + draw(st.integers(-1, 1))),
             np.dtype(np.float32),
         )
+        if draw(st.booleans()):
+            x = _conv_chain(draw, b, x)
     else:
         shape = draw(st.sampled_from([(4, 8), (6, 16), (2, 5, 12), (3, 7), (2, 4, 33)]))
         x = b.input(shape, np.dtype(np.float32))
