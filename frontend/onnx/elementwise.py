@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from xdsl.dialects.builtin import AnyFloat
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
@@ -148,12 +149,15 @@ class Clip(OnnxOpConverter):
     def _impl_v11(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        """Constant bounds become a graph.clip; bounds known only at run time, max and min."""
+        """Constant bounds of a float tensor become a graph.clip; bounds known only at run
+        time, and integer bounds (which a graph.clip's float parameters would round past
+        2**24), max and min."""
         x = required(ctx, node, 0)
         low, high = ctx.constant_input(node, 1), ctx.constant_input(node, 2)
         runtime_low = low is None and ctx.input(node, 1) is not None
         runtime_high = high is None and ctx.input(node, 2) is not None
-        if not runtime_low and not runtime_high:
+        is_float = isinstance(graph.element_type_of(x), AnyFloat)
+        if is_float and not runtime_low and not runtime_high:
             bounds = [
                 -np.inf if low is None else float(low),
                 np.inf if high is None else float(high),

@@ -44,7 +44,7 @@ from ziggurat.lowering.strategies.winograd import winograd_input, winograd_outpu
 __all__ = ["STRATEGIES", "Strategy", "copy"]
 
 STRATEGIES: dict[type[Operation], Strategy] = {
-    graph.ReluOp: unary(lambda x: tb.maximum(x, tb.const_float(0.0)), "relu"),
+    graph.ReluOp: unary(lambda x: tb.maximum(x, tb.const_scalar(0, x.type)), "relu"),
     graph.SigmoidOp: unary(tb.sigmoid, "sigmoid"),
     graph.TanhOp: unary(tb.tanh, "tanh"),
     graph.ErfOp: unary(tb.erf, "erf"),

@@ -62,3 +62,17 @@ def test_constant_pad_of_integers(dtype: type) -> None:
     pads = b.ints([1, 0, 0, 2])
     value = b.constant(np.array(-4, dtype))
     assert_matches(b, [b.node("Pad", [x.name, pads, value], (3, 5), x.dtype, mode="constant")])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_clip_and_relu(dtype: type) -> None:
+    """Clip and Relu of integers compared with float constants, which failed to verify; an
+    int64 bound past 2**53 stays exact. (onnxruntime has no int64 Relu to compare with.)"""
+    b = builder()
+    low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    x = b.input((2, 4), np.dtype(dtype), np.array([[low, -5, 3, high]] * 2, dtype))
+    bounds = [b.constant(np.array(low + 3, dtype)), b.constant(np.array(high - 1, dtype))]
+    clipped = b.node("Clip", [x.name, *bounds], x.shape, x.dtype)
+    if dtype is np.int32:
+        clipped = b.node("Relu", [clipped.name], x.shape, x.dtype)
+    assert_matches(b, [clipped])
