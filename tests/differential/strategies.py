@@ -590,9 +590,15 @@ def float_graphs(draw: Draw, max_ops: int = 6) -> GraphCase:
 INTEGER_BINARY = ["Add", "Sub", "Mul", "Div", "Max", "Min"]
 
 
-def _integer_negate(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    """Neg (wrapping MIN to MIN); onnxruntime has no integer Relu to compare with."""
-    return b.node("Neg", [x.name], x.shape, x.dtype)
+def _integer_unary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Neg (wrapping MIN to MIN), Clip with constant bounds, Relu (onnxruntime has an int32
+    one only)."""
+    op_type = draw(st.sampled_from(["Neg", "Clip"] + ["Relu"] * (x.dtype == np.int32)))
+    if op_type == "Clip":
+        bounds = sorted(_integers(draw, b, (2,), x.dtype).tolist())
+        operands = [x.name, *(b.constant(np.array(bound, x.dtype)) for bound in bounds)]
+        return b.node("Clip", operands, x.shape, x.dtype)
+    return b.node(op_type, [x.name], x.shape, x.dtype)
 
 
 INTEGER_ANY_RANK: list[OpBuilder] = [
@@ -608,7 +614,7 @@ INTEGER_ANY_RANK: list[OpBuilder] = [
     _select,
     _cast_round_trip,
     _reduce,
-    _integer_negate,
+    _integer_unary,
 ]
 
 
