@@ -53,6 +53,14 @@ def _divide(op: graph.DivOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b == 0, 0, quotient).astype(a.dtype)
 
 
+def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The integer remainder as the kernels compute it (te_builder.remainder): a mod 0 is a."""
+    a, b = np.broadcast_arrays(a, b)
+    safe = np.where(b == 0, 1, b).astype(b.dtype)
+    rest = np.fmod(a, safe) if op.truncated is not None else np.mod(a, safe)
+    return np.where(b == 0, a, rest).astype(a.dtype)
+
+
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
     if op.approximate.data == "tanh":
         return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
@@ -325,6 +333,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.SubOp: lambda op, a, b: a - b,
     graph.MulOp: lambda op, a, b: a * b,
     graph.DivOp: _divide,
+    graph.ModOp: _modulo,
     graph.PowOp: lambda op, a, b: np.power(a, b),
     graph.MaxOp: lambda op, a, b: np.maximum(a, b),
     graph.MinOp: lambda op, a, b: np.minimum(a, b),

@@ -150,6 +150,23 @@ def div(a: SSAValue, b: SSAValue) -> SSAValue:
     return select(by_zero, zero, select(by_minus_one, negated, quotient))
 
 
+def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
+    """The integer remainder of a / b with the sign of b or, `truncated`, of a; never traps
+    (see div): a mod 0 is a, a mod -1 is 0."""
+    zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
+    by_zero = arith.CmpiOp(b, zero, "eq").result
+    by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
+    safe_divisor = select(arith.OrIOp(by_zero, by_minus_one).result, const_scalar(1, a.type), b)
+    rest: SSAValue = arith.RemSIOp(a, safe_divisor).result
+    if not truncated:
+        signs_differ = arith.XOrIOp(
+            arith.CmpiOp(rest, zero, "slt").result, arith.CmpiOp(b, zero, "slt").result
+        ).result
+        corrects = arith.AndIOp(arith.CmpiOp(rest, zero, "ne").result, signs_differ).result
+        rest = select(corrects, arith.AddiOp(rest, b).result, rest)
+    return select(by_zero, a, rest)
+
+
 maximum = _float_or_int(arith.MaximumfOp, arith.MaxSIOp)
 minimum = _float_or_int(arith.MinimumfOp, arith.MinSIOp)
 

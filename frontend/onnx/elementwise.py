@@ -92,6 +92,21 @@ for _name, (_opset, _binary_op) in VARIADIC.items():
     _converter(_name, _opset, _variadic(_binary_op))
 
 
+@register("Mod")
+class Mod(OnnxOpConverter):
+    """Integers only: fmod=0 keeps the divisor's sign, fmod=1 the dividend's (graph.mod says
+    what a zero divisor gives). Float Mod (fmod=1, C's fmod) is refused."""
+
+    @classmethod
+    def _impl_v10(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        lhs, rhs = required(ctx, node, 0), required(ctx, node, 1)
+        if isinstance(graph.element_type_of(lhs), AnyFloat):
+            raise ctx.unsupported("Mod of floats is not supported")
+        return [graph.ModOp(lhs, rhs, truncated=bool(attrs.get("fmod", 0))).result]
+
+
 @register("Gelu")
 class Gelu(OnnxOpConverter):
     @classmethod

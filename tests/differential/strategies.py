@@ -587,7 +587,7 @@ def float_graphs(draw: Draw, max_ops: int = 6) -> GraphCase:
     return b.case(outputs)
 
 
-INTEGER_BINARY = ["Add", "Sub", "Mul", "Div", "Max", "Min"]
+INTEGER_BINARY = ["Add", "Sub", "Mul", "Div", "Mod", "Max", "Min"]
 
 
 def _integer_unary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
@@ -624,13 +624,15 @@ def _integer_binary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     op_type = draw(st.sampled_from(INTEGER_BINARY))
     shape = _broadcastable_shape(draw, x.shape)
     feed = _integers(draw, b, shape, x.dtype)
-    if op_type == "Div":
+    divides = op_type in ("Div", "Mod")
+    if divides:
         feed = np.where((feed == 0) | (feed == -1), 3, feed).astype(x.dtype)
     other = b.constant(feed) if draw(st.booleans()) else b.input(shape, x.dtype, feed).name
     operands = [x.name, other]
-    if op_type != "Div" and draw(st.booleans()):
+    if not divides and draw(st.booleans()):
         operands.reverse()
-    return b.node(op_type, operands, broadcast_shape(x.shape, shape), x.dtype)
+    attributes = {"fmod": draw(st.sampled_from([0, 1]))} if op_type == "Mod" else {}
+    return b.node(op_type, operands, broadcast_shape(x.shape, shape), x.dtype, **attributes)
 
 
 def _integers(draw: Draw, b: GraphBuilder, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

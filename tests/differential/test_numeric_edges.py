@@ -222,19 +222,24 @@ DIVISION_SCRIPT = textwrap.dedent(
         low = np.iinfo(dtype).min
         dividend = np.array([7, -7, 0, low, low, low, 9, -9], dtype)
         divisor = np.array([0, 0, 0, 0, -1, 1, -2, 4], dtype)
-        b = GraphBuilder(17, np.random.default_rng(0))
-        x = b.input((8,), np.dtype(dtype), dividend)
-        y = b.input((8,), np.dtype(dtype), divisor)
-        case = b.case([b.node("Div", [x.name, y.name], (8,), x.dtype)])
-        for level in (0, 3):
-            results[f"{{np.dtype(dtype).name}} {{level}}"] = ziggurat_outputs(case, level)[0].tolist()
+        for op_type, fmod in (("Div", 0), ("Mod", 0), ("Mod", 1)):
+            attributes = {{"fmod": fmod}} if op_type == "Mod" else {{}}
+            b = GraphBuilder(17, np.random.default_rng(0))
+            x = b.input((8,), np.dtype(dtype), dividend)
+            y = b.input((8,), np.dtype(dtype), divisor)
+            case = b.case([b.node(op_type, [x.name, y.name], (8,), x.dtype, **attributes)])
+            for level in (0, 3):
+                key = f"{{op_type}}{{fmod}} {{np.dtype(dtype).name}} {{level}}"
+                results[key] = ziggurat_outputs(case, level)[0].tolist()
     print(json.dumps(results))
     """
 )
 
 
 def test_integer_division_by_zero_and_min_by_minus_one_never_trap() -> None:
-    """x / 0 is 0 and MIN / -1 is MIN; other quotients truncate toward zero (onnxruntime's)."""
+    """x / 0 is 0 and MIN / -1 is MIN; other quotients truncate toward zero (onnxruntime's).
+    x mod 0 is x and x mod -1 is 0; other remainders take the divisor's sign (fmod=0) or the
+    dividend's (fmod=1), as onnxruntime's do."""
     script = DIVISION_SCRIPT.format(tests=str(Path(__file__).resolve().parent.parent))
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
@@ -243,5 +248,11 @@ def test_integer_division_by_zero_and_min_by_minus_one_never_trap() -> None:
     results = json.loads(done.stdout.splitlines()[-1])
     for dtype in (np.int32, np.int64):
         low = int(np.iinfo(dtype).min)
-        for level in (0, 3):
-            assert results[f"{np.dtype(dtype).name} {level}"] == [0, 0, 0, 0, low, low, -4, -2]
+        expected = {
+            "Div0": [0, 0, 0, 0, low, low, -4, -2],
+            "Mod0": [7, -7, 0, low, 0, 0, -1, 3],
+            "Mod1": [7, -7, 0, low, 0, 0, 1, -1],
+        }
+        for key, values in expected.items():
+            for level in (0, 3):
+                assert results[f"{key} {np.dtype(dtype).name} {level}"] == values, key
