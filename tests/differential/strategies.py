@@ -306,14 +306,13 @@ def _softmax(draw: Draw, b: GraphBuilder, x: Value) -> Value:
 
 
 REDUCTIONS = ["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"]
-INTEGER_REDUCTIONS = ["ReduceSum", "ReduceMax", "ReduceMin"]
+INTEGER_REDUCTIONS = ["ReduceMax", "ReduceMin"]
+"""Integer sums are left to tests/differential/test_regressions.py: onnxruntime's do not wrap
+on overflow (int32 ones saturate, int64 ones round), Ziggurat's do, as numpy's."""
 
 
 def _reduce(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    kinds = REDUCTIONS if x.is_float else INTEGER_REDUCTIONS
-    if x.dtype == np.int64:
-        kinds = [k for k in kinds if k != "ReduceSum"]  # onnxruntime's int64 sums are inexact
-    kind = draw(st.sampled_from(kinds))
+    kind = draw(st.sampled_from(REDUCTIONS if x.is_float else INTEGER_REDUCTIONS))
     axes = sorted(draw(st.sets(st.integers(0, x.rank - 1), min_size=1, max_size=x.rank)))
     keepdims = draw(st.sampled_from([0, 1])) if len(axes) < x.rank else 1
     shape = tuple(1 if d in axes else s for d, s in enumerate(x.shape) if keepdims or d not in axes)

@@ -38,8 +38,9 @@ def test_integer_neg_wraps_min(dtype: type) -> None:
 @pytest.mark.parametrize("op_type", ["ReduceSum", "ReduceMax", "ReduceMin"])
 def test_integer_reductions(op_type: str, dtype: type) -> None:
     """Integer reductions started from a float identity and combined with float ops, which
-    failed to verify. int64 sums are checked against numpy's wrapping sum: onnxruntime's
-    int64 ReduceSum rounds (MIN + 2 comes back as MIN)."""
+    failed to verify. Sums wrap on overflow, as numpy's: int64 ones are checked against numpy,
+    since onnxruntime's int64 ReduceSum rounds (MIN + 2 comes back as MIN) and its int32 one
+    saturates."""
     low = np.iinfo(dtype).min
     b = builder(18)
     x = b.input((3, 4), np.dtype(dtype), np.array([[low, 5, -3, 0], [1, 2, 3, -4], [7] * 4], dtype))
