@@ -78,6 +78,8 @@ def summarize(outcomes: list[Outcome], seconds: float) -> bool:
     mismatched = sum(len(o.mismatches) for o in outcomes)
     crashed = sum(len(o.crashes) for o in outcomes)
     refused = sum(len(o.refused) for o in outcomes)
+    unchecked = [o for o in outcomes if o.unchecked is not None]
+    cases -= len(unchecked) * len(OPT_LEVELS)
     matched = cases - mismatched - crashed - refused
     by_op: collections.Counter[str] = collections.Counter()
     for outcome in outcomes:
@@ -92,6 +94,7 @@ def summarize(outcomes: list[Outcome], seconds: float) -> bool:
     print(f"mismatches:   {mismatched}")
     print(f"crashes:      {crashed}")
     print(f"refused with a ZigguratError: {refused} {dict(refusals)}")
+    print(f"graphs onnxruntime could not run (not compared): {len(unchecked)}")
     rewritten = collections.Counter(name for o in outcomes for name in o.rewrites)
     print(
         "graphs rewritten by: " + ", ".join(f"{name} {rewritten[name]}" for name in REWRITES_SHOWN)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import onnxruntime
+from onnxruntime.capi import onnxruntime_pybind11_state as onnxruntime_errors
 
 import ziggurat
 from ziggurat.core import statistics
@@ -19,6 +20,15 @@ from ziggurat.core.pass_manager import PassFailure
 from .graphs import GraphCase
 
 OPT_LEVELS = (0, 3)
+
+ONNXRUNTIME_REFUSALS = (
+    onnxruntime_errors.Fail,
+    onnxruntime_errors.InvalidArgument,
+    onnxruntime_errors.NotImplemented,
+    onnxruntime_errors.RuntimeException,
+)
+"""What onnxruntime raises for a graph it cannot run (such as its NCHWc convolution on a 3x1
+input), which leaves the case without a reference."""
 
 
 @dataclass
@@ -33,6 +43,8 @@ class Outcome:
     crashes: dict[int, str] = field(default_factory=dict)
     rewrites: Counter[str] = field(default_factory=Counter)
     """The pass statistics of the builds (convs-to-winograd, convs-converted, ops-fused...)."""
+    unchecked: str | None = None
+    """Why onnxruntime gave no reference (it refused the graph), if it did not."""
 
     @property
     def failed(self) -> bool:
@@ -48,6 +60,7 @@ class Outcome:
 def onnxruntime_outputs(case: GraphCase) -> list[np.ndarray]:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
+    options.log_severity_level = 4  # its refusals are reported through Outcome.unchecked
     session = onnxruntime.InferenceSession(
         case.model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
@@ -87,8 +100,12 @@ def difference(ours: np.ndarray, theirs: np.ndarray, tolerance: float) -> str | 
 
 def check(case: GraphCase, opt_levels: tuple[int, ...] = OPT_LEVELS) -> Outcome:
     """Builds and runs `case` at each opt_level and compares every output with onnxruntime."""
-    expected = onnxruntime_outputs(case)
     outcome = Outcome(case)
+    try:
+        expected = onnxruntime_outputs(case)
+    except ONNXRUNTIME_REFUSALS as err:
+        outcome.unchecked = str(err)
+        return outcome
     for level in opt_levels:
         try:
             with statistics.collect() as counters:

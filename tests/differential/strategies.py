@@ -40,7 +40,8 @@ def _unary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
 
 
 def _activation(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    kind = draw(st.sampled_from(["Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "PRelu"]))
+    kinds = ["Clip", "LeakyRelu", "HardSigmoid", "PRelu"] + ["HardSwish"] * (b.opset >= 14)
+    kind = draw(st.sampled_from(kinds))
     if kind == "Clip":
         low = draw(st.sampled_from([-1.0, -0.5, 0.0]))
         high = draw(st.sampled_from([0.5, 1.0, 6.0]))
@@ -114,20 +115,22 @@ def _conv(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     inputs = [x.name, weight]
     if draw(st.booleans()):
         inputs.append(b.weight((out_channels,)))
-    out_h = (h + pads[0] + pads[2] - reach) // stride + 1
-    out_w = (w + pads[1] + pads[3] - reach) // stride + 1
-    return b.node(
+    window: dict[str, object] = {"pads": pads}
+    if draw(st.integers(0, 3)) == 0:  # onnxruntime refuses SAME with dilations
+        same = ["SAME_UPPER", "SAME_LOWER"] if dilation == 1 else []
+        window = {"auto_pad": draw(st.sampled_from([*same, "VALID"]))}
+    conv = b.inferred(
         "Conv",
         inputs,
-        (n, out_channels, out_h, out_w),
         x.dtype,
-        accumulation=c // groups * kernel**2,
         kernel_shape=[kernel, kernel],
         strides=[stride, stride],
-        pads=pads,
         dilations=[dilation, dilation],
         group=groups,
+        **window,
     )
+    b.note_accumulation(c // groups * kernel**2)
+    return conv
 
 
 def _batch_norm(draw: Draw, b: GraphBuilder, x: Value) -> Value:
@@ -235,17 +238,21 @@ def _pool(draw: Draw, b: GraphBuilder, x: Value) -> Value:
         return b.node(kind, [x.name], (n, c, 1, 1), x.dtype, accumulation=h * w)
     kernel = draw(st.integers(1, min(3, h, w)))
     stride = draw(st.sampled_from([1, 2]))
-    pads = [draw(st.integers(0, kernel // 2)) for _ in range(4)]
     attributes: dict[str, object] = {
         "kernel_shape": [kernel, kernel],
         "strides": [stride, stride],
-        "pads": pads,
+        "ceil_mode": draw(st.sampled_from([0, 0, 1])),
     }
+    padding = draw(st.sampled_from(["pads", "pads", "SAME_UPPER", "SAME_LOWER", "VALID"]))
+    if padding == "pads":
+        attributes["pads"] = [draw(st.integers(0, kernel // 2)) for _ in range(4)]
+    else:
+        attributes["auto_pad"] = padding
     if kind == "AveragePool":
         attributes["count_include_pad"] = draw(st.sampled_from([0, 1]))
-    out_h = (h + pads[0] + pads[2] - kernel) // stride + 1
-    out_w = (w + pads[1] + pads[3] - kernel) // stride + 1
-    return b.node(kind, [x.name], (n, c, out_h, out_w), x.dtype, **attributes)
+    elif draw(st.booleans()) and padding == "pads" and min(h, w) > 2 * kernel:
+        attributes["dilations"] = [2, 2]
+    return b.inferred(kind, [x.name], x.dtype, **attributes)
 
 
 def _matmul(draw: Draw, b: GraphBuilder, x: Value) -> Value:
@@ -318,7 +325,7 @@ def _reduce(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     shape = tuple(1 if d in axes else s for d, s in enumerate(x.shape) if keepdims or d not in axes)
     accumulation = int(np.prod([x.shape[d] for d in axes]))
     axes_operand = [int(a) - x.rank if draw(st.booleans()) else int(a) for a in axes]
-    if kind != "ReduceSum" and b.opset < 18:
+    if b.opset < (13 if kind == "ReduceSum" else 18):
         return b.node(
             kind,
             [x.name],
@@ -426,12 +433,21 @@ def _squeeze_unsqueeze(draw: Draw, b: GraphBuilder, x: Value) -> Value:
         axes = [draw(st.sampled_from(ones))]
         shape = tuple(s for d, s in enumerate(x.shape) if d not in axes)
         if shape:
-            return b.node("Squeeze", [x.name, b.ints(axes)], shape, x.dtype)
+            return _with_axes(b, "Squeeze", x, axes, shape)
     if x.rank >= 4:
         return x
     axis = draw(st.integers(0, x.rank))
     shape = (*x.shape[:axis], 1, *x.shape[axis:])
-    return b.node("Unsqueeze", [x.name, b.ints([axis])], shape, x.dtype)
+    return _with_axes(b, "Unsqueeze", x, [axis], shape)
+
+
+def _with_axes(
+    b: GraphBuilder, op_type: str, x: Value, axes: list[int], shape: tuple[int, ...]
+) -> Value:
+    """Squeeze or Unsqueeze, the axes an attribute before opset 13 and an input from it."""
+    if b.opset < 13:
+        return b.node(op_type, [x.name], shape, x.dtype, axes=axes)
+    return b.node(op_type, [x.name, b.ints(axes)], shape, x.dtype)
 
 
 def _expand(draw: Draw, b: GraphBuilder, x: Value) -> Value:
@@ -442,7 +458,7 @@ def _expand(draw: Draw, b: GraphBuilder, x: Value) -> Value:
 
 
 def _split(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    """Split in two along an axis, the parts added back together or one kept."""
+    """Split in two along an axis, one part kept (the other may feed a later Add or Sum)."""
     axis = draw(st.integers(0, x.rank - 1))
     size = x.shape[axis]
     if size < 2:
@@ -452,9 +468,12 @@ def _split(draw: Draw, b: GraphBuilder, x: Value) -> Value:
         tuple(n if d == axis else s for d, s in enumerate(x.shape)) for n in (first, size - first)
     ]
     names = [b.fresh("split"), b.fresh("split")]
-    b.nodes.append(
-        helper.make_node("Split", [x.name, b.ints([first, size - first])], names, axis=axis)
-    )
+    sizes = [first, size - first]
+    if b.opset < 13:
+        split = helper.make_node("Split", [x.name], names, axis=axis, split=sizes)
+    else:
+        split = helper.make_node("Split", [x.name, b.ints(sizes)], names, axis=axis)
+    b.nodes.append(split)
     parts = [Value(name, shape, x.dtype) for name, shape in zip(names, shapes, strict=True)]
     b.values.extend(parts)
     return draw(st.sampled_from(parts))
