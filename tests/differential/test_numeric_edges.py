@@ -27,14 +27,16 @@ SHAPE = (2, 4, 5, 5)
 
 
 def special_values(shape: tuple[int, ...] = SHAPE, seed: int = 0) -> np.ndarray:
-    """Normal values with NaN, +Inf and -Inf scattered through them (each in its own spot)."""
+    """Normal values with NaN, +Inf, -Inf, 0 and -0 scattered through them (each in its own
+    spot)."""
     rng = np.random.default_rng(seed)
     values = rng.standard_normal(shape).astype(np.float32)
     flat = values.reshape(-1)
-    spots = rng.choice(flat.size, size=9, replace=False)
+    spots = rng.choice(flat.size, size=11, replace=False)
     flat[spots[:3]] = np.nan
     flat[spots[3:6]] = np.inf
-    flat[spots[6:]] = -np.inf
+    flat[spots[6:9]] = -np.inf
+    flat[spots[9]], flat[spots[10]] = 0.0, -0.0
     return values
 
 
@@ -58,7 +60,7 @@ def binary(op_type: str) -> Callable[[GraphBuilder], Value]:
         y = b.input(
             (4, 1, 1),
             np.dtype(np.float32),
-            np.array([np.nan, np.inf, -np.inf, 0.5], np.float32).reshape(4, 1, 1),
+            np.array([np.nan, np.inf, -np.inf, 0.0], np.float32).reshape(4, 1, 1),
         )
         return b.node(op_type, [x.name, y.name], x.shape, x.dtype)
 
@@ -256,3 +258,20 @@ def test_integer_division_by_zero_and_min_by_minus_one_never_trap() -> None:
         for key, values in expected.items():
             for level in (0, 3):
                 assert results[f"{key} {np.dtype(dtype).name} {level}"] == values, key
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_cast_of_nan_and_infinities_to_integers(dtype: type) -> None:
+    """Converting NaN or an infinity to an integer is undefined in C++ and in LLVM (a poison
+    value, no trap), so only the finite elements are compared with onnxruntime; the others
+    just must not stop the run."""
+    b = GraphBuilder(17, np.random.default_rng(3))
+    x = image_input(b)
+    scaled = b.node("Mul", [x.name, b.constant(np.float32(100.0))], x.shape, x.dtype)
+    to = 6 if dtype is np.int32 else 7
+    case = b.case([b.node("Cast", [scaled.name], x.shape, np.dtype(dtype), to=to)])
+    finite = np.isfinite(case.feeds[x.name])
+    expected = onnxruntime_outputs(case)[0]
+    for level in OPT_LEVELS:
+        ours = ziggurat_outputs(case, level)[0]
+        np.testing.assert_array_equal(ours[finite], expected[finite])
