@@ -609,9 +609,10 @@ INTEGER_BINARY = ["Add", "Sub", "Mul", "Div", "Mod", "Max", "Min"]
 
 
 def _integer_unary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    """Neg (wrapping MIN to MIN), Clip with constant bounds, Relu (onnxruntime has an int32
-    one only)."""
-    op_type = draw(st.sampled_from(["Neg", "Clip"] + ["Relu"] * (x.dtype == np.int32)))
+    """Neg (wrapping MIN to MIN), Clip with constant bounds, Relu (integer from opset 14;
+    onnxruntime has an int32 one only)."""
+    int32_relu = x.dtype == np.int32 and b.opset >= 14
+    op_type = draw(st.sampled_from(["Neg", "Clip"] + ["Relu"] * int32_relu))
     if op_type == "Clip":
         bounds = sorted(_integers(draw, b, (2,), x.dtype).tolist())
         operands = [x.name, *(b.constant(np.array(bound, x.dtype)) for bound in bounds)]
