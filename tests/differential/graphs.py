@@ -114,7 +114,7 @@ class GraphBuilder:
     ) -> Value:
         """Appends a node with one output of the given shape and dtype; `accumulation` is the
         length of the longest sum it makes, which widens the tolerance."""
-        if int(np.prod(shape)) > MAX_ELEMENTS or 0 in shape:
+        if int(np.prod(shape)) > MAX_ELEMENTS or min(shape, default=1) < 1:
             raise TooLarge(op_type, shape)
         value = Value(self.fresh(op_type.lower()), tuple(shape), np.dtype(dtype))
         self.nodes.append(helper.make_node(op_type, inputs, [value.name], **attributes))

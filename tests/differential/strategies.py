@@ -28,7 +28,9 @@ POSITIVE_ONLY = ["Log", "Sqrt", "Reciprocal"]
 
 
 def _unary(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    op_type = draw(st.sampled_from(SUPPORTED_UNARY + POSITIVE_ONLY + ["Gelu"] * (b.opset >= 20)))
+    op_type = draw(
+        st.sampled_from(SUPPORTED_UNARY + POSITIVE_ONLY + ["Gelu"] * 3 * (b.opset >= 20))
+    )
     if op_type in POSITIVE_ONLY:
         x = b.node(draw(st.sampled_from(["Exp", "Sigmoid"])), [x.name], x.shape, x.dtype)
     if op_type == "Exp":
@@ -253,6 +255,35 @@ def _pool(draw: Draw, b: GraphBuilder, x: Value) -> Value:
     elif draw(st.booleans()) and padding == "pads" and min(h, w) > 2 * kernel:
         attributes["dilations"] = [2, 2]
     return b.inferred(kind, [x.name], x.dtype, **attributes)
+
+
+def _resize(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """Resize of the spatial dims by scales (nearest or linear, a few coordinate transforms)."""
+    scale = draw(st.sampled_from([2.0, 0.5, 1.5]))
+    mode = draw(st.sampled_from(["nearest", "linear"]))
+    transform = draw(st.sampled_from(["half_pixel", "asymmetric", "align_corners"]))
+    scales = b.constant(np.array([1.0, 1.0, scale, scale], np.float32))
+    attributes: dict[str, object] = {"mode": mode, "coordinate_transformation_mode": transform}
+    if mode == "nearest":
+        attributes["nearest_mode"] = draw(st.sampled_from(["round_prefer_floor", "floor"]))
+    roi = b.constant(np.zeros(0, np.float32)) if b.opset < 13 else ""  # required before 13
+    return b.inferred("Resize", [x.name, roi, scales], x.dtype, **attributes)
+
+
+def _lrn(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    size = draw(st.sampled_from([1, 3, 5]))
+    return b.node("LRN", [x.name], x.shape, x.dtype, size=size, alpha=1e-3, beta=0.75, bias=1.0)
+
+
+def _batched_matmul(draw: Draw, b: GraphBuilder, x: Value) -> Value:
+    """x @ y with y fed at run time and its batch dims broadcasting against x's."""
+    k = x.shape[-1]
+    n = draw(st.integers(1, 9))
+    batch = x.shape[:-2]
+    batch = draw(st.sampled_from([batch, tuple(1 for _ in batch), (2, *batch)]))
+    y = b.input((*batch, k, n), x.dtype)
+    shape = (*broadcast_shape(x.shape[:-2], batch), x.shape[-2], n)
+    return b.node("MatMul", [x.name, y.name], shape, x.dtype, accumulation=k)
 
 
 def _matmul(draw: Draw, b: GraphBuilder, x: Value) -> Value:
@@ -545,6 +576,14 @@ ANY_RANK: list[OpBuilder] = [
     _slice,
     _concat,
     _gather,
+    _pad,
+    _squeeze_unsqueeze,
+    _expand,
+    _split,
+    _select,
+    _power,
+    _sum,
+    _cast_round_trip,
 ]
 IMAGE: list[OpBuilder] = [
     _conv_chain,
@@ -552,10 +591,15 @@ IMAGE: list[OpBuilder] = [
     _conv_block,
     _conv_block,
     _conv_block,
+    _siblings,
+    _pool,
     _pool,
     _batch_norm,
+    _conv_transpose,
+    _resize,
+    _lrn,
 ]
-MATRIX: list[OpBuilder] = [_matmul, _matmul, _layer_norm, _siblings]
+MATRIX: list[OpBuilder] = [_matmul, _matmul, _layer_norm, _siblings, _batched_matmul]
 
 
 def _next_op(draw: Draw, b: GraphBuilder, x: Value) -> Value:
