@@ -7,7 +7,8 @@ Prints the graphs tried, the cases run (one per graph and opt_level), the matche
 mismatches and crashes by op type, and the builds refused with a ZigguratError (unsupported
 combinations); saves each failing model as .onnx with its feeds as .npz in --save and exits
 non-zero when anything mismatched or crashed. The model being tried is written to
---save/current.onnx first, so a graph that kills the process is left behind.
+--save/current.onnx first, so a graph that kills the process is left behind. Interrupted
+(Ctrl-C, SIGINT), it prints the counts so far.
 """
 
 import argparse
@@ -45,8 +46,8 @@ def save(case: GraphCase, directory: Path, name: str) -> None:
     np.savez(directory / f"{name}.npz", **case.feeds)
 
 
-def run(count: int, start_seed: int, directory: Path | None) -> list[Outcome]:
-    outcomes: list[Outcome] = []
+def run(count: int, start_seed: int, directory: Path | None, outcomes: list[Outcome]) -> None:
+    """Tries `count` graphs, appending each outcome to `outcomes` as it comes."""
 
     @seed(start_seed)
     @settings(
@@ -69,7 +70,6 @@ def run(count: int, start_seed: int, directory: Path | None) -> list[Outcome]:
             print(f"... {len(outcomes)} graphs", flush=True)
 
     trial()
-    return outcomes
 
 
 def summarize(outcomes: list[Outcome], seconds: float) -> bool:
@@ -114,7 +114,11 @@ def main() -> int:
     arguments = parser.parse_args()
     os.environ.setdefault("ZIGGURAT_CACHE_DIR", tempfile.mkdtemp(prefix="ziggurat-campaign-"))
     started = time.monotonic()
-    outcomes = run(arguments.graphs, arguments.seed, arguments.save)
+    outcomes: list[Outcome] = []
+    try:
+        run(arguments.graphs, arguments.seed, arguments.save, outcomes)
+    except KeyboardInterrupt:  # an interrupted campaign still reports what it tried
+        print("interrupted", flush=True)
     return 0 if summarize(outcomes, time.monotonic() - started) else 1
 
 
