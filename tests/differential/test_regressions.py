@@ -77,3 +77,14 @@ def test_integer_clip_and_relu(dtype: type) -> None:
     if dtype is np.int32:
         clipped = b.node("Relu", [clipped.name], x.shape, x.dtype)
     assert_matches(b, [clipped])
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+def test_resize_align_corners_with_a_scale_that_does_not_divide(mode: str) -> None:
+    """Resize by 1.5 of 7 rows (10 out) with align_corners mapped output row i to input
+    i * 6 / 9.5 (onnx's reference) rather than i * 6 / 9 (the spec and onnxruntime)."""
+    b = builder()
+    x = b.input((1, 2, 7, 6), np.dtype(np.float32))
+    scales = b.constant(np.array([1, 1, 1.5, 1.5], np.float32))
+    attributes = {"mode": mode, "coordinate_transformation_mode": "align_corners"}
+    assert_matches(b, [b.inferred("Resize", [x.name, "", scales], x.dtype, **attributes)])
