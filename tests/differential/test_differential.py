@@ -18,7 +18,7 @@ def bounded(examples: int) -> settings:
     )
 
 
-@bounded(150)
+@bounded(100)
 @given(float_graphs())
 def test_float_graphs_match_onnxruntime(case: GraphCase) -> None:
     outcome = check(case)
