@@ -8,12 +8,13 @@ mismatches and crashes by op type, and the builds refused with a ZigguratError (
 combinations); saves each failing model as .onnx with its feeds as .npz in --save and exits
 non-zero when anything mismatched or crashed. The model being tried is written to
 --save/current.onnx first, so a graph that kills the process is left behind. Interrupted
-(Ctrl-C, SIGINT), it prints the counts so far.
+(SIGINT or SIGTERM), it prints the counts so far.
 """
 
 import argparse
 import collections
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -106,6 +107,10 @@ def summarize(outcomes: list[Outcome], seconds: float) -> bool:
     return not (mismatched or crashed)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graphs", type=int, default=500)
@@ -114,6 +119,8 @@ def main() -> int:
     arguments = parser.parse_args()
     os.environ.setdefault("ZIGGURAT_CACHE_DIR", tempfile.mkdtemp(prefix="ziggurat-campaign-"))
     started = time.monotonic()
+    for stop in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
+        signal.signal(stop, _interrupt)
     outcomes: list[Outcome] = []
     try:
         run(arguments.graphs, arguments.seed, arguments.save, outcomes)
