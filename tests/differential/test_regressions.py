@@ -88,3 +88,15 @@ def test_resize_align_corners_with_a_scale_that_does_not_divide(mode: str) -> No
     scales = b.constant(np.array([1, 1, 1.5, 1.5], np.float32))
     attributes = {"mode": mode, "coordinate_transformation_mode": "align_corners"}
     assert_matches(b, [b.inferred("Resize", [x.name, "", scales], x.dtype, **attributes)])
+
+
+def test_vectorized_loop_with_a_float_integer_round_trip() -> None:
+    """Add -> Mul -> Cast(int32) -> Cast(float), fused into one vectorized loop at opt_level
+    3, became arith.fptosi and arith.sitofp on vectors, which xDSL's verifier rejects (a
+    PassFailure)."""
+    b = builder()
+    x = b.input((6, 16), np.dtype(np.float32))
+    shifted = b.node("Add", [x.name, b.weight((16,))], x.shape, x.dtype)
+    scaled = b.node("Mul", [shifted.name, b.constant(np.float32(4.0))], x.shape, x.dtype)
+    whole = b.node("Cast", [scaled.name], x.shape, np.dtype(np.int32), to=6)
+    assert_matches(b, [b.node("Cast", [whole.name], x.shape, x.dtype, to=1)])
