@@ -5,6 +5,7 @@ Graph inputs are fed at run time (values drawn from a seeded generator), weights
 constant operands are initializers, as exporters write them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,9 @@ OPSETS = (12, 14, 17, 20)
 """The opsets graphs are drawn at: before 13 Squeeze, Unsqueeze, Split and ReduceSum take
 attributes where later ones take inputs (and Softmax flattens to 2-D); HardSwish from 14,
 LayerNormalization from 17, Gelu from 20."""
+
+Draw = Callable[..., object]
+"""What hypothesis hands a composite strategy to draw values with."""
 
 MAX_ELEMENTS = 40_000
 """The largest value a graph makes, which keeps each build and run quick."""
@@ -178,3 +182,7 @@ class GraphBuilder:
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(d) for d in np.broadcast_shapes(a, b))
+
+
+OpBuilder = Callable[[Draw, GraphBuilder, Value], Value]
+"""Appends one op (or a small group) to a graph and returns the value it makes."""
