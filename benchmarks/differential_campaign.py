@@ -107,7 +107,16 @@ def summarize(outcomes: list[Outcome], seconds: float) -> bool:
     return not (mismatched or crashed)
 
 
+CAMPAIGN_PROCESS = os.getpid()
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    """Stops the campaign; in the build's forked worker processes (which the build ends with
+    SIGTERM) the signal does what it would by default."""
+    if os.getpid() != CAMPAIGN_PROCESS:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt
 
 
