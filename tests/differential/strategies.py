@@ -280,9 +280,16 @@ def _split(draw: Draw, b: GraphBuilder, x: Value) -> Value:
 
 
 def _select(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    """Where(x == c, x, y) with c and y constants."""
-    threshold = b.constant(np.array(draw(st.sampled_from([0, 1])), x.dtype))
-    condition = b.node("Equal", [x.name, threshold], x.shape, np.dtype(bool))
+    """Where(x == c, x, y) with c and y constants; for floats Where(Relu(x) == 0, x, y), since
+    a computed float equals a constant by the luck of its rounding (a Sigmoid of 17.3 is
+    1.0 or 0.99999994 depending on how it is evaluated), while Relu is 0 for all x <= 0."""
+    if x.is_float:
+        rectified = b.node("Relu", [x.name], x.shape, x.dtype)
+        zero = b.constant(np.array(0, x.dtype))
+        condition = b.node("Equal", [rectified.name, zero], x.shape, np.dtype(bool))
+    else:
+        threshold = b.constant(np.array(draw(st.sampled_from([0, 1])), x.dtype))
+        condition = b.node("Equal", [x.name, threshold], x.shape, np.dtype(bool))
     other = b.constant(b.random(_broadcastable_shape(draw, x.shape), x.dtype))
     return b.node("Where", [condition.name, x.name, other], x.shape, x.dtype)
 
@@ -302,10 +309,13 @@ def _sum(draw: Draw, b: GraphBuilder, x: Value) -> Value:
 
 
 def _cast_round_trip(draw: Draw, b: GraphBuilder, x: Value) -> Value:
-    """Cast to another dtype and back: float -> int32 truncates, int -> float is exact here."""
+    """Cast to another dtype and back: float -> int32 truncates 4 x + 0.37 (the offset keeps
+    the values saturating ops land on exactly, 0 and +-1, away from the truncation's steps),
+    int -> float is exact here."""
     if x.is_float:
         scaled = b.node("Mul", [x.name, b.constant(np.float32(4.0))], x.shape, x.dtype)
-        whole = b.node("Cast", [scaled.name], x.shape, np.dtype(np.int32), to=6)
+        shifted = b.node("Add", [scaled.name, b.constant(np.float32(0.37))], x.shape, x.dtype)
+        whole = b.node("Cast", [shifted.name], x.shape, np.dtype(np.int32), to=6)
         return b.node("Cast", [whole.name], x.shape, x.dtype, to=1)
     target = draw(st.sampled_from([(np.int64, 7), (np.int32, 6)]))
     return b.node("Cast", [x.name], x.shape, np.dtype(target[0]), to=target[1])
