@@ -39,6 +39,28 @@ def _layer_norm(
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
+def _divide(op: graph.DivOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b as the compiled kernels divide: integers truncate toward zero, x / 0 is 0 and
+    MIN / -1 wraps to MIN (see te_builder.div)."""
+    if not (np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)):
+        return a / b
+    a, b = np.broadcast_arrays(a, b)
+    safe = np.where((b == 0) | (b == -1), 1, b).astype(b.dtype)
+    floor = a // safe
+    rounded_down = (floor * safe != a) & ((a < 0) != (safe < 0))
+    quotient = floor + rounded_down.astype(floor.dtype)
+    quotient = np.where(b == -1, np.negative(a), quotient)
+    return np.where(b == 0, 0, quotient).astype(a.dtype)
+
+
+def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The integer remainder as the kernels compute it (te_builder.remainder): a mod 0 is a."""
+    a, b = np.broadcast_arrays(a, b)
+    safe = np.where(b == 0, 1, b).astype(b.dtype)
+    rest = np.fmod(a, safe) if op.truncated is not None else np.mod(a, safe)
+    return np.where(b == 0, a, rest).astype(a.dtype)
+
+
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
     if op.approximate.data == "tanh":
         return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
@@ -310,7 +332,8 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.AddOp: lambda op, a, b: a + b,
     graph.SubOp: lambda op, a, b: a - b,
     graph.MulOp: lambda op, a, b: a * b,
-    graph.DivOp: lambda op, a, b: a / b,
+    graph.DivOp: _divide,
+    graph.ModOp: _modulo,
     graph.PowOp: lambda op, a, b: np.power(a, b),
     graph.MaxOp: lambda op, a, b: np.maximum(a, b),
     graph.MinOp: lambda op, a, b: np.minimum(a, b),

@@ -44,24 +44,37 @@ def compute(
 
 
 def reduce(kind: str, extents: Sequence[int], body: Body, init: SSAValue | None = None) -> SSAValue:
-    """A te.reduce of `body(k)` over the index space `extents`, from `init` or the identity."""
-    if init is None:
-        init = const_float(REDUCE_IDENTITY[kind])
+    """A te.reduce of `body(k)` over the index space `extents`, from `init` or the identity
+    of `kind` for the body's element type."""
     block = Block(arg_types=[IndexType()] * len(extents))
     with ImplicitBuilder(block) as indices:
-        te.YieldOp(body(indices))
+        value = body(indices)
+        te.YieldOp(value)
+    if init is None:
+        init = const_scalar(reduce_identity(kind, value.type), value.type)
     return te.ReduceOp(kind, extents, init, Region(block)).result
 
 
-def splat_value(tensor: SSAValue) -> float | None:
-    """The single value of a splat graph.constant, which te reads as a scalar constant."""
+def reduce_identity(kind: str, element_type: Attribute) -> float | int:
+    """The start of a `kind` reduction: for integers the extremes of the type stand in for
+    the infinities."""
+    if isinstance(element_type, AnyFloat):
+        return REDUCE_IDENTITY[kind]
+    assert isinstance(element_type, IntegerType)
+    limits = np.iinfo(f"int{element_type.width.data}")
+    return {"sum": 0, "prod": 1, "max": int(limits.min), "min": int(limits.max)}[kind]
+
+
+def splat_value(tensor: SSAValue) -> float | int | None:
+    """The single value of a splat graph.constant, which te reads as a scalar constant (an
+    integer stays an int: int64 values past 2**53 do not survive a float)."""
     owner = tensor.owner
     if not isinstance(owner, graph.ConstantOp):
         return None
     values = owner.value.get_values()
     if len(values) == 0 or any(v != values[0] for v in values):
         return None
-    return float(values[0])
+    return values[0]
 
 
 def read(tensor: SSAValue, indices: Indices) -> SSAValue:
@@ -73,7 +86,7 @@ def read(tensor: SSAValue, indices: Indices) -> SSAValue:
     return te.ReadOp(tensor, indices).result
 
 
-def const_scalar(value: float, element_type: Attribute) -> SSAValue:
+def const_scalar(value: float | int, element_type: Attribute) -> SSAValue:
     """A constant of any element type: float, or integer (bool as i1)."""
     if isinstance(element_type, AnyFloat):
         return const_float(value, element_type)
@@ -118,7 +131,42 @@ def _float_or_int(float_op: type, int_op: type) -> Callable[[SSAValue, SSAValue]
 add = _float_or_int(arith.AddfOp, arith.AddiOp)
 sub = _float_or_int(arith.SubfOp, arith.SubiOp)
 mul = _float_or_int(arith.MulfOp, arith.MuliOp)
-div = _float_or_int(arith.DivfOp, arith.DivSIOp)
+
+
+def div(a: SSAValue, b: SSAValue) -> SSAValue:
+    """a / b; for integers the quotient truncates toward zero (C's, as onnxruntime's) and never
+    traps: x / 0 is 0 and MIN / -1 wraps to MIN, since LLVM's sdiv is undefined there and
+    x86's idiv raises SIGFPE. (onnxruntime refuses a zero divisor with an error; a compiled
+    kernel has no way to report one, so the quotient is defined instead.)"""
+    if isinstance(a.type, AnyFloat):
+        return arith.DivfOp(a, b).result
+    zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
+    by_zero = arith.CmpiOp(b, zero, "eq").result
+    by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
+    trapping = arith.OrIOp(by_zero, by_minus_one).result
+    safe_divisor = select(trapping, const_scalar(1, a.type), b)
+    quotient = arith.DivSIOp(a, safe_divisor).result
+    negated = arith.SubiOp(zero, a).result
+    return select(by_zero, zero, select(by_minus_one, negated, quotient))
+
+
+def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
+    """The integer remainder of a / b with the sign of b or, `truncated`, of a; never traps
+    (see div): a mod 0 is a, a mod -1 is 0."""
+    zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
+    by_zero = arith.CmpiOp(b, zero, "eq").result
+    by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
+    safe_divisor = select(arith.OrIOp(by_zero, by_minus_one).result, const_scalar(1, a.type), b)
+    rest: SSAValue = arith.RemSIOp(a, safe_divisor).result
+    if not truncated:
+        signs_differ = arith.XOrIOp(
+            arith.CmpiOp(rest, zero, "slt").result, arith.CmpiOp(b, zero, "slt").result
+        ).result
+        corrects = arith.AndIOp(arith.CmpiOp(rest, zero, "ne").result, signs_differ).result
+        rest = select(corrects, arith.AddiOp(rest, b).result, rest)
+    return select(by_zero, a, rest)
+
+
 maximum = _float_or_int(arith.MaximumfOp, arith.MaxSIOp)
 minimum = _float_or_int(arith.MinimumfOp, arith.MinSIOp)
 
@@ -128,7 +176,10 @@ def exp(a: SSAValue) -> SSAValue:
 
 
 def neg(a: SSAValue) -> SSAValue:
-    return arith.NegfOp(a).result
+    """-a; an integer MIN wraps to MIN."""
+    if isinstance(a.type, AnyFloat):
+        return arith.NegfOp(a).result
+    return arith.SubiOp(const_scalar(0, a.type), a).result
 
 
 def sqrt(a: SSAValue) -> SSAValue:
@@ -252,7 +303,7 @@ def read_or(
     if condition is None:
         return value
     assert isinstance(tensor.type, TensorType)
-    return select(condition, value, const_float(fallback, tensor.type.element_type))
+    return select(condition, value, const_scalar(fallback, tensor.type.element_type))
 
 
 def and_(a: SSAValue, b: SSAValue) -> SSAValue:

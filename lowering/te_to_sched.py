@@ -24,6 +24,7 @@ from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
+    AnyFloat,
     ArrayAttr,
     DictionaryAttr,
     IndexType,
@@ -46,11 +47,12 @@ OUTPUT_ATTR = "sched.output"
 """Unit attribute on the graph function's arguments that are output buffers."""
 
 COMBINE = {
-    "sum": arith.AddfOp,
-    "prod": arith.MulfOp,
-    "max": arith.MaximumfOp,
-    "min": arith.MinimumfOp,
+    "sum": (arith.AddfOp, arith.AddiOp),
+    "prod": (arith.MulfOp, arith.MuliOp),
+    "max": (arith.MaximumfOp, arith.MaxSIOp),
+    "min": (arith.MinimumfOp, arith.MinSIOp),
 }
+"""The op folding each element into a reduction, for float and for integer elements."""
 
 
 def buffer_type(tensor_type: Attribute) -> MemRefType:
@@ -147,7 +149,9 @@ class KernelLowering:
         yielded = op.body.block.last_op
         assert isinstance(yielded, te.YieldOp)
         current = sched.LoadOp(accumulator, [])
-        combined = COMBINE[op.kind.data](current.result, inner[yielded.value])
+        float_op, integer_op = COMBINE[op.kind.data]
+        combine = float_op if isinstance(op.result.type, AnyFloat) else integer_op
+        combined = combine(current.result, inner[yielded.value])
         for new in (current, combined, sched.StoreOp(combined.result, accumulator, [])):
             append(body, new)
         result = sched.LoadOp(accumulator, [])

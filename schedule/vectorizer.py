@@ -87,8 +87,6 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     arith.CmpfOp,
     arith.ExtFOp,
     arith.TruncFOp,
-    arith.SIToFPOp,
-    arith.FPToSIOp,
     arith.ShLIOp,
     arith.BitcastOp,
     math.ExpOp,
@@ -105,7 +103,9 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     math.CopySignOp,
     math.FmaOp,
 )
-"""Ops computed lane by lane on vectors, lowered to LLVM vector instructions or intrinsics."""
+"""Ops computed lane by lane on vectors, lowered to LLVM vector instructions or intrinsics.
+Integer <-> float conversions are not among them: xDSL's arith.sitofp and arith.fptosi take
+scalars only, so a loop that casts stays scalar."""
 
 
 class NotVectorizable(Exception):

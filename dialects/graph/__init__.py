@@ -47,6 +47,7 @@ from ziggurat.dialects.graph.elementwise import (
     LogOp,
     MaxOp,
     MinOp,
+    ModOp,
     MulOp,
     NegOp,
     PowOp,
@@ -94,7 +95,7 @@ Graph = Dialect(
     [
         WeightOp, ConstantOp, FusedOp, YieldOp,
         ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
-        AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp,
+        AddOp, SubOp, MulOp, DivOp, ModOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,

@@ -4,8 +4,10 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     FloatAttr,
+    IntegerType,
     StringAttr,
     TensorType,
+    UnitAttr,
     f32,
     i1,
 )
@@ -17,6 +19,7 @@ from xdsl.irdl import (
     base,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -204,6 +207,31 @@ class DivOp(BinaryElementwiseOp):
     """lhs / rhs with numpy broadcasting."""
 
     name = "graph.div"
+
+
+@irdl_op_definition
+class ModOp(BinaryElementwiseOp):
+    """The integer remainder of lhs / rhs with numpy broadcasting: with the sign of rhs
+    (Python's %, ONNX Mod fmod=0) or, `truncated`, with the sign of lhs (C's %, fmod=1).
+    x mod 0 is x (so that x = 0 * 0 + x, see te_builder.div): onnxruntime fails the run
+    instead, and a compiled kernel has no way to; x mod -1 is 0.
+
+    %2 = graph.mod %0, %1 {truncated} : (tensor<6xi32>, tensor<6xi32>) -> tensor<6xi32>
+    """
+
+    name = "graph.mod"
+    truncated = opt_prop_def(UnitAttr)
+    irdl_options = (ParsePropInAttrDict(),)
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue, truncated: bool = False):
+        super().__init__(lhs, rhs)
+        if truncated:
+            self.properties["truncated"] = UnitAttr()
+
+    def verify_(self) -> None:
+        super().verify_()
+        if not isinstance(element_type_of(self.lhs), IntegerType):
+            raise VerifyException(f"{self.name} takes integers, got {element_type_of(self.lhs)}.")
 
 
 @irdl_op_definition

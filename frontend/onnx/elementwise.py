@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from xdsl.dialects.builtin import AnyFloat
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
@@ -91,6 +92,21 @@ for _name, (_opset, _binary_op) in VARIADIC.items():
     _converter(_name, _opset, _variadic(_binary_op))
 
 
+@register("Mod")
+class Mod(OnnxOpConverter):
+    """Integers only: fmod=0 keeps the divisor's sign, fmod=1 the dividend's (graph.mod says
+    what a zero divisor gives). Float Mod (fmod=1, C's fmod) is refused."""
+
+    @classmethod
+    def _impl_v10(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
+        lhs, rhs = required(ctx, node, 0), required(ctx, node, 1)
+        if isinstance(graph.element_type_of(lhs), AnyFloat):
+            raise ctx.unsupported("Mod of floats is not supported")
+        return [graph.ModOp(lhs, rhs, truncated=bool(attrs.get("fmod", 0))).result]
+
+
 @register("Gelu")
 class Gelu(OnnxOpConverter):
     @classmethod
@@ -148,7 +164,9 @@ class Clip(OnnxOpConverter):
     def _impl_v11(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        """Constant bounds become a graph.clip; bounds known only at run time, max and min."""
+        """Constant bounds of a float tensor become a graph.clip; bounds known only at run
+        time, and integer bounds (which a graph.clip's float parameters would round past
+        2**24), max and min."""
         x = required(ctx, node, 0)
         low, high = ctx.constant_input(node, 1), ctx.constant_input(node, 2)
         runtime_low = low is None and ctx.input(node, 1) is not None
@@ -156,7 +174,8 @@ class Clip(OnnxOpConverter):
         for bound, which in ((low, "min"), (high, "max")):
             if bound is not None and np.size(bound) != 1:
                 raise ctx.error(f"{which} must be a scalar, got shape {list(np.shape(bound))}")
-        if not runtime_low and not runtime_high:
+        is_float = isinstance(graph.element_type_of(x), AnyFloat)
+        if is_float and not runtime_low and not runtime_high:
             bounds = [
                 -np.inf if low is None else float(np.asarray(low).item()),
                 np.inf if high is None else float(np.asarray(high).item()),

@@ -79,9 +79,16 @@ def axis_map(
     roi: list[float] | None,
     attrs: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(W, c) with resized = x @ W + c along one axis of `size` elements."""
+    """(W, c) with resized = x @ W + c along one axis of `size` elements.
+
+    align_corners maps x to x * (size - 1) / (out - 1) with `out` the whole output length, as
+    the spec's formula and onnxruntime have it; onnx's reference divides by size * scale - 1
+    instead, which differs when size * scale is not whole (7 rows at scale 1.5 make 10, not
+    10.5), so it is handed the scale that makes exactly `out`."""
     extrapolation_value = float(attrs.get("extrapolation_value", 0.0))
     mode = _text(attrs.get("coordinate_transformation_mode"), "half_pixel")
+    if mode == "align_corners":
+        factor = out / size
     exclude_outside = bool(attrs.get("exclude_outside", 0))
 
     def interpolate(data: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from ziggurat.lowering.strategies.elementwise import (
     gelu,
     hard_sigmoid_scalar,
     leaky_relu_scalar,
+    modulo,
     prelu_scalar,
     scalar_param,
     unary,
@@ -44,7 +45,7 @@ from ziggurat.lowering.strategies.winograd import winograd_input, winograd_outpu
 __all__ = ["STRATEGIES", "Strategy", "copy"]
 
 STRATEGIES: dict[type[Operation], Strategy] = {
-    graph.ReluOp: unary(lambda x: tb.maximum(x, tb.const_float(0.0)), "relu"),
+    graph.ReluOp: unary(lambda x: tb.maximum(x, tb.const_scalar(0, x.type)), "relu"),
     graph.SigmoidOp: unary(tb.sigmoid, "sigmoid"),
     graph.TanhOp: unary(tb.tanh, "tanh"),
     graph.ErfOp: unary(tb.erf, "erf"),
@@ -58,6 +59,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.SubOp: binary(tb.sub, "sub"),
     graph.MulOp: binary(tb.mul, "mul"),
     graph.DivOp: binary(tb.div, "div"),
+    graph.ModOp: modulo,
     graph.PowOp: binary(tb.pow, "pow"),
     graph.MaxOp: binary(tb.maximum, "max"),
     graph.MinOp: binary(tb.minimum, "min"),

@@ -39,6 +39,13 @@ def binary(combine: Callable[[SSAValue, SSAValue], SSAValue], tag: str) -> Strat
     return strategy
 
 
+def modulo(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """graph.mod: the remainder with the sign its `truncated` flag picks."""
+    assert isinstance(op, graph.ModOp)
+    truncated = op.truncated is not None
+    return binary(lambda a, b: tb.remainder(a, b, truncated), "mod")(op, args)
+
+
 def scalar_param(scalar: Callable[[Operation, SSAValue], SSAValue], tag: str) -> Strategy:
     """An elementwise map whose scalar body reads the op's float parameters."""
 
