@@ -16,6 +16,7 @@ from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.backend.memory_plan import plan_memory
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
+from ziggurat.runtime.execution import CHECK_PREFIX
 
 PLAN_VERSION = 1
 
@@ -47,10 +48,13 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         assert isinstance(buffer, MemRefType)
         if op.kind.data == "param" and op.buffer_name.data not in params:
             raise CompileError(f"weight {op.buffer_name.data!r} is missing from the params.")
+        kind = op.kind.data
+        if kind == "output" and op.buffer_name.data.startswith(CHECK_PREFIX):
+            kind = "check"
         buffers.append(
             {
                 "name": op.buffer_name.data,
-                "kind": op.kind.data,
+                "kind": kind,
                 "shape": list(buffer.get_shape()),
                 "dtype": dtype_name(buffer),
             }
@@ -72,6 +76,7 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         "buffers": buffers,
         "inputs": [n for n, b in enumerate(buffers) if b["kind"] == "input"],
         "outputs": [n for n, b in enumerate(buffers) if b["kind"] == "output"],
+        "checks": [n for n, b in enumerate(buffers) if b["kind"] == "check"],
         "launches": launches,
         "entry": entry.sym_name.data,
     }

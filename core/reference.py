@@ -12,6 +12,7 @@ from xdsl.ir import Attribute, Operation
 
 from ziggurat.core.errors import ZigguratError
 from ziggurat.dialects import graph
+from ziggurat.runtime.execution import CHECK_PREFIX
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -394,6 +395,21 @@ def input_names(function: func.FuncOp) -> list[str]:
     return names
 
 
+def _checked_results(function: func.FuncOp, results: list[np.ndarray]) -> list[np.ndarray]:
+    """The results but the checks (outputs named with CHECK_PREFIX, runtime/execution.py);
+    raises ZigguratError with a check's message where one is set, as a compiled run does."""
+    attrs = function.res_attrs.data if function.res_attrs else ()
+    kept: list[np.ndarray] = []
+    for n, result in enumerate(results):
+        name = attrs[n].data.get(graph.NAME_ATTR) if n < len(attrs) else None
+        text = name.data if isinstance(name, StringAttr) else ""
+        if not text.startswith(CHECK_PREFIX):
+            kept.append(result)
+        elif result.any():
+            raise ZigguratError(f"the run failed: {text.removeprefix(CHECK_PREFIX)}")
+    return kept
+
+
 def run_reference(
     module: ModuleOp,
     params: Mapping[str, np.ndarray],
@@ -411,7 +427,7 @@ def run_reference(
         values[arg] = np.asarray(inputs[name], dtype=_dtype(arg.type))
     for op in function.body.block.ops:
         if isinstance(op, func.ReturnOp):
-            return [values[v] for v in op.arguments]
+            return _checked_results(function, [values[v] for v in op.arguments])
         if isinstance(op, graph.WeightOp):
             values[op.result] = np.asarray(params[op.weight_name.data])
         elif isinstance(op, graph.ConstantOp):

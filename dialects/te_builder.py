@@ -136,8 +136,9 @@ mul = _float_or_int(arith.MulfOp, arith.MuliOp)
 def div(a: SSAValue, b: SSAValue) -> SSAValue:
     """a / b; for integers the quotient truncates toward zero (C's, as onnxruntime's) and never
     traps: x / 0 is 0 and MIN / -1 wraps to MIN, since LLVM's sdiv is undefined there and
-    x86's idiv raises SIGFPE. (onnxruntime refuses a zero divisor with an error; a compiled
-    kernel has no way to report one, so the quotient is defined instead.)"""
+    x86's idiv raises SIGFPE. (onnxruntime refuses a zero divisor with an error; so does a
+    model imported from ONNX, through a check of the divisor the importer adds, which the
+    runtime reads after the run: the kernel's own value for x / 0 is never returned there.)"""
     if isinstance(a.type, AnyFloat):
         return arith.DivfOp(a, b).result
     zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)

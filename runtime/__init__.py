@@ -19,6 +19,7 @@ from ziggurat.runtime.errors import (
     PackageError,
     PlanError,
     ResourceLimitError,
+    RunError,
     RuntimeInputError,
     RuntimeModuleError,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "ProfileReport",
     "RuntimeInputError",
     "ResourceLimitError",
+    "RunError",
     "RuntimeModuleError",
     "load_module",
     "release_kernel_threads",

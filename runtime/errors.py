@@ -30,3 +30,8 @@ class LinkError(RuntimeModuleError):
 
 class ResourceLimitError(RuntimeModuleError):
     """A model or input whose buffers would not fit in the memory limit."""
+
+
+class RunError(RuntimeModuleError):
+    """A run that went wrong where the model defines no result (an integer division by
+    zero), reported by the compiled code's checks after the run."""

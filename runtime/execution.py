@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ziggurat.runtime.errors import PlanError, RuntimeInputError
+from ziggurat.runtime.errors import PlanError, RunError, RuntimeInputError
 from ziggurat.runtime.memory import aligned_empty
 from ziggurat.runtime.threads import attach_openmp, begin_native_call, end_native_call
+
+CHECK_PREFIX = "ziggurat.check: "
+"""Model outputs named so become check buffers (runtime/module.py); the rest of the name is
+the message the run fails with when the check is set."""
 
 if TYPE_CHECKING:
     from ziggurat.runtime.module import Module
@@ -49,6 +53,10 @@ class ExecutionContext:
         ]
         self.inputs: list[np.ndarray] = [self.buffers[i] for i in plan["inputs"]]
         self.outputs: list[np.ndarray] = [self.buffers[i] for i in plan["outputs"]]
+        self.checks: list[tuple[np.ndarray, str]] = [
+            (self.buffers[i], plan["buffers"][i]["name"].removeprefix(CHECK_PREFIX))
+            for i in plan.get("checks", [])
+        ]
         self.unset_inputs: set[int] = set(range(len(self.inputs)))
         self._labels = lib.input_names
         self._pointers = [ctypes.c_void_p(buffer.ctypes.data) for buffer in self.buffers]
@@ -118,8 +126,19 @@ class ExecutionContext:
             if self._entry is not None:
                 function, table = self._entry
                 function(table)
-                return
-            for function, args in self.kernel_calls():
-                function(*args)
+            else:
+                for function, args in self.kernel_calls():
+                    function(*args)
         finally:
             end_native_call()
+        if self.checks:
+            self._raise_failed_checks()
+
+    def _raise_failed_checks(self) -> None:
+        """Raises RunError naming what went wrong if a check buffer was set, and clears every
+        check for the next run."""
+        failed = [message for buffer, message in self.checks if buffer.any()]
+        for buffer, _ in self.checks:
+            buffer[...] = 0
+        if failed:
+            raise RunError("the run failed: " + "; ".join(failed))

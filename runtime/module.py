@@ -7,10 +7,14 @@ Plan format (version 1), plain JSON data:
      "buffers": [{"name": "input", "kind": "input", "shape": [1, 784], "dtype": "float32"},
                  {"name": "t0", "kind": "intermediate", ..., "offset": 0}, ...],
      "inputs": [0], "outputs": [3],            # buffer indices, in model order
+     "checks": [5],                            # optional: buffers of kind "check"
      "launches": [{"kernel": "matmul_0", "args": [0, 1, 2], "flops": 802816}, ...],
      "entry": "__ziggurat_main",               # or None
      "arena_bytes": 4096}                      # the memory plan's shared storage
 
+A check buffer is a model output the caller never sees: a kernel writes nonzero into it when
+the run went wrong in a way the model defines no value for (an integer division by zero);
+its name, after runtime/execution.py's CHECK_PREFIX, says what, and the runtime raises that after the run.
 `offset` and `arena_bytes` are the memory plan (see runtime/memory.py); intermediates without
 an offset get their own allocation. `flops` (optional) is the launch's floating-point
 operation count, for the profiler.
@@ -34,7 +38,7 @@ from ziggurat.runtime.memory import MemoryReport, aligned_copy, memory_report, v
 from ziggurat.runtime.package import write_package
 
 PLAN_VERSION = 1
-BUFFER_KINDS = ("input", "output", "param", "intermediate")
+BUFFER_KINDS = ("input", "output", "param", "intermediate", "check")
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what kernels can hold
 
 
@@ -79,8 +83,8 @@ def _validate_buffer(index: int, buffer: object) -> None:
 
 def _validate_endpoints(plan: Mapping[str, Any], buffers: list[Mapping[str, Any]]) -> None:
     """Inputs and outputs list every input and output buffer exactly once, in model order."""
-    for key, kind in (("inputs", "input"), ("outputs", "output")):
-        indices = plan.get(key)
+    for key, kind in (("inputs", "input"), ("outputs", "output"), ("checks", "check")):
+        indices = plan.get(key, [] if key == "checks" else None)
         if not isinstance(indices, list | tuple):
             raise PlanError(f"plan has no {key} list")
         for index in indices:

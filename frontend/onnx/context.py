@@ -38,6 +38,9 @@ class ImportContext:
         self.node_label = ""
         self.node_name = ""
         self.node_op = ""
+        self.checks: list[tuple[SSAValue, str]] = []
+        """Values that must stay zero, each with what it means when it is not: the model's
+        hidden outputs that the runtime checks after each run (runtime/execution.py)."""
         self.producers: dict[str, str] = {}
         """The label of the node that outputs each tensor, to say where a value read too early
         comes from."""

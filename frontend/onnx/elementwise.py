@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-from xdsl.dialects.builtin import AnyFloat
+from xdsl.dialects.builtin import AnyFloat, i32
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
@@ -84,10 +84,37 @@ def _variadic(op_class: type[graph.BinaryElementwiseOp]) -> Impl:
     return impl
 
 
+def _check_divisor(ctx: ImportContext, node: onnx.NodeProto, divisor: SSAValue) -> None:
+    """Adds a check that an integer divisor holds no zero, so that a division by zero fails
+    the run with an error naming the node, as onnxruntime's does, instead of giving the
+    value the kernel defines for it (graph.div, graph.mod). A constant divisor without
+    zeros needs none."""
+    element = graph.element_type_of(divisor)
+    if isinstance(element, AnyFloat):
+        return
+    known = ctx.constant(node.input[1])
+    if known is not None and np.all(known != 0):
+        return
+    shape = graph.tensor_shape(divisor)
+    zero = graph.ConstantOp(graph.dense_tensor(element, (), [0])).result
+    is_zero = graph.CastOp(graph.EqualOp(divisor, zero).result, i32).result
+    if shape:
+        is_zero = graph.ReduceOp(is_zero, "max", list(range(len(shape))), keepdims=True).result
+    ctx.checks.append((is_zero, f"integer division by zero in node {ctx.node_label}"))
+
+
+def _integer_checked_div(
+    cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+) -> list[SSAValue]:
+    lhs, rhs = required(ctx, node, 0), required(ctx, node, 1)
+    _check_divisor(ctx, node, rhs)
+    return [graph.DivOp(lhs, rhs).result]
+
+
 for _name, (_opset, _unary_op) in UNARY.items():
     _converter(_name, _opset, _unary(_unary_op))
 for _name, (_opset, _binary_op) in BINARY.items():
-    _converter(_name, _opset, _binary(_binary_op))
+    _converter(_name, _opset, _integer_checked_div if _name == "Div" else _binary(_binary_op))
 for _name, (_opset, _binary_op) in VARIADIC.items():
     _converter(_name, _opset, _variadic(_binary_op))
 
@@ -104,6 +131,7 @@ class Mod(OnnxOpConverter):
         lhs, rhs = required(ctx, node, 0), required(ctx, node, 1)
         if isinstance(graph.element_type_of(lhs), AnyFloat):
             raise ctx.unsupported("Mod of floats is not supported")
+        _check_divisor(ctx, node, rhs)
         return [graph.ModOp(lhs, rhs, truncated=bool(attrs.get("fmod", 0))).result]
 
 

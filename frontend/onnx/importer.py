@@ -31,6 +31,7 @@ from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # n
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
 from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
+from ziggurat.runtime.execution import CHECK_PREFIX
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -254,17 +255,20 @@ def from_onnx(
             _check_attributes(ctx, node)
             _convert_node(ctx, node)
         outputs = [ctx.value(o.name) for o in proto.graph.output]
+        outputs += [value for value, _ in ctx.checks]
         func.ReturnOp(*outputs)
+    output_names = [o.name for o in proto.graph.output]
+    output_names += [f"{CHECK_PREFIX}{message}" for _, message in ctx.checks]
 
-    def names(values: Sequence[onnx.ValueInfoProto]) -> ArrayAttr[DictionaryAttr]:
-        return ArrayAttr([DictionaryAttr({graph.NAME_ATTR: StringAttr(v.name)}) for v in values])
+    def names(values: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
+        return ArrayAttr([DictionaryAttr({graph.NAME_ATTR: StringAttr(v)}) for v in values])
 
     main = func.FuncOp(
         "main",
         (input_types, [v.type for v in outputs]),
         Region(block),
-        arg_attrs=names(inputs),
-        res_attrs=names(proto.graph.output),
+        arg_attrs=names([v.name for v in inputs]),
+        res_attrs=names(output_names),
     )
     module = ModuleOp([main])
     try:

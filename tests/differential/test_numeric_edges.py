@@ -2,11 +2,11 @@
 overflow, each against onnxruntime at opt_level 0 and 3.
 
 Float outputs must put NaN and infinities exactly where onnxruntime does and match it
-elsewhere (harness.difference). Integer division is where the two differ by design:
-onnxruntime fails a run whose divisor is 0 (and int64 MIN / -1 kills it with SIGFPE), while
-a compiled kernel cannot report an error, so Ziggurat defines the quotient as 0 for a zero
-divisor and MIN / -1 as MIN (wrapping, as onnxruntime's int32 Div gives); those run in a
-subprocess so that a trap would fail the test rather than end the run.
+elsewhere (harness.difference). Integer division by zero fails the run with an error naming
+the node, as onnxruntime's does (the compiled code checks the divisor; the kernel itself
+never traps); MIN / -1 wraps to MIN, as onnxruntime's int32 Div gives (its int64 one dies
+of SIGFPE). Those run in a subprocess so that a trap would fail the test rather than end
+the run.
 """
 
 import dataclasses
@@ -219,29 +219,38 @@ DIVISION_SCRIPT = textwrap.dedent(
     from differential.graphs import GraphBuilder
     from differential.harness import ziggurat_outputs
 
+    from ziggurat.runtime import RunError
+
     results = {{}}
     for dtype in (np.int32, np.int64):
         low = np.iinfo(dtype).min
-        dividend = np.array([7, -7, 0, low, low, low, 9, -9], dtype)
-        divisor = np.array([0, 0, 0, 0, -1, 1, -2, 4], dtype)
+        dividend = np.array([7, -7, 0, low, low, 9, -9], dtype)
+        divisor = np.array([3, 3, -5, -1, 1, -2, 4], dtype)
         for op_type, fmod in (("Div", 0), ("Mod", 0), ("Mod", 1)):
             attributes = {{"fmod": fmod}} if op_type == "Mod" else {{}}
             b = GraphBuilder(17, np.random.default_rng(0))
-            x = b.input((8,), np.dtype(dtype), dividend)
-            y = b.input((8,), np.dtype(dtype), divisor)
-            case = b.case([b.node(op_type, [x.name, y.name], (8,), x.dtype, **attributes)])
+            x = b.input((7,), np.dtype(dtype), dividend)
+            y = b.input((7,), np.dtype(dtype), divisor)
+            case = b.case([b.node(op_type, [x.name, y.name], (7,), x.dtype, **attributes)])
             for level in (0, 3):
                 key = f"{{op_type}}{{fmod}} {{np.dtype(dtype).name}} {{level}}"
                 results[key] = ziggurat_outputs(case, level)[0].tolist()
+                case.feeds[y.name] = np.where(divisor == -2, 0, divisor).astype(dtype)
+                try:
+                    ziggurat_outputs(case, level)
+                    results[key + " by 0"] = "no error"
+                except RunError as err:
+                    results[key + " by 0"] = str(err)
+                case.feeds[y.name] = divisor
     print(json.dumps(results))
     """
 )
 
 
-def test_integer_division_by_zero_and_min_by_minus_one_never_trap() -> None:
-    """x / 0 is 0 and MIN / -1 is MIN; other quotients truncate toward zero (onnxruntime's).
-    x mod 0 is x and x mod -1 is 0; other remainders take the divisor's sign (fmod=0) or the
-    dividend's (fmod=1), as onnxruntime's do."""
+def test_integer_division_by_zero_fails_the_run_and_min_by_minus_one_wraps() -> None:
+    """Quotients truncate toward zero and MIN / -1 is MIN; remainders take the divisor's sign
+    (fmod=0) or the dividend's (fmod=1), as onnxruntime's do; a zero divisor anywhere fails
+    the run with a RunError naming the node, and the next run is unaffected."""
     script = DIVISION_SCRIPT.format(tests=str(Path(__file__).resolve().parent.parent))
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
@@ -251,13 +260,17 @@ def test_integer_division_by_zero_and_min_by_minus_one_never_trap() -> None:
     for dtype in (np.int32, np.int64):
         low = int(np.iinfo(dtype).min)
         expected = {
-            "Div0": [0, 0, 0, 0, low, low, -4, -2],
-            "Mod0": [7, -7, 0, low, 0, 0, -1, 3],
-            "Mod1": [7, -7, 0, low, 0, 0, 1, -1],
+            "Div0": [2, -2, 0, low, low, -4, -2],
+            "Mod0": [1, 2, 0, 0, 0, -1, 3],
+            "Mod1": [1, -1, 0, 0, 0, 1, -1],
         }
         for key, values in expected.items():
+            op_type = key[:3]
             for level in (0, 3):
-                assert results[f"{key} {np.dtype(dtype).name} {level}"] == values, key
+                name = f"{key} {np.dtype(dtype).name} {level}"
+                assert results[name] == values, name
+                assert "integer division by zero in node" in results[name + " by 0"], name
+                assert f"({op_type})" in results[name + " by 0"], name
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
