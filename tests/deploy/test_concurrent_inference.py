@@ -5,6 +5,7 @@ while another call ran was given one kernel thread."""
 import ctypes
 import ctypes.util
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,12 @@ func.func @main(%x: tensor<64x300xf32>) -> tensor<64x400xf32> {
 WEIGHT = np.random.default_rng(0).standard_normal((400, 300)).astype(np.float32) * 0.1
 CALLERS = 4
 CALLS = 40
+
+
+@pytest.fixture(autouse=True)
+def _after_earlier_overlaps() -> None:
+    """Lone calls run serially for a moment after calls overlapped (runtime/threads.py)."""
+    time.sleep(threads.OVERLAP_MEMORY * 1.5)
 
 
 def _reference(x: np.ndarray) -> np.ndarray:
@@ -111,6 +118,9 @@ def test_a_call_made_while_another_runs_uses_one_kernel_thread(lib: Module) -> N
         threads.end_native_call()
     assert seen == [1]
     lib.run({"input0": x})
+    assert _max_threads_here() == 1, "a lone call right after an overlap runs serially"
+    time.sleep(threads.OVERLAP_MEMORY * 1.5)
+    lib.run({"input0": x})
     assert _max_threads_here() == threads.kernel_threads()
 
 
@@ -124,8 +134,9 @@ def test_the_parallel_thread_hands_over_to_another(lib: Module) -> None:
     asked, released, done, finish = (threading.Event() for _ in range(4))
 
     def other_thread() -> None:
-        lib.run(feeds)
-        seen.append(_max_threads_here())
+        for _ in range(threads.HANDOVER_AFTER):
+            lib.run(feeds)
+            seen.append(_max_threads_here())
         asked.set()
         released.wait(timeout=60)
         lib.run(feeds)
@@ -146,5 +157,20 @@ def test_the_parallel_thread_hands_over_to_another(lib: Module) -> None:
         finish.set()
         worker.join(timeout=60)
     lib.run(feeds)
-    assert seen == [1, threads.kernel_threads()]
+    assert seen == [1] * threads.HANDOVER_AFTER + [threads.kernel_threads()]
     assert _max_threads_here() == threads.kernel_threads()
+
+
+def test_threads_taking_turns_keep_the_pool_where_it_is(lib: Module) -> None:
+    if threads.kernel_threads() < 2:
+        pytest.skip("kernels run on one thread here")
+    feeds = {"input0": np.ones((64, 300), np.float32)}
+    lib.run(feeds)
+    seen: list[int] = []
+    for _ in range(2 * threads.HANDOVER_AFTER):
+        worker = threading.Thread(target=lambda: (lib.run(feeds), seen.append(_max_threads_here())))
+        worker.start()
+        worker.join(timeout=60)
+        lib.run(feeds)
+        assert _max_threads_here() == threads.kernel_threads()
+    assert seen == [1] * (2 * threads.HANDOVER_AFTER)
