@@ -94,7 +94,7 @@ def load_arrays(source: str | Path | IO[bytes] | bytes, label: str) -> dict[str,
         source = io.BytesIO(source)
     try:
         with zipfile.ZipFile(source) as archive:
-            members = [info for info in archive.infolist() if not info.is_dir()]
+            members = [info for info in archive.infolist() if not info.filename.endswith("/")]
             names = [info.filename for info in members]
             zip_member_sizes(archive, names, label)
             arrays = {}

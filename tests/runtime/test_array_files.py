@@ -117,3 +117,31 @@ def test_a_params_file_naming_more_arrays_than_it_holds_says_so(tmp_path: Path) 
     np.savez(path, p0=np.ones(2, np.float32), __names__=names)
     with pytest.raises(ArrayFileError, match="names 2 arrays but holds 1"):
         load_params(path)
+
+
+def _one_member_zip_without_a_name(data: bytes) -> bytes:
+    """A stored zip of one member whose name is empty (zipfile cannot write one): the name
+    `q` is cut from the local and the central header and the offsets moved to match."""
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.writestr("q", data)
+    raw = bytearray(stream.getvalue())
+    central = raw.index(b"PK\x01\x02")
+    end = raw.index(b"PK\x05\x06")
+    assert raw[30:31] == b"q" and raw[central + 46 : central + 47] == b"q"
+    del raw[central + 46]
+    raw[central + 28 : central + 30] = (0).to_bytes(2, "little")
+    del raw[30]
+    raw[26:28] = (0).to_bytes(2, "little")
+    end -= 2
+    size = int.from_bytes(raw[end + 12 : end + 16], "little") - 1
+    raw[end + 12 : end + 16] = size.to_bytes(4, "little")
+    raw[end + 16 : end + 20] = (central - 1).to_bytes(4, "little")
+    return bytes(raw)
+
+
+def test_a_member_without_a_name_is_read_as_any_other(tmp_path: Path) -> None:
+    path = tmp_path / "unnamed.npz"
+    path.write_bytes(_one_member_zip_without_a_name(_npy_bytes(np.arange(3, dtype=np.int32))))
+    loaded = load_arrays(path, "unnamed.npz")
+    np.testing.assert_array_equal(loaded[""], [0, 1, 2])
