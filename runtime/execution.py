@@ -8,6 +8,7 @@ allocation. A context serves one run at a time; concurrent runs use one context 
 """
 
 import ctypes
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,7 @@ class ExecutionContext:
         """A planned intermediate is a view into the arena; any other buffer is its own."""
         shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
         if "offset" in spec:
-            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            size = math.prod(int(d) for d in shape) * dtype.itemsize
             start = spec["offset"]
             return self.arena[start : start + size].view(dtype).reshape(shape)
         array = aligned_empty(shape, dtype)

@@ -9,6 +9,7 @@ launch lies in both their live ranges (first to last launch that uses them). The
 that before trusting the offsets, since a wrong plan would silently corrupt results.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ def aligned_empty(
 ) -> np.ndarray:
     """An uninitialized C-contiguous array whose data starts on an `align`-byte boundary."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(int(d) for d in shape) * dtype.itemsize
     raw = np.empty(nbytes + align, dtype=np.uint8)
     offset = (-raw.ctypes.data) % align
     return raw[offset : offset + nbytes].view(dtype).reshape(shape)
@@ -40,7 +41,7 @@ def aligned_copy(array: np.ndarray, align: int = ALIGNMENT) -> np.ndarray:
 
 def buffer_bytes(spec: Mapping[str, Any]) -> int:
     """Bytes of a plan buffer, from its shape and dtype."""
-    return int(np.prod(spec["shape"], dtype=np.int64)) * np.dtype(spec["dtype"]).itemsize
+    return math.prod(int(d) for d in spec["shape"]) * np.dtype(spec["dtype"]).itemsize
 
 
 def aligned_bytes(spec: Mapping[str, Any]) -> int:

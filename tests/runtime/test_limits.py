@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ziggurat.runtime import Module, ResourceLimitError, load_module
+from ziggurat.runtime import Module, PlanError, ResourceLimitError, load_module
 from ziggurat.runtime.limits import LIMIT_VARIABLE, memory_limit, parse_bytes
 from ziggurat.runtime.package import write_package
 
@@ -70,3 +70,12 @@ def test_a_package_whose_plan_is_over_the_limit_names_the_tensor(
     path = write_package(tmp_path / "m.zgt", huge, params, shared_object, host_target)
     with pytest.raises(ResourceLimitError, match=r"intermediate 't0' float32\[1048576, 1048576\]"):
         load_module(path)
+
+
+def test_a_planned_dim_past_int64_is_refused_not_wrapped(
+    make_lib: Callable[..., Module], plan
+) -> None:
+    buffers = [dict(b) for b in plan["buffers"]]
+    buffers[2] = {**buffers[2], "shape": [1 << 63], "offset": 0}
+    with pytest.raises(PlanError, match=r"buffer 2 \('t0'\) ends at byte \d+, past the"):
+        make_lib(buffers=buffers, arena_bytes=128)
