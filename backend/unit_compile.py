@@ -7,6 +7,7 @@ largest first; a build with instruments, one core or one unit compiles in-proces
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -123,6 +124,13 @@ class _Work:
 _inherited: _Work | None = None
 
 
+def _default_termination() -> None:
+    """Runs first in each forked worker: SIGTERM ends it as the default does. A host that
+    installed a Python handler of its own (a server, a campaign printing its counts) would
+    otherwise leave the handler in a worker that the pool's teardown must end."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _compile_inherited(name: str) -> tuple[CompiledUnit | str, int]:
     """A worker's unit, or the message of the error that stopped it (errors travel as text:
     the compiler's exceptions carry objects that do not pickle); and the corrupt cache
@@ -199,7 +207,7 @@ def compile_units(
         return compiled, 1
     _inherited = _Work(module, cpu, parallel_runtime, code_cache)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, _default_termination) as pool:
             largest_first = sorted(names, key=lambda n: -sizes[n])
             results = list(pool.map(_compile_inherited, largest_first, chunksize=1))
     finally:
