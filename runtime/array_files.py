@@ -16,7 +16,7 @@ from typing import IO
 import numpy as np
 
 from ziggurat.runtime.errors import ResourceLimitError, RuntimeModuleError
-from ziggurat.runtime.limits import LIMIT_VARIABLE, memory_limit, size_text
+from ziggurat.runtime.limits import limit_text, memory_limit, size_text
 
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
@@ -38,7 +38,7 @@ def check_sizes(sizes: Iterable[tuple[str, int]], source: str) -> None:
     largest = ", ".join(f"{name!r} ({size_text(count)})" for name, count in listed[:3])
     raise ResourceLimitError(
         f"{source} would take {size_text(total)} once read but the limit is "
-        f"{size_text(limit)} ({LIMIT_VARIABLE} or the memory available); largest: {largest}"
+        f"{limit_text(limit)}; largest: {largest}"
     )
 
 

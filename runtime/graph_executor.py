@@ -18,7 +18,7 @@ from ziggurat.runtime.benchmark import BenchmarkResult, measure
 from ziggurat.runtime.errors import RuntimeInputError
 from ziggurat.runtime.execution import ExecutionContext
 from ziggurat.runtime.memory import MemoryReport, aligned_empty
-from ziggurat.runtime.module import Module
+from ziggurat.runtime.module import Module, endpoint_position
 from ziggurat.runtime.profiler import ProfileReport, TimedLaunch, profile_launches
 
 __all__ = ["GraphModule", "RuntimeInputError", "aligned_empty"]
@@ -74,16 +74,7 @@ class GraphModule:
         return len(self._output_position)
 
     def _position(self, key: NameOrIndex, role: str, positions: Mapping[str, int]) -> int:
-        if isinstance(key, int | np.integer):
-            if not 0 <= key < len(positions):
-                raise RuntimeInputError(
-                    f"{role} index {key} is out of range: the model has {len(positions)} {role}s"
-                )
-            return int(key)
-        if key not in positions:
-            names = ", ".join(repr(name) for name in positions)
-            raise RuntimeInputError(f"the model has no {role} {key!r}; its {role}s are {names}")
-        return positions[key]
+        return endpoint_position(key, role, list(positions))
 
     def set_input(
         self, key: NameOrIndex | None = None, value: np.ndarray | None = None, **inputs: np.ndarray

@@ -64,6 +64,11 @@ def _spec_bytes(spec: Mapping[str, Any]) -> int:
     return count * np.dtype(spec["dtype"]).itemsize
 
 
+def limit_text(limit: int) -> str:
+    """The limit as error messages name it, with where it comes from."""
+    return f"{size_text(limit)} ({LIMIT_VARIABLE} or the memory available)"
+
+
 def size_text(count: int) -> str:
     """A byte count as people read it: exact below a MiB, in MiB above."""
     return f"{count:,} bytes" if count < 1 << 20 else f"{count / (1 << 20):,.1f} MiB"
@@ -95,6 +100,6 @@ def check_plan_memory(plan: Mapping[str, Any], source: str = "the model") -> Non
         for count, spec in largest
     )
     raise ResourceLimitError(
-        f"{source} needs {size_text(total)} of buffers but the limit is {size_text(limit)} "
-        f"({LIMIT_VARIABLE} or the memory available); largest: {listed}"
+        f"{source} needs {size_text(total)} of buffers but the limit is {limit_text(limit)}; "
+        f"largest: {listed}"
     )

@@ -166,6 +166,20 @@ def validate_plan(plan: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> 
     _validate_params(list(buffers), params)
 
 
+def endpoint_position(key: object, role: str, names: Sequence[str]) -> int:
+    """The position of input or output (`role`) `key`, a name or a number, among `names`."""
+    if isinstance(key, int | np.integer) and not isinstance(key, bool):
+        if not 0 <= key < len(names):
+            raise RuntimeInputError(
+                f"{role} index {key} is out of range: the model has {len(names)} {role}s"
+            )
+        return int(key)
+    if key not in names:
+        listed = ", ".join(repr(name) for name in names)
+        raise RuntimeInputError(f"the model has no {role} {key!r}; its {role}s are {listed}")
+    return list(names).index(key)  # type: ignore[arg-type]
+
+
 class Module:
     """What `ziggurat.build` returns and `GraphModule` runs (TVM's factory module).
 
@@ -268,17 +282,7 @@ class Module:
 
     def output_position(self, key: str | int) -> int:
         """The position of output `key`, a name or a number."""
-        names = self._output_names
-        if isinstance(key, int | np.integer) and not isinstance(key, bool):
-            if not 0 <= key < len(names):
-                raise RuntimeInputError(
-                    f"output index {key} is out of range: the model has {len(names)} outputs"
-                )
-            return int(key)
-        if key not in names:
-            listed = ", ".join(repr(name) for name in names)
-            raise RuntimeInputError(f"the model has no output {key!r}; its outputs are {listed}")
-        return names.index(key)
+        return endpoint_position(key, "output", self._output_names)
 
     def export_library(self, path: str | Path, cc: str | None = None) -> Path:
         """Writes the model as one `.zgt` file (see runtime/package.py) that `load_module`

@@ -63,7 +63,7 @@ from ziggurat.tune.measure import (
     Measurement,
     MeasureOption,
 )
-from ziggurat.tune.records import ErrorCode, MeasureResult
+from ziggurat.tune.records import ErrorCode, MeasureResult, result_fields
 from ziggurat.tune.tasks import Task
 
 INSTALL_HINT = "measuring on a Dask cluster needs Dask: pip install 'ziggurat[distributed]'"
@@ -410,17 +410,9 @@ def measure_candidate(payload: str) -> str:
         LocalRunner(**request["runner"]),
         fields,
     )
-    result = measurement.result
     return json.dumps(
         {
-            "result": {
-                "costs": list(result.costs),
-                "error_code": int(result.error_code),
-                "error": result.error,
-                "build_seconds": result.build_seconds,
-                "run_seconds": result.run_seconds,
-                "timestamp": result.timestamp,
-            },
+            "result": result_fields(measurement.result),
             "trace": measurement.trace,
             "kernel_hash": measurement.kernel_hash,
             "worker": get_worker().address,

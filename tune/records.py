@@ -138,6 +138,19 @@ class MeasureRecord:
     """The machine or process that measured it, when measuring is spread over several."""
 
 
+def result_fields(result: MeasureResult) -> dict[str, object]:
+    """A measurement's result as the JSON object a record line (and a cluster's answer)
+    carries."""
+    return {
+        "costs": list(result.costs),
+        "error_code": int(result.error_code),
+        "error": result.error,
+        "build_seconds": result.build_seconds,
+        "run_seconds": result.run_seconds,
+        "timestamp": result.timestamp,
+    }
+
+
 def encode(record: MeasureRecord) -> str:
     """The record as one JSON line (without its newline). Fields come in a fixed order, so
     logs diff and grep well; a knob keeps its JSON type (4, "ij" and true stay distinct)."""
@@ -159,14 +172,7 @@ def encode(record: MeasureRecord) -> str:
             "cores": target.cores,
         },
         "config": dict(record.config.entries),
-        "result": {
-            "costs": list(result.costs),
-            "error_code": int(result.error_code),
-            "error": result.error,
-            "build_seconds": result.build_seconds,
-            "run_seconds": result.run_seconds,
-            "timestamp": result.timestamp,
-        },
+        "result": result_fields(result),
         "trace": record.trace,
         "kernel_hash": record.kernel_hash,
         "ziggurat_version": record.ziggurat_version,

@@ -15,7 +15,7 @@ import onnx
 from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
-from ziggurat.runtime.limits import LIMIT_VARIABLE, memory_limit, size_text
+from ziggurat.runtime.limits import limit_text, memory_limit, size_text
 
 NEVER_FOLDED = {
     "RandomNormal",
@@ -74,7 +74,7 @@ def fold_size_problem(node: onnx.NodeProto, inputs: Sequence[np.ndarray | None])
         return None
     return (
         f"its result would have {elements:,} elements (up to {size_text(elements * 8)}), over "
-        f"the limit of {size_text(limit)} ({LIMIT_VARIABLE} or the memory available)"
+        f"the limit of {limit_text(limit)}"
     )
 
 

@@ -20,7 +20,7 @@ from xdsl.ir import SSAValue
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
-from ziggurat.runtime.limits import LIMIT_VARIABLE, memory_limit, size_text
+from ziggurat.runtime.limits import limit_text, memory_limit, size_text
 
 
 def _text(value: Any, default: str) -> str:
@@ -192,8 +192,7 @@ def _check_output(ctx: ImportContext, shape: Sequence[int], out: Sequence[int]) 
     if limit is not None and needed > limit:
         raise ctx.error(
             f"resizing {list(shape)} to {list(out)} needs {size_text(needed)} of interpolation "
-            f"weights, over the limit of {size_text(limit)} ({LIMIT_VARIABLE} or the memory "
-            "available)"
+            f"weights, over the limit of {limit_text(limit)}"
         )
 
 
