@@ -24,6 +24,7 @@ from ziggurat.core.instruments import PassTiming
 from ziggurat.core.pass_manager import PassInstrument, PassManager
 from ziggurat.core.targets import as_target, target_string
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.lowering.sched_to_target import lower_entries
 from ziggurat.runtime import HostMismatchError, Module
 from ziggurat.runtime.limits import check_plan_memory
 
@@ -69,12 +70,15 @@ def build(
     instruments: Sequence[PassInstrument] = (),
     verify_each: bool = False,
     use_cache: bool = True,
+    keep_target_ir: bool = False,
 ) -> Module:
     """Compiles `mod` (graph dialect, as from `from_onnx`) for `target` and returns a module
     that `runtime.GraphModule` runs; its `build_timing` (a PassTiming) says where the time
     went. `mod` itself is left unchanged. The IR is verified at the end of each stage, or
     after every pass with `verify_each`. Passes after the target level run once per compile
-    unit (each kernel, and the entry).
+    unit (each kernel, and the entry); so do the schedules' kernel-local passes and each
+    kernel's conversion to the target level, unless instruments or `verify_each` watch the
+    passes or `keep_target_ir` asks for the whole target-level module (`keepalive.target_ir`).
 
     A model built before (same graph, params, target, options, tuned configs) comes from
     the code cache (backend/code_cache.py) without running a pass, unless `use_cache` is
@@ -86,7 +90,8 @@ def build(
     code_cache = open_cache() if use_cache else None
     runtime = _parallel_runtime()
     key = None
-    if code_cache is not None and not instruments and not verify_each:
+    whole_module = bool(instruments) or verify_each or keep_target_ir
+    if code_cache is not None and not whole_module:
         key = build_cache.build_key(mod, params or {}, cpu, opt_level, runtime)
         cached = build_cache.load(code_cache, key)
         started = _lap(timing, "cache lookup", started)
@@ -98,16 +103,20 @@ def build(
     module = mod.clone()
     module.attributes[CPU_ATTR] = cpu
     started = _lap(timing, "copy input", started)
+    if whole_module:
+        in_parent, in_units = pipelines.to_target_pipeline(opt_level), ""
+    else:
+        in_parent, in_units = pipelines.split_at_kernels(opt_level)
     to_target = PassManager.parse(
-        pipelines.to_target_pipeline(opt_level),
-        instruments=[*instruments, timing],
-        verify_each=verify_each,
+        in_parent, instruments=[*instruments, timing], verify_each=verify_each
     )
     passes_before = timing.total
     to_target.run(ctx, module)
+    if in_units:
+        lower_entries(module)
     now = time.perf_counter()
     timing.add("verify", now - started - (timing.total - passes_before))
-    lib = _compile(module, ctx, cpu, instruments, verify_each, timing, code_cache, now)
+    lib = _compile(module, ctx, cpu, instruments, verify_each, timing, code_cache, now, in_units)
     if key is not None and code_cache is not None:
         artifacts = lib.keepalive
         assert isinstance(artifacts, Artifacts)
@@ -151,13 +160,15 @@ def _compile(
     timing: PassTiming,
     code_cache: CodeCache | None,
     started: float,
+    to_target: str = "",
 ) -> Module:
     execution_plan = plan.plan_from_module(module, ctx.params)
     check_plan_memory(execution_plan)
     started = _lap(timing, "plan", started)
     compiled, jobs = compile_units(
-        module, cpu, _parallel_runtime(), code_cache, instruments, verify_each
+        module, cpu, _parallel_runtime(), code_cache, instruments, verify_each, to_target
     )
+    plan.set_flops(execution_plan, {unit.name: unit.flops for unit in compiled})
     cached = sum(unit.cached for unit in compiled)
     started = _lap(
         timing,

@@ -40,7 +40,8 @@ def entry_of(module: ModuleOp) -> target.EntryOp:
 
 def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[str, Any]:
     """The plan of the module's target.entry, intermediates placed in a shared arena by
-    liveness; checks every param it binds is in `params`."""
+    liveness; checks every param it binds is in `params`. Launches of kernels not yet at the
+    target level count 0 flops until `set_flops`."""
     entry = entry_of(module)
     buffers: list[dict[str, Any]] = []
     for op in entry.buffers:
@@ -67,7 +68,7 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         {
             "kernel": op.callee.string_value(),
             "args": [index[a] for a in op.args],
-            "flops": flops[op.callee.string_value()],
+            "flops": flops.get(op.callee.string_value(), 0),
         }
         for op in entry.launches
     ]
@@ -84,3 +85,10 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
     for buffer_index, offset in offsets.items():
         buffers[buffer_index]["offset"] = offset
     return plan
+
+
+def set_flops(execution_plan: dict[str, Any], flops: dict[str, int]) -> None:
+    """Each launch's flop count from `flops` (by kernel name), as counted where the kernels
+    were lowered to the target level."""
+    for launch in execution_plan["launches"]:
+        launch["flops"] = flops.get(launch["kernel"], launch["flops"])

@@ -1,6 +1,6 @@
 """Compile units to object code: from the code cache where an identical unit was compiled
-before, else lowered to the llvm dialect, translated, optimized by LLVM and emitted, then
-cached. Units go to worker processes forked from the build (xDSL is pure Python, so threads
+before, else lowered to the target level (a kernel still at the sched level) and to the llvm
+dialect, translated, optimized by LLVM and emitted, then cached. Units go to worker processes forked from the build (xDSL is pure Python, so threads
 would not help; a fork inherits the module, so nothing is printed or parsed to hand it over),
 largest first; a build with instruments, one core or one unit compiles in-process.
 """
@@ -13,22 +13,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-import llvmlite.binding as llvm
 from xdsl.dialects.builtin import ModuleOp
 
 from ziggurat.backend import codegen, units
 from ziggurat.backend.code_cache import CacheStats, CodeCache, cache_key
+from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.core import pipelines
 from ziggurat.core.context import CompilerContext, ir_text, make_context
 from ziggurat.core.errors import CompileError
 from ziggurat.core.pass_manager import PassInstrument, PassManager
+from ziggurat.dialects import target
 from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.lowering.sched_to_target import is_sched_kernel
 
 KERNELS = "kernels"
 """The cache's kind for compiled units."""
 PARALLEL_MIN_OPS = 3000
 """Fewer ops than this compile in-process: forking workers costs more than it saves."""
-PHASES = ("cache", "to-llvm", "translate", "llvm-optimize", "codegen")
+PHASES = ("cache", "to-target", "to-llvm", "translate", "llvm-optimize", "codegen")
 
 
 @dataclass
@@ -41,19 +43,27 @@ class CompiledUnit:
     llvm_ir: str
     """LLVM IR after LLVM's optimization."""
     cached: bool
+    flops: int = 0
+    """Floating-point operations of one call of the unit's kernel (0 for the entry)."""
     phases: dict[str, float] = field(default_factory=dict[str, float])
 
 
 def encode(unit: CompiledUnit) -> bytes:
-    return len(unit.object_code).to_bytes(8, "little") + unit.object_code + unit.llvm_ir.encode()
+    return (
+        unit.flops.to_bytes(8, "little")
+        + len(unit.object_code).to_bytes(8, "little")
+        + unit.object_code
+        + unit.llvm_ir.encode()
+    )
 
 
 def decode(name: str, key: str, payload: bytes) -> CompiledUnit:
-    size = int.from_bytes(payload[:8], "little")
-    code, text = payload[8 : 8 + size], payload[8 + size :]
+    flops = int.from_bytes(payload[:8], "little")
+    size = int.from_bytes(payload[8:16], "little")
+    code, text = payload[16 : 16 + size], payload[16 + size :]
     if len(code) != size:
         raise ValueError("truncated entry")
-    return CompiledUnit(name, key, code, text.decode(), cached=True)
+    return CompiledUnit(name, key, code, text.decode(), cached=True, flops=flops)
 
 
 @cache
@@ -69,10 +79,14 @@ def compile_unit(
     code_cache: CodeCache | None,
     instruments: Sequence[PassInstrument] = (),
     verify_each: bool = False,
+    to_target: str = "",
 ) -> CompiledUnit:
-    """One unit's object code; `unit` is lowered in place when it is compiled."""
+    """One unit's object code; `unit` is lowered in place when it is compiled, a kernel still
+    at the sched level first by the `to_target` pipeline."""
     started = time.perf_counter()
-    key = cache_key(ir_text(unit), parallel_runtime) if code_cache is not None else ""
+    if not any(is_sched_kernel(op) for op in unit.ops):
+        to_target = ""
+    key = cache_key(ir_text(unit), to_target, parallel_runtime) if code_cache is not None else ""
     if code_cache is not None:
         payload = code_cache.get(KERNELS, key)
         if payload is not None:
@@ -90,6 +104,12 @@ def compile_unit(
         return now
 
     started = time.perf_counter()
+    if to_target:
+        PassManager.parse(
+            to_target, instruments=instruments, verify_each=verify_each, verify_result=verify_each
+        ).run(_context(), unit)
+        started = timed("to-target", started)
+    flops = sum(kernel_flops(op) for op in unit.ops if isinstance(op, target.KernelOp))
     to_llvm = f"{pipelines.TO_LLVM_PIPELINE}{{parallel-runtime={parallel_runtime}}}"
     PassManager.parse(
         to_llvm, instruments=instruments, verify_each=verify_each, verify_result=verify_each
@@ -98,14 +118,15 @@ def compile_unit(
     text = codegen.translate(unit)
     started = timed("translate", started)
     machine = codegen.target_machine(cpu)
-    optimized = str(codegen.optimize(text, machine))
+    optimized_module = codegen.optimize(text, machine)
+    optimized = str(optimized_module)
     started = timed("llvm-optimize", started)
     try:
-        code = machine.emit_object(llvm.parse_assembly(optimized))
+        code = machine.emit_object(optimized_module)
     except RuntimeError as err:
         raise CompileError(f"LLVM could not generate code for {name}: {err}") from err
     timed("codegen", started)
-    compiled = CompiledUnit(name, key, code, optimized, cached=False, phases=phases)
+    compiled = CompiledUnit(name, key, code, optimized, cached=False, flops=flops, phases=phases)
     if code_cache is not None:
         code_cache.put(KERNELS, key, encode(compiled))
     return compiled
@@ -119,6 +140,7 @@ class _Work:
     cpu: CpuTargetAttr
     parallel_runtime: str
     code_cache: CodeCache | None
+    to_target: str
 
 
 _inherited: _Work | None = None
@@ -142,7 +164,7 @@ def _compile_inherited(name: str) -> tuple[CompiledUnit | str, int]:
     try:
         unit = units.make_unit(work.module, name, take=True)
         compiled: CompiledUnit | str = compile_unit(
-            unit, name, work.cpu, work.parallel_runtime, work.code_cache
+            unit, name, work.cpu, work.parallel_runtime, work.code_cache, to_target=work.to_target
         )
     except Exception as err:
         compiled = str(err) if isinstance(err, CompileError) else f"{type(err).__name__}: {err}"
@@ -177,9 +199,11 @@ def compile_units(
     code_cache: CodeCache | None,
     instruments: Sequence[PassInstrument] = (),
     verify_each: bool = False,
+    to_target: str = "",
 ) -> tuple[list[CompiledUnit], int]:
-    """Every unit of a target-level module compiled, in unit order, and the number of worker
-    processes used. `module` is left as it was."""
+    """Every unit of a module compiled, in unit order, and the number of worker processes
+    used; kernels still at the sched level are lowered by the `to_target` pipeline in their
+    units. `module` is left as it was."""
     global _inherited
     names = units.unit_names(module)
     sizes = _sizes(module, names)
@@ -201,11 +225,12 @@ def compile_units(
                 code_cache,
                 instruments,
                 verify_each,
+                to_target,
             )
             for name in names
         ]
         return compiled, 1
-    _inherited = _Work(module, cpu, parallel_runtime, code_cache)
+    _inherited = _Work(module, cpu, parallel_runtime, code_cache, to_target)
     try:
         with multiprocessing.get_context("fork").Pool(jobs, _default_termination) as pool:
             largest_first = sorted(names, key=lambda n: -sizes[n])

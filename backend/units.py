@@ -1,27 +1,40 @@
-"""A target-level module cut into compile units: one module per kernel (with the constant
-globals it reads) and one for the entry. Each unit lowers, optimizes and compiles alone, so
-units compile in parallel and each distinct kernel's code is cached by its own text; the
-loader (MCJIT or the linker) joins their object code again.
+"""A module cut into compile units: one module per kernel (with the constant globals it
+reads) and one for the entry. Kernels are at the target level, or still at the sched level
+after the schedules (each unit then lowers its own kernel to the target level). Each unit
+lowers, optimizes and compiles alone, so units compile in parallel and each distinct
+kernel's code is cached by its own text; the loader (MCJIT or the linker) joins their object
+code again.
 """
 
 from xdsl.dialects import llvm, memref
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Operation
 
 from ziggurat.dialects import target
+from ziggurat.lowering.sched_to_target import is_sched_kernel
 
 ENTRY_UNIT = "__entry__"
 
 
+def _is_kernel(op: Operation) -> bool:
+    return isinstance(op, target.KernelOp) or is_sched_kernel(op)
+
+
+def _kernel_name(op: Operation) -> str:
+    name = op.properties["sym_name"]
+    assert isinstance(name, StringAttr), op
+    return name.data
+
+
 def unit_names(module: ModuleOp) -> list[str]:
     """Each kernel's name, then ENTRY_UNIT if the module has an entry."""
-    names = [op.sym_name.data for op in module.ops if isinstance(op, target.KernelOp)]
+    names = [_kernel_name(op) for op in module.ops if _is_kernel(op)]
     if any(isinstance(op, target.EntryOp) for op in module.ops):
         names.append(ENTRY_UNIT)
     return names
 
 
-def _globals_read(kernel: target.KernelOp) -> set[str]:
+def _globals_read(kernel: Operation) -> set[str]:
     return {
         op.name_.root_reference.data for op in kernel.walk() if isinstance(op, memref.GetGlobalOp)
     }
@@ -33,9 +46,7 @@ def make_unit(module: ModuleOp, name: str, take: bool = False) -> ModuleOp:
     if name == ENTRY_UNIT:
         chosen: list[Operation] = [op for op in module.ops if isinstance(op, target.EntryOp)]
     else:
-        kernel = next(
-            op for op in module.ops if isinstance(op, target.KernelOp) and op.sym_name.data == name
-        )
+        kernel = next(op for op in module.ops if _is_kernel(op) and _kernel_name(op) == name)
         wanted = _globals_read(kernel)
         chosen = [
             op

@@ -52,4 +52,19 @@ def to_target_pipeline(opt_level: int) -> str:
     return ",".join(passes)
 
 
+KERNEL_LOCAL_PASSES = ("sched-lower-unroll", "sched-lower-vectorize")
+"""Passes that rewrite each kernel alone, never the graph function: a build runs them (and the
+kernel's conversion to the target level) in the compile unit of each kernel, in parallel."""
+
 TO_LLVM_PIPELINE = "convert-target-to-llvm"
+
+
+def split_at_kernels(opt_level: int) -> tuple[str, str]:
+    """`to_target_pipeline` cut in two: what runs on the whole module (up to the schedules'
+    kernel-local tail), and what runs on each kernel's unit before convert-target-to-llvm
+    (that tail, then convert-sched-to-target). Together they make the same kernels."""
+    passes = to_target_pipeline(opt_level).split(",")
+    tail = len(passes) - 1
+    while tail > 0 and passes[tail - 1] in KERNEL_LOCAL_PASSES:
+        tail -= 1
+    return ",".join(passes[:tail]), ",".join(passes[tail:])

@@ -214,7 +214,8 @@ def lower_entry(function: func.FuncOp) -> target.EntryOp:
     return target.EntryOp(function.sym_name.data, Region(entry))
 
 
-def _is_sched_kernel(op: Operation) -> bool:
+def is_sched_kernel(op: Operation) -> bool:
+    """A kernel at the sched level: a private function over buffers returning nothing."""
     return (
         isinstance(op, func.FuncOp)
         and op.sym_visibility is not None
@@ -235,16 +236,22 @@ class ConvertSchedToTarget(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.target is not None or target.CPU_ATTR not in op.attributes:
             op.attributes[target.CPU_ATTR] = as_target(self.target or "llvm -mcpu=native")
-        for kernel in [k for k in op.ops if _is_sched_kernel(k)]:
+        for kernel in [k for k in op.ops if is_sched_kernel(k)]:
             assert isinstance(kernel, func.FuncOp)
             lowered, constants = lower_kernel(kernel, self.stack_limit)
             statistics.count("kernels")
             statistics.count("constant-buffers", len(constants))
             Rewriter.insert_op([*constants, lowered], InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)
-        for function in graph_functions(op):
-            if any(isinstance(t, MemRefType) for t in function.function_type.inputs.data):
-                entry = lower_entry(function)
-                statistics.count("buffers", len(entry.buffers))
-                Rewriter.insert_op(entry, InsertPoint.before(function))
-                Rewriter.erase_op(function)
+        lower_entries(op)
+
+
+def lower_entries(module: ModuleOp) -> None:
+    """Each graph function over buffers becomes its target.entry; kernels are left as they
+    are (a build lowers them in their own compile units)."""
+    for function in graph_functions(module):
+        if any(isinstance(t, MemRefType) for t in function.function_type.inputs.data):
+            entry = lower_entry(function)
+            statistics.count("buffers", len(entry.buffers))
+            Rewriter.insert_op(entry, InsertPoint.before(function))
+            Rewriter.erase_op(function)

@@ -110,7 +110,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     imported = time.perf_counter() - started
     kind = kinds[output.suffix]
     lib = _build(
-        module, params, target, args.opt_level, args.tuning_log, use_cache=kind != "target"
+        module, params, target, args.opt_level, args.tuning_log, keep_target_ir=kind == "target"
     )
     artifacts = lib.keepalive
     assert isinstance(artifacts, Artifacts)
@@ -198,17 +198,22 @@ def _build(
     target: str,
     opt_level: int,
     tuning_log: str | None,
-    use_cache: bool = True,
+    keep_target_ir: bool = False,
 ) -> "Module":
     """`ziggurat.build`, with the best configs of a tuning log when one is given."""
     from ziggurat.builder import build
 
+    def built() -> "Module":
+        return build(
+            module, target=target, params=params, opt_level=opt_level, keep_target_ir=keep_target_ir
+        )
+
     if tuning_log is None:
-        return build(module, target=target, params=params, opt_level=opt_level, use_cache=use_cache)
+        return built()
     from ziggurat.tune import apply_history_best
 
     with apply_history_best(tuning_log, target=target):
-        return build(module, target=target, params=params, opt_level=opt_level, use_cache=use_cache)
+        return built()
 
 
 def _short(target: str) -> str:
