@@ -5,6 +5,7 @@ would not help; a fork inherits the module, so nothing is printed or parsed to h
 largest first; a build with instruments, one core or one unit compiles in-process.
 """
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -19,6 +20,7 @@ from ziggurat.backend import codegen, units
 from ziggurat.backend.code_cache import CacheStats, CodeCache, cache_key
 from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.core import pipelines
+from ziggurat.core.collection import young_only
 from ziggurat.core.context import CompilerContext, ir_text, make_context
 from ziggurat.core.errors import CompileError
 from ziggurat.core.pass_manager import PassInstrument, PassManager
@@ -83,6 +85,22 @@ def compile_unit(
 ) -> CompiledUnit:
     """One unit's object code; `unit` is lowered in place when it is compiled, a kernel still
     at the sched level first by the `to_target` pipeline."""
+    with young_only():
+        return _compile_unit(
+            unit, name, cpu, parallel_runtime, code_cache, instruments, verify_each, to_target
+        )
+
+
+def _compile_unit(
+    unit: ModuleOp,
+    name: str,
+    cpu: CpuTargetAttr,
+    parallel_runtime: str,
+    code_cache: CodeCache | None,
+    instruments: Sequence[PassInstrument],
+    verify_each: bool,
+    to_target: str,
+) -> CompiledUnit:
     started = time.perf_counter()
     if not any(is_sched_kernel(op) for op in unit.ops):
         to_target = ""
@@ -146,11 +164,13 @@ class _Work:
 _inherited: _Work | None = None
 
 
-def _default_termination() -> None:
-    """Runs first in each forked worker: SIGTERM ends it as the default does. A host that
+def _start_worker() -> None:
+    """Runs first in each forked worker. SIGTERM ends it as the default does: a host that
     installed a Python handler of its own (a server, a campaign printing its counts) would
-    otherwise leave the handler in a worker that the pool's teardown must end."""
+    otherwise leave the handler in a worker that the pool's teardown must end. The objects
+    inherited from the build are frozen: the worker's collections never walk them."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()
 
 
 def _compile_inherited(name: str) -> tuple[CompiledUnit | str, int]:
@@ -232,7 +252,7 @@ def compile_units(
         return compiled, 1
     _inherited = _Work(module, cpu, parallel_runtime, code_cache, to_target)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, _default_termination) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
             largest_first = sorted(names, key=lambda n: -sizes[n])
             results = list(pool.map(_compile_inherited, largest_first, chunksize=1))
     finally:

@@ -17,6 +17,7 @@ from xdsl.utils.exceptions import (
 )
 
 from ziggurat.core import statistics
+from ziggurat.core.collection import young_only
 from ziggurat.core.context import ir_text
 from ziggurat.core.errors import CompileError
 from ziggurat.core.registry import all_passes
@@ -120,7 +121,7 @@ class PassManager:
             for instrument in self.instruments:
                 instrument.run_before_pass(pass_, module)
             try:
-                with statistics.collect() as counters:
+                with statistics.collect() as counters, young_only():
                     pass_.apply(ctx, module)
                 if self.verify_each:
                     module.verify()
