@@ -31,7 +31,11 @@ from ziggurat.lowering.sched_to_target import is_sched_kernel
 KERNELS = "kernels"
 """The cache's kind for compiled units."""
 PARALLEL_MIN_OPS = 3000
-"""Fewer ops than this compile in-process: forking workers costs more than it saves."""
+"""Fewer ops than this (units at the target level) compile in-process: forking workers costs
+more than it saves."""
+PARALLEL_MIN_SCHED_OPS = 500
+"""The same bound for units still at the sched level, where each op has its unrolling,
+vectorizing and conversion to the target level ahead of it."""
 PHASES = ("cache", "to-target", "to-llvm", "translate", "llvm-optimize", "codegen")
 
 
@@ -234,7 +238,7 @@ def compile_units(
         or verify_each
         or jobs < 2
         or not forkable
-        or sum(sizes.values()) < PARALLEL_MIN_OPS
+        or sum(sizes.values()) < (PARALLEL_MIN_SCHED_OPS if to_target else PARALLEL_MIN_OPS)
     ):
         compiled = [
             compile_unit(
