@@ -15,13 +15,14 @@ Runs after the graph-level passes; convert-te-to-sched follows.
 """
 
 import io
+import math
 from dataclasses import dataclass
 
 from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.dialects.builtin import ArrayAttr, FloatAttr, ModuleOp, StringAttr
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -41,13 +42,45 @@ def graph_functions(module: ModuleOp) -> list[func.FuncOp]:
     ]
 
 
-def _body_key(kernel: func.FuncOp) -> str:
-    """Text of a kernel without its name: equal keys mean interchangeable kernels."""
-    stream = io.StringIO()
-    printer = Printer(stream=stream, print_generic_format=True)
-    printer.print_attribute(kernel.function_type)
-    printer.print_region(kernel.body)
-    return stream.getvalue()
+def _attribute_key(attribute: Attribute) -> object:
+    """`attribute`, with each float's sign beside it: -0.0 == 0.0 as Python floats, but
+    kernels reading one or the other differ."""
+    if isinstance(attribute, FloatAttr):
+        return (attribute, math.copysign(1.0, attribute.value.data))
+    if isinstance(attribute, ArrayAttr):
+        return tuple(_attribute_key(a) for a in attribute.data)
+    return attribute
+
+
+def _region_key(region: Region, numbers: dict[SSAValue, int], key: list[object]) -> None:
+    for block in region.blocks:
+        key.append(tuple(arg.type for arg in block.args))
+        for arg in block.args:
+            numbers[arg] = len(numbers)
+        for op in block.ops:
+            key.append(
+                (
+                    op.name,
+                    tuple(numbers.get(v, -1 - id(v)) for v in op.operands),
+                    tuple(r.type for r in op.results),
+                    tuple((k, _attribute_key(a)) for k, a in sorted(op.properties.items())),
+                    tuple((k, _attribute_key(a)) for k, a in sorted(op.attributes.items())),
+                    len(op.regions),
+                )
+            )
+            for result in op.results:
+                numbers[result] = len(numbers)
+            for inner in op.regions:
+                _region_key(inner, numbers, key)
+
+
+def _body_key(kernel: func.FuncOp) -> tuple[object, ...]:
+    """A kernel's structure without its name, values numbered in order of definition: equal
+    keys mean interchangeable kernels (what printing the body would tell, at a fraction of
+    the cost)."""
+    key: list[object] = [kernel.function_type]
+    _region_key(kernel.body, {}, key)
+    return tuple(key)
 
 
 def _op_signature(op: Operation, operands: list[SSAValue]) -> str:
@@ -69,7 +102,7 @@ class KernelTable:
 
     def __init__(self, module: ModuleOp):
         self.module = module
-        self.by_key: dict[str, str] = {}
+        self.by_key: dict[tuple[object, ...], str] = {}
         self.by_signature: dict[str, str] = {}
         self.names = {op.sym_name.data for op in module.ops if isinstance(op, func.FuncOp)}
         self.counts: dict[str, int] = {}
