@@ -14,9 +14,14 @@ from pathlib import Path
 import pytest
 
 from benchmarks.models.densenet import densenet121
+from benchmarks.models.inception import inception_v2
 from benchmarks.test_models import MODELS
 
-BUILD_MODELS = {**MODELS, "densenet121": (densenet121, {"input": (1, 3, 224, 224)})}
+BUILD_MODELS = {
+    **MODELS,
+    "densenet121": (densenet121, {"input": (1, 3, 224, 224)}),
+    "inception_v2": (inception_v2, {"input": (1, 3, 224, 224)}),
+}
 ROOT = Path(__file__).resolve().parent.parent
 
 BUILD_AND_TIME = """
