@@ -19,12 +19,13 @@ from ziggurat.backend import build_cache, codegen, export, plan
 from ziggurat.backend.code_cache import CodeCache, open_cache
 from ziggurat.backend.unit_compile import PHASES, CompiledUnit, compile_units
 from ziggurat.core import pipelines
+from ziggurat.core.collection import young_only
 from ziggurat.core.context import CompilerContext, make_context
 from ziggurat.core.instruments import PassTiming
 from ziggurat.core.pass_manager import PassInstrument, PassManager
 from ziggurat.core.targets import as_target, target_string
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
-from ziggurat.lowering.sched_to_target import lower_entries
+from ziggurat.lowering.sched_to_target import is_sched_kernel, lower_entries
 from ziggurat.runtime import HostMismatchError, Module
 from ziggurat.runtime.limits import check_plan_memory
 
@@ -100,7 +101,8 @@ def build(
                 cached.plan, cached.params, cached.units, cpu, None, timing, started
             )
     ctx = make_context({n: np.ascontiguousarray(v) for n, v in (params or {}).items()})
-    module = mod.clone()
+    with young_only():
+        module = mod.clone()
     module.attributes[CPU_ATTR] = cpu
     started = _lap(timing, "copy input", started)
     if whole_module:
@@ -108,12 +110,17 @@ def build(
     else:
         in_parent, in_units = pipelines.split_at_kernels(opt_level)
     to_target = PassManager.parse(
-        in_parent, instruments=[*instruments, timing], verify_each=verify_each
+        in_parent,
+        instruments=[*instruments, timing],
+        verify_each=verify_each,
+        verify_result=not in_units,
     )
     passes_before = timing.total
     to_target.run(ctx, module)
     if in_units:
-        lower_entries(module)
+        with young_only():
+            to_target.verify(module, skip=is_sched_kernel)
+            lower_entries(module)
     now = time.perf_counter()
     timing.add("verify", now - started - (timing.total - passes_before))
     lib = _compile(module, ctx, cpu, instruments, verify_each, timing, code_cache, now, in_units)

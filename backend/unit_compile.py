@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from ziggurat.backend import codegen, units
 from ziggurat.backend.code_cache import CacheStats, CodeCache, cache_key
@@ -23,7 +24,7 @@ from ziggurat.core import pipelines
 from ziggurat.core.collection import young_only
 from ziggurat.core.context import CompilerContext, ir_text, make_context
 from ziggurat.core.errors import CompileError
-from ziggurat.core.pass_manager import PassInstrument, PassManager
+from ziggurat.core.pass_manager import PassInstrument, PassManager, first_line
 from ziggurat.dialects import target
 from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.lowering.sched_to_target import is_sched_kernel
@@ -127,6 +128,11 @@ def _compile_unit(
 
     started = time.perf_counter()
     if to_target:
+        try:
+            unit.verify()
+        except (VerifyException, DiagnosticException) as err:
+            message = f"{name} does not verify after the schedules: {first_line(err)}"
+            raise CompileError(message) from err
         PassManager.parse(
             to_target, instruments=instruments, verify_each=verify_each, verify_result=verify_each
         ).run(_context(), unit)

@@ -3,10 +3,11 @@ with verification after each, and calls instruments around them (TVM's PassInstr
 
 import difflib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass, get_pass_option_infos
 from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import (
@@ -130,9 +131,7 @@ class PassManager:
                     instrument.run_after_failure(pass_, module, err)
                 remaining = ",".join(str(p.pipeline_pass_spec()) for p in self.passes[index:])
                 if isinstance(err, VerifyException | DiagnosticException):
-                    message = (
-                        f"after pass '{pass_.name}' the IR does not verify: {_first_line(err)}"
-                    )
+                    message = f"after pass '{pass_.name}' the IR does not verify: {first_line(err)}"
                 elif isinstance(err, CompileError):
                     message = f"pass '{pass_.name}' failed: {err}"
                 else:
@@ -142,17 +141,27 @@ class PassManager:
                 instrument.run_after_pass(pass_, module)
                 instrument.record_statistics(pass_, module, counters)
         if self.verify_result and not self.verify_each and self.passes:
-            try:
+            self.verify(module)
+
+    def verify(self, module: ModuleOp, skip: Callable[[Operation], bool] | None = None) -> None:
+        """Checks the module as the pipeline's result; with `skip`, only its top-level ops
+        that `skip` does not name (their owner verifies those)."""
+        try:
+            if skip is None:
                 module.verify()
-            except (VerifyException, DiagnosticException) as err:
-                raise PassFailure(
-                    f"after pipeline '{self.pipeline}' the IR does not verify: {_first_line(err)}",
-                    self.passes[-1].name,
-                    "",
-                    None,
-                ) from err
+            else:
+                for op in module.ops:
+                    if not skip(op):
+                        op.verify()
+        except (VerifyException, DiagnosticException) as err:
+            raise PassFailure(
+                f"after pipeline '{self.pipeline}' the IR does not verify: {first_line(err)}",
+                self.passes[-1].name if self.passes else "",
+                "",
+                None,
+            ) from err
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     text = str(error.args[0]) if error.args else str(error)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
