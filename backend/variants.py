@@ -184,8 +184,8 @@ class VariantModule:
         )
 
     def _dynamic_inputs(self) -> str:
-        parts = [f"{name} has symbolic dims" for name in self.model.symbolic_inputs]
-        parts += [f"{name} decides shapes" for name in self.model.shape_inputs]
+        parts = [f"{name!r} has symbolic dims" for name in self.model.symbolic_inputs]
+        parts += [f"{name!r} decides shapes" for name in self.model.shape_inputs]
         return ", ".join(parts)
 
     def __repr__(self) -> str:
