@@ -26,6 +26,8 @@ from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.frontend.onnx.dynamic import DynamicModel
 from ziggurat.frontend.onnx.importer import from_onnx
 from ziggurat.runtime import Module
+from ziggurat.runtime.package import Package
+from ziggurat.runtime.variant_package import PackagedVariant, write_variant_package
 
 MAX_VARIANTS_ENV = "ZIGGURAT_MAX_VARIANTS"
 DEFAULT_MAX_VARIANTS = 16
@@ -64,6 +66,15 @@ class VariantStats:
         )
 
 
+def _dims(shape: object) -> tuple[int, ...]:
+    """A declared profile's shape as ints, or a CompileError."""
+    if not isinstance(shape, Sequence) or not all(
+        isinstance(d, int | np.integer) and d >= 0 for d in shape
+    ):
+        raise CompileError(f"a shape profile gives shape {shape!r}; expected non-negative ints")
+    return tuple(int(d) for d in shape)
+
+
 class VariantModule:
     """Runs a DynamicModel, each run on the static variant compiled for its feeds (see the
     module docstring). `run` is thread-safe: hits run concurrently; misses compile one at a
@@ -86,6 +97,8 @@ class VariantModule:
         self.use_cache = use_cache
         self.capacity = max_variants if max_variants is not None else max_variants_from_env()
         self._variants: OrderedDict[tuple[object, ...], Module] = OrderedDict()
+        self._profiles: dict[tuple[object, ...], dict[str, np.ndarray]] = {}
+        """Each cached variant's checked feeds, for export."""
         self._lock = threading.Lock()
         self._compile_lock = threading.Lock()
         self._hits = self._misses = self._evictions = 0
@@ -101,8 +114,8 @@ class VariantModule:
 
     def select_variant(self, feeds: Mapping[str, object]) -> tuple[Module, dict[str, np.ndarray]]:
         """The variant for `feeds` (compiled now if new) and the feeds it reads at run time."""
-        checked = self.model.checked_feeds(feeds)
-        key = self.model.variant_key(checked)
+        checked = self.model.signature.checked_feeds(feeds)
+        key = self.model.signature.key(checked)
         variant = self._cached(key)
         if variant is None:
             variant = self._compile(key, checked)
@@ -130,8 +143,10 @@ class VariantModule:
                     self._compile_seconds += time.perf_counter() - started
             with self._lock:
                 self._variants[key] = variant
+                self._profiles[key] = dict(feeds)
                 while len(self._variants) > self.capacity:
-                    self._variants.popitem(last=False)
+                    evicted, _ = self._variants.popitem(last=False)
+                    del self._profiles[evicted]
                     self._evictions += 1
             return variant
 
@@ -175,18 +190,86 @@ class VariantModule:
                 self.capacity,
             )
 
-    def export_library(self, path: str | Path, cc: str | None = None) -> Path:
-        """Not available: a `.zgt` holds one static plan. Refused with what to do instead."""
-        raise CompileError(
-            f"cannot export to {path}: the model is compiled per input shapes ("
-            f"{self._dynamic_inputs()}); fix them with from_onnx(model, shape=...) and export "
-            "that build"
+    def export_library(
+        self,
+        path: str | Path,
+        shapes: Sequence[Mapping[str, object]] | None = None,
+        cc: str | None = None,
+    ) -> Path:
+        """Writes the variants of the declared profiles as one `.zgt` of format version 2
+        (runtime/variant_package.py), which `load_module` serves without the compiler; feeds
+        of any other shapes or values are then a RunError. Each profile maps an input to its
+        shape, or a shape-deciding input to its value; an input whose dims are all fixed may be
+        left out. Without `shapes`, the variants compiled so far are written."""
+        if shapes is None:
+            with self._lock:
+                chosen = [(self._profiles[key], variant) for key, variant in self._variants.items()]
+            if not chosen:
+                raise CompileError(
+                    f"cannot export to {path}: no variant is compiled yet; declare the shape "
+                    "profiles to export (shapes=[{...}, ...]) or run the model on them first"
+                )
+        else:
+            chosen = []
+            for number, profile in enumerate(shapes):
+                feeds = self.model.signature.checked_feeds(self._profile_feeds(number, profile))
+                chosen.append((feeds, self.select_variant(feeds)[0]))
+        variants, seen = [], set()
+        for feeds, variant in chosen:
+            key = self.model.signature.key(feeds)
+            if key in seen:
+                continue
+            seen.add(key)
+            if variant.native is None:
+                raise CompileError("a variant has no machine code to export")
+            package = Package(
+                variant.plan,
+                variant.params,
+                variant.native.shared_object(cc),
+                dict(variant.native.target),
+            )
+            variants.append(
+                PackagedVariant(
+                    {name: tuple(value.shape) for name, value in feeds.items()},
+                    {name: feeds[name] for name in self.model.shape_inputs},
+                    package,
+                )
+            )
+        return write_variant_package(
+            path,
+            self.model.inputs,
+            self.model.shape_inputs,
+            self.model.output_names,
+            variants,
+            variants[0].package.target,
         )
 
-    def _dynamic_inputs(self) -> str:
-        parts = [f"{name!r} has symbolic dims" for name in self.model.symbolic_inputs]
-        parts += [f"{name!r} decides shapes" for name in self.model.shape_inputs]
-        return ", ".join(parts)
+    def _profile_feeds(self, number: int, profile: Mapping[str, object]) -> dict[str, object]:
+        """Example feeds of shape profile `number`: zeros of each input's shape, and the
+        values of the shape-deciding inputs."""
+        unknown = sorted(set(profile) - set(self.input_names))
+        if unknown:
+            raise CompileError(f"shape profile {number} names unknown input(s) {unknown}")
+        feeds: dict[str, object] = {}
+        for spec in self.model.inputs:
+            given = profile.get(spec.name)
+            if spec.name in self.model.shape_inputs:
+                if given is None:
+                    raise CompileError(
+                        f"shape profile {number} gives no value for input {spec.name!r}, which "
+                        "decides shapes"
+                    )
+                feeds[spec.name] = np.asarray(given)
+            elif given is not None:
+                feeds[spec.name] = np.zeros(_dims(given), spec.dtype)
+            elif all(isinstance(d, int) for d in spec.dims):
+                feeds[spec.name] = np.zeros(_dims(spec.dims), spec.dtype)
+            else:
+                raise CompileError(
+                    f"shape profile {number} gives no shape for input {spec.name!r} "
+                    f"({spec.describe()})"
+                )
+        return feeds
 
     def __repr__(self) -> str:
         return (

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ziggurat.backend.variants import VariantModule
     from ziggurat.frontend.onnx.dynamic import DynamicModel
     from ziggurat.runtime import GraphModule, Module
+    from ziggurat.runtime.profiled_module import ProfiledModule
 
 NATIVE = "llvm -mcpu=native"
 
@@ -179,7 +180,7 @@ def _reference_outputs(
         shapes = {name: value.shape for name, value in inputs.items()}
         module, params = from_onnx(model, shape=shapes)
         if isinstance(module, DynamicModel):
-            feeds = module.checked_feeds(inputs)
+            feeds = module.signature.checked_feeds(inputs)
             proto, shapes = module.specialize(feeds)
             module, params = static_import(proto, shapes, "the numpy reference")
             inputs = {name: feeds[name] for name in shapes}
@@ -200,7 +201,7 @@ def _load_or_compile(
     target: str | None,
     opt_level: int,
     tuning_log: str | None = None,
-) -> tuple["Module | VariantModule", str]:
+) -> tuple["Module | VariantModule | ProfiledModule", str]:
     """The runnable module, and a line saying where it came from. A `.zgt` loads with the
     runtime alone; anything else is an ONNX model to compile."""
     started = time.perf_counter()

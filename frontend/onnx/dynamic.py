@@ -4,21 +4,20 @@ Two things keep an ONNX model from compiling once for every run: an input dim wi
 size (`dim_param`, PyTorch's dynamic axes) and a graph input whose *value* decides a shape
 (a Reshape's shape, Slice's bounds, Pad's pads, Resize's sizes, reduction axes...). Such a
 model imports as a `DynamicModel`: the model itself, what each input must look like, and which
-inputs decide shapes. Its `variant_key` says which compiled variant a run's feeds need (their
-shapes, and the values of the shape-deciding inputs), and `specialize` gives that variant's
+inputs decide shapes. Its `signature` (runtime/variant_inputs.py) checks a run's feeds and keys
+the compiled variant they need (their shapes, and the values of the shape-deciding inputs), and `specialize` gives that variant's
 static model: the shape-deciding inputs bound as initializers and every input shape fixed, so
 the importer's folding turns the shape subgraphs into constants and the static pipeline
 compiles it (backend/variants.py keeps the variants).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from ziggurat.runtime.errors import RuntimeInputError
+from ziggurat.runtime.variant_inputs import InputSpec, VariantInputs
 
 SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
     "Reshape": (1,),
@@ -44,31 +43,6 @@ bounds, pads, sizes, or a mode that decides what the op computes."""
 
 SHAPE_ONLY_OPS = ("Shape", "Size")
 """Ops whose outputs depend on their input's shape alone, which every variant fixes."""
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """One graph input: its element type and dims, each a fixed size or a symbol's name."""
-
-    name: str
-    dtype: np.dtype
-    dims: tuple[int | str, ...]
-
-    def describe(self) -> str:
-        return f"{self.dtype}[{', '.join(str(d) for d in self.dims)}]"
-
-    def check(self, value: object) -> np.ndarray:
-        """`value` as an array of this input's rank and fixed dims, or a RuntimeInputError."""
-        array = np.asarray(value)
-        fits = array.ndim == len(self.dims) and all(
-            isinstance(d, str) or d == size for d, size in zip(self.dims, array.shape, strict=False)
-        )
-        if not fits:
-            raise RuntimeInputError(
-                f"input {self.name!r} has shape {list(array.shape)}, but the model declares "
-                f"{self.describe()}"
-            )
-        return array
 
 
 def shape_deciding_inputs(nodes: Sequence[onnx.NodeProto], input_names: Iterable[str]) -> list[str]:
@@ -110,60 +84,19 @@ class DynamicModel:
         self.inputs = tuple(inputs)
         self.shape_inputs = tuple(shape_inputs)
         self.output_names = [output.name for output in proto.graph.output]
-        self._specs = {spec.name: spec for spec in self.inputs}
+        self.signature = VariantInputs(self.inputs, self.shape_inputs)
+        """Checks feeds and keys their variant (runtime/variant_inputs.py)."""
 
     @property
     def input_names(self) -> list[str]:
-        return [spec.name for spec in self.inputs]
+        return self.signature.names
 
     @property
     def symbolic_inputs(self) -> list[str]:
         return [s.name for s in self.inputs if any(isinstance(d, str) for d in s.dims)]
 
-    def checked_feeds(self, feeds: Mapping[str, object]) -> dict[str, np.ndarray]:
-        """Every input as an array that fits the model's declaration, or a RuntimeInputError
-        naming the input; shape-deciding inputs converted to their declared type."""
-        if not isinstance(feeds, Mapping):
-            raise RuntimeInputError(f"feeds must map input names to arrays, not {type(feeds)}")
-        unknown = [name for name in feeds if name not in self._specs]
-        if unknown:
-            raise RuntimeInputError(
-                f"the model has no input {unknown[0]!r}; its inputs are "
-                + ", ".join(repr(name) for name in self._specs)
-            )
-        missing = [name for name in self._specs if name not in feeds]
-        if missing:
-            raise RuntimeInputError(f"feeds lack input {', '.join(map(repr, missing))}")
-        checked = {name: self._specs[name].check(value) for name, value in feeds.items()}
-        for name in self.shape_inputs:
-            checked[name] = self._shape_value(self._specs[name], checked[name])
-        return checked
-
-    @staticmethod
-    def _shape_value(spec: InputSpec, array: np.ndarray) -> np.ndarray:
-        same_kind = array.dtype.kind == spec.dtype.kind or (
-            array.dtype.kind in "iu" and spec.dtype.kind in "iu"
-        )
-        if array.dtype != spec.dtype and not (
-            same_kind and np.array_equal(array.astype(spec.dtype), array)
-        ):
-            raise RuntimeInputError(
-                f"input {spec.name!r} expects dtype {spec.dtype}, got {array.dtype}"
-            )
-        return np.ascontiguousarray(array, dtype=spec.dtype)
-
-    def variant_key(self, feeds: Mapping[str, np.ndarray]) -> tuple[object, ...]:
-        """What decides the compiled code for checked `feeds`: every input's shape and the
-        shape-deciding inputs' values."""
-        shapes = tuple(feeds[spec.name].shape for spec in self.inputs)
-        values = tuple(feeds[name].tobytes() for name in self.shape_inputs)
-        return shapes + values
-
     def describe(self, feeds: Mapping[str, np.ndarray]) -> str:
-        """The variant of checked `feeds` in words, for messages."""
-        parts = [f"{spec.name}: shape {list(feeds[spec.name].shape)}" for spec in self.inputs]
-        parts += [f"{name} = {feeds[name].tolist()}" for name in self.shape_inputs]
-        return ", ".join(parts)
+        return self.signature.describe(feeds)
 
     def specialize(
         self, feeds: Mapping[str, np.ndarray]

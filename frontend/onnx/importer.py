@@ -29,10 +29,11 @@ from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # noqa: F401  (registers converters)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
-from ziggurat.frontend.onnx.dynamic import DynamicModel, InputSpec, shape_deciding_inputs
+from ziggurat.frontend.onnx.dynamic import DynamicModel, shape_deciding_inputs
 from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
 from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.variant_inputs import InputSpec
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
