@@ -170,8 +170,11 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 def _inputs(path: Path, manifest: Mapping[str, Any]) -> tuple[InputSpec, ...]:
+    entries = manifest.get("inputs")
+    if not isinstance(entries, list) or not entries:
+        raise PackageError(f"{path} has a manifest without inputs")
     specs = []
-    for entry in manifest.get("inputs") or []:
+    for entry in entries:
         dims = entry.get("dims") if isinstance(entry, dict) else None
         well_formed = (
             isinstance(entry, dict)
@@ -186,9 +189,9 @@ def _inputs(path: Path, manifest: Mapping[str, Any]) -> tuple[InputSpec, ...]:
             dtype = np.dtype(entry["dtype"])
         except TypeError as err:
             raise PackageError(f"{path} declares input dtype {entry['dtype']!r}: {err}") from err
+        if dtype.kind not in "biufc":
+            raise PackageError(f"{path} declares input dtype {entry['dtype']!r}, not a number's")
         specs.append(InputSpec(entry["name"], dtype, tuple(entry["dims"])))
-    if not specs:
-        raise PackageError(f"{path} has a manifest without inputs")
     return tuple(specs)
 
 
