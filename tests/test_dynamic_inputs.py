@@ -279,3 +279,25 @@ def test_cli_runs_a_dynamic_model_without_shapes(tmp_path) -> None:
         "error: input 's' not given: the model is compiled per input shapes, so every input "
         "needs --input NAME=FILE.npy"
     ]
+
+
+def test_graph_module_threads_keep_their_own_inputs_and_variants() -> None:
+    module, params = ziggurat.from_onnx(reshape_model())
+    runner = GraphModule(ziggurat.build(module, params=params))
+    failures: list[str] = []
+
+    def serve(rows: int) -> None:
+        x = np.full((rows, 6), float(rows), np.float32)
+        target = np.array([rows * 2, 3])
+        runner.set_input(x=x, s=target)
+        for _ in range(10):
+            runner.run()
+            if not np.array_equal(runner.get_output(0), x.reshape(rows * 2, 3)):
+                failures.append(f"thread with {rows} rows saw another thread's run")
+
+    threads = [threading.Thread(target=serve, args=(rows,)) for rows in (1, 2, 3, 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
