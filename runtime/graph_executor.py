@@ -6,15 +6,22 @@ so threads that each `set_input`, `run` and `get_output` never see each other's 
 thread's context is made when it first touches the module, and `run` there refuses inputs
 that thread never set, rather than run on zeros: what one thread sets, another cannot run.
 For a call with no state at all, use `lib.run(feeds)`.
+
+A `lib` compiled per input shapes (runtime/dispatch.py) has no buffers until a run's inputs
+choose its variant: `set_input` keeps copies of the arrays, `run` needs every input set on
+its thread, and the outputs, profile and memory report are those of the variant that thread
+ran last. Each thread keeps the contexts of the few variants it ran most recently.
 """
 
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ziggurat.runtime.benchmark import BenchmarkResult, measure
+from ziggurat.runtime.dispatch import VariantDispatch
 from ziggurat.runtime.errors import RuntimeInputError
 from ziggurat.runtime.execution import ExecutionContext
 from ziggurat.runtime.memory import MemoryReport, aligned_empty
@@ -24,6 +31,9 @@ from ziggurat.runtime.profiler import ProfileReport, TimedLaunch, profile_launch
 __all__ = ["GraphModule", "RuntimeInputError", "aligned_empty"]
 
 NameOrIndex = str | int | np.integer
+
+VARIANT_CONTEXTS_PER_THREAD = 4
+"""Execution contexts a thread keeps for the variants it ran most recently."""
 
 
 class GraphModule:
@@ -36,20 +46,29 @@ class GraphModule:
     before setting every input (on zeros); other threads must set theirs.
     """
 
-    def __init__(self, lib: Module, use_entry: bool | None = None):
+    def __init__(self, lib: Module | VariantDispatch, use_entry: bool | None = None):
         self.lib = lib
         self._use_entry = use_entry
         self._local = threading.local()
-        self._local.context = ExecutionContext(lib, use_entry)
+        self._dispatch = lib if isinstance(lib, VariantDispatch) else None
+        if isinstance(lib, Module):
+            self._local.context = ExecutionContext(lib, use_entry)
         self._local.owner = True
         self._input_position = {name: n for n, name in enumerate(lib.input_names)}
         self._output_position = {name: n for n, name in enumerate(lib.output_names)}
 
     @property
     def _context(self) -> ExecutionContext:
-        """The calling thread's context, made on its first use."""
+        """The calling thread's context, made on its first use (for a model compiled per
+        input shapes: the context of the variant this thread ran last)."""
         context = getattr(self._local, "context", None)
+        if context is None and self._dispatch is not None:
+            raise RuntimeInputError(
+                "this model is compiled per input shapes: its buffers exist once a run on "
+                "this thread has chosen its variant"
+            )
         if context is None:
+            assert isinstance(self.lib, Module)
             context = ExecutionContext(self.lib, self._use_entry)
             self._local.context = context
             self._local.owner = False
@@ -93,6 +112,13 @@ class GraphModule:
 
     def _copy_inputs(self, named: Sequence[tuple[NameOrIndex, np.ndarray]]) -> None:
         """Copies each array into its input buffer once all of them are checked."""
+        if self._dispatch is not None:
+            positions = [self._position(key, "input", self._input_position) for key, _ in named]
+            feeds = self._feeds()
+            for position, (_, value) in zip(positions, named, strict=True):
+                feeds[self.input_names[position]] = np.array(value, copy=True)
+            self._local.loaded = None
+            return
         context = self._context
         checked = []
         for key, value in named:
@@ -100,10 +126,56 @@ class GraphModule:
             checked.append((position, context.checked_input(position, value)))
         context.copy_inputs(checked)
 
+    def _feeds(self) -> dict[str, np.ndarray]:
+        """The inputs this thread set, for a model compiled per input shapes."""
+        feeds = getattr(self._local, "feeds", None)
+        if feeds is None:
+            feeds = self._local.feeds = {}
+        return feeds
+
+    def _run_variant(self, dispatch: VariantDispatch) -> None:
+        """Runs this thread's inputs on the variant they select, in the thread's context for
+        that variant (kept for the last few variants). Inputs unchanged since the last run
+        (they are private copies) run again on the context already holding them."""
+        loaded = getattr(self._local, "loaded", None)
+        if loaded is not None:
+            loaded.launch()
+            return
+        feeds = self._feeds()
+        unset = [name for name in self.input_names if name not in feeds]
+        if unset:
+            raise RuntimeInputError(
+                f"input {', '.join(map(repr, unset))} was not set on this thread: the model "
+                "is compiled per input shapes, so every input must be given before a run"
+            )
+        variant, variant_feeds = dispatch.select_variant(feeds)
+        contexts = getattr(self._local, "variant_contexts", None)
+        if contexts is None:
+            contexts = self._local.variant_contexts = OrderedDict()
+        held = contexts.get(id(variant))
+        if held is None:
+            held = contexts[id(variant)] = (variant, ExecutionContext(variant, self._use_entry))
+            if len(contexts) > VARIANT_CONTEXTS_PER_THREAD:
+                contexts.popitem(last=False)
+        contexts.move_to_end(id(variant))
+        context = held[1]
+        context.copy_inputs(
+            [
+                (position, context.checked_input(position, variant_feeds[name]))
+                for position, name in enumerate(variant.input_names)
+            ]
+        )
+        self._local.context = context
+        self._local.loaded = context
+        context.launch()
+
     def run(self, **inputs: np.ndarray) -> None:
         """Sets the given inputs by name, then runs the model once."""
         if inputs:
             self._copy_inputs(list(inputs.items()))
+        if self._dispatch is not None:
+            self._run_variant(self._dispatch)
+            return
         context = self._context
         if context.unset_inputs and not self._local.owner:
             names = ", ".join(repr(self.input_names[n]) for n in sorted(context.unset_inputs))
@@ -115,6 +187,11 @@ class GraphModule:
 
     def get_input(self, key: NameOrIndex) -> np.ndarray:
         """A copy of the input buffer, by name or position."""
+        if self._dispatch is not None:
+            name = self.input_names[self._position(key, "input", self._input_position)]
+            if name not in self._feeds():
+                raise RuntimeInputError(f"input {name!r} was not set on this thread")
+            return self._feeds()[name].copy()
         return self._context.inputs[self._position(key, "input", self._input_position)].copy()
 
     def get_output(self, key: NameOrIndex, out: np.ndarray | None = None) -> np.ndarray:
@@ -151,8 +228,9 @@ class GraphModule:
         is the launch's last argument, the buffer a kernel writes."""
         if inputs:
             self._copy_inputs(list(inputs.items()))
-        kernel_calls = self._context.kernel_calls()
-        buffers = self.lib.plan["buffers"]
+        context = self._context
+        kernel_calls = context.kernel_calls()
+        buffers = context.lib.plan["buffers"]
         launches = [
             TimedLaunch(
                 launch["kernel"],
@@ -161,14 +239,14 @@ class GraphModule:
                 launch.get("flops", 0),
             )
             for launch, (function, args) in zip(
-                self.lib.plan["launches"], kernel_calls, strict=True
+                context.lib.plan["launches"], kernel_calls, strict=True
             )
         ]
         return profile_launches(launches, repeat=repeat, warmup=warmup)
 
     def memory_report(self) -> MemoryReport:
         """The memory plan's bytes for intermediates against one allocation per buffer."""
-        return self.lib.memory_report()
+        return self._context.lib.memory_report()
 
     def buffer_addresses(self) -> list[int]:
         """Data address of every buffer, in plan order, to check that runs reuse them."""

@@ -12,10 +12,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ziggurat.runtime.errors import PackageError, PlanError
+import numpy as np
+
+from ziggurat.runtime.errors import PackageError, PlanError, RuntimeModuleError
 from ziggurat.runtime.host import check_host
 from ziggurat.runtime.module import Module
-from ziggurat.runtime.package import read_package
+from ziggurat.runtime.package import Package, read_package
+from ziggurat.runtime.profiled_module import ProfiledModule
+from ziggurat.runtime.variant_inputs import VariantInputs
+from ziggurat.runtime.variant_package import (
+    VARIANTS_FORMAT_VERSION,
+    package_format_version,
+    read_variant_package,
+)
 
 
 class SharedLibrary:
@@ -52,12 +61,19 @@ class LoadedCode:
         return self._shared_object
 
 
-def load_module(path: str | Path) -> Module:
-    """The Module a `.zgt` file holds, for `GraphModule`. Raises PackageError for a missing,
-    truncated or corrupt file and HostMismatchError for code this machine cannot run."""
+def load_module(path: str | Path) -> Module | ProfiledModule:
+    """The Module a `.zgt` file holds, for `GraphModule` (for a file of shape profiles, a
+    ProfiledModule of its variants). Raises PackageError for a missing, truncated or corrupt
+    file and HostMismatchError for code this machine cannot run."""
+    if package_format_version(path) == VARIANTS_FORMAT_VERSION:
+        return _load_variants(path)
     package = read_package(path)
     check_host(package.target, str(path))
-    library = SharedLibrary(package.shared_object, str(path))
+    return _module(package, str(path))
+
+
+def _module(package: Package, source: str) -> Module:
+    library = SharedLibrary(package.shared_object, source)
     try:
         return Module(
             package.plan,
@@ -68,4 +84,36 @@ def load_module(path: str | Path) -> Module:
             native=LoadedCode(package.shared_object, package.target),
         )
     except PlanError as err:
-        raise PackageError(f"{path} holds a plan the runtime cannot run: {err}") from err
+        raise PackageError(f"{source} holds a plan the runtime cannot run: {err}") from err
+
+
+def _load_variants(path: str | Path) -> ProfiledModule:
+    contents = read_variant_package(path)
+    check_host(contents.target, str(path))
+    signature = VariantInputs(contents.inputs, contents.shape_inputs)
+    variants = []
+    for index, variant in enumerate(contents.variants):
+        module = _module(variant.package, f"{path} variant {index}")
+        fed = set(module.input_names) | set(contents.shape_inputs)
+        if fed != set(signature.names) or module.output_names != list(contents.outputs):
+            raise PackageError(
+                f"{path} variant {index} does not take the model's inputs and outputs"
+            )
+        buffers = module.plan["buffers"]
+        for name, buffer in zip(module.input_names, module.plan["inputs"], strict=True):
+            if tuple(buffers[buffer]["shape"]) != variant.shapes[name]:
+                raise PackageError(
+                    f"{path} variant {index} declares input {name!r} of shape "
+                    f"{list(variant.shapes[name])} but its plan takes {buffers[buffer]['shape']}"
+                )
+        feeds = {
+            spec.name: variant.values.get(
+                spec.name, np.zeros(variant.shapes[spec.name], spec.dtype)
+            )
+            for spec in contents.inputs
+        }
+        variants.append((feeds, module))
+    try:
+        return ProfiledModule(signature, contents.outputs, variants, contents.target["target"])
+    except RuntimeModuleError as err:
+        raise PackageError(f"{path} holds a variant its inputs contradict: {err}") from err

@@ -128,7 +128,9 @@ def _read_members(path: Path) -> dict[str, bytes]:
         ) from err
 
 
-def _check_manifest(path: Path, raw: bytes) -> dict[str, Any]:
+def _check_manifest(path: Path, raw: bytes, format_version: int = FORMAT_VERSION) -> dict[str, Any]:
+    """The manifest, parsed and checked: its format, `format_version`, checksum, target and
+    the presence of its member checksums (runtime/variant_package.py reads version 2)."""
     try:
         manifest = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -136,10 +138,10 @@ def _check_manifest(path: Path, raw: bytes) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise PackageError(f"{path} is not a .zgt file (its manifest names no {FORMAT} format)")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != format_version:
         raise PackageError(
             f"{path} has .zgt format version {version!r}, but this runtime reads version "
-            f"{FORMAT_VERSION}: export it again with this version of Ziggurat"
+            f"{format_version}: export it again with this version of Ziggurat"
         )
     if manifest.get("checksum") != _manifest_checksum(manifest):
         raise PackageError(f"{path} fails its checksum (the manifest was altered or is corrupt)")

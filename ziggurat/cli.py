@@ -34,7 +34,10 @@ if TYPE_CHECKING:
     import onnx
     from xdsl.dialects.builtin import ModuleOp
 
+    from ziggurat.backend.variants import VariantModule
+    from ziggurat.frontend.onnx.dynamic import DynamicModel
     from ziggurat.runtime import GraphModule, Module
+    from ziggurat.runtime.profiled_module import ProfiledModule
 
 NATIVE = "llvm -mcpu=native"
 
@@ -78,12 +81,30 @@ def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
             os.unlink(temp)
 
 
+def static_import(
+    model: "onnx.ModelProto | str | Path", shapes: dict[str, tuple[int, ...]], command: str
+) -> "tuple[ModuleOp, dict[str, np.ndarray]]":
+    """`from_onnx` for a command that needs one static graph: a model compiled per input
+    shapes is refused, saying which inputs make it so."""
+    from ziggurat.frontend.onnx.dynamic import DynamicModel
+    from ziggurat.frontend.onnx.importer import from_onnx
+
+    module, params = from_onnx(model, shape=shapes)
+    if not isinstance(module, DynamicModel):
+        return module, params
+    reasons = [f"input {name!r} has symbolic dims" for name in module.symbolic_inputs]
+    reasons += [f"input {name!r} decides shapes" for name in module.shape_inputs]
+    raise ZigguratError(
+        f"{command} needs a static model, but {'; '.join(reasons)}: fix symbolic dims with "
+        "--shape NAME=D0,D1,...; inputs that decide shapes are given at run time (ziggurat run)"
+    )
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     from ziggurat.core.context import ir_text
-    from ziggurat.frontend.onnx.importer import from_onnx
     from ziggurat.runtime.params import save_params
 
-    module, params = from_onnx(args.model, shape=_parse_shapes(args.shape))
+    module, params = static_import(args.model, _parse_shapes(args.shape), "import")
     output = Path(args.output)
     params_path = output.with_suffix(".params.npz")
     _write_atomically(params_path, lambda p: save_params(p, params))
@@ -95,7 +116,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     from ziggurat.backend.compile import Artifacts
     from ziggurat.core.context import ir_text
     from ziggurat.core.instruments import PassTiming
-    from ziggurat.frontend.onnx.importer import from_onnx
+    from ziggurat.runtime import Module
 
     output = Path(args.output)
     kinds = {".zgt": "package", ".ll": "llvm", ".s": "asm", ".o": "object", ".mlir": "target"}
@@ -106,12 +127,13 @@ def cmd_compile(args: argparse.Namespace) -> None:
         )
     target = args.target or NATIVE
     started = time.perf_counter()
-    module, params = from_onnx(args.model, shape=_parse_shapes(args.shape))
+    module, params = static_import(args.model, _parse_shapes(args.shape), "compile")
     imported = time.perf_counter() - started
     kind = kinds[output.suffix]
     lib = _build(
         module, params, target, args.opt_level, args.tuning_log, keep_target_ir=kind == "target"
     )
+    assert isinstance(lib, Module)
     artifacts = lib.keepalive
     assert isinstance(artifacts, Artifacts)
     started = time.perf_counter()
@@ -152,10 +174,16 @@ def _reference_outputs(
         import onnxruntime
     except ImportError:
         from ziggurat.core.reference import run_reference
+        from ziggurat.frontend.onnx.dynamic import DynamicModel
         from ziggurat.frontend.onnx.importer import from_onnx
 
         shapes = {name: value.shape for name, value in inputs.items()}
         module, params = from_onnx(model, shape=shapes)
+        if isinstance(module, DynamicModel):
+            feeds = module.signature.checked_feeds(inputs)
+            proto, shapes = module.specialize(feeds)
+            module, params = static_import(proto, shapes, "the numpy reference")
+            inputs = {name: feeds[name] for name in shapes}
         return "numpy reference", run_reference(module, params, inputs)
     session = onnxruntime.InferenceSession(
         model.SerializeToString(), providers=["CPUExecutionProvider"]
@@ -173,7 +201,7 @@ def _load_or_compile(
     target: str | None,
     opt_level: int,
     tuning_log: str | None = None,
-) -> tuple["Module", str]:
+) -> tuple["Module | VariantModule | ProfiledModule", str]:
     """The runnable module, and a line saying where it came from. A `.zgt` loads with the
     runtime alone; anything else is an ONNX model to compile."""
     started = time.perf_counter()
@@ -185,25 +213,28 @@ def _load_or_compile(
         lib = load_module(str(model))
         elapsed = time.perf_counter() - started
         return lib, f"loaded {model} in {elapsed * 1e3:.1f} ms, {_short(lib.target)}"
+    from ziggurat.frontend.onnx.dynamic import DynamicModel
     from ziggurat.frontend.onnx.importer import from_onnx
 
     module, params = from_onnx(model, shape=shapes)
-    lib = _build(module, params, target or NATIVE, opt_level, tuning_log)
-    return lib, f"compiled in {time.perf_counter() - started:.2f} s for {_short(lib.target)}"
+    built = _build(module, params, target or NATIVE, opt_level, tuning_log)
+    if isinstance(module, DynamicModel):
+        return built, f"compiles a variant per input shapes for {_short(built.target)}"
+    return built, f"compiled in {time.perf_counter() - started:.2f} s for {_short(built.target)}"
 
 
 def _build(
-    module: "ModuleOp",
+    module: "ModuleOp | DynamicModel",
     params: dict[str, np.ndarray],
     target: str,
     opt_level: int,
     tuning_log: str | None,
     keep_target_ir: bool = False,
-) -> "Module":
+) -> "Module | VariantModule":
     """`ziggurat.build`, with the best configs of a tuning log when one is given."""
     from ziggurat.builder import build
 
-    def built() -> "Module":
+    def built() -> "Module | VariantModule":
         return build(
             module, target=target, params=params, opt_level=opt_level, keep_target_ir=keep_target_ir
         )
@@ -223,10 +254,17 @@ def _short(target: str) -> str:
 def _complete_inputs(runner: "GraphModule", inputs: dict[str, np.ndarray]) -> None:
     """Checks the inputs given, then fills in the others: standard normal floats, zeros of
     any other dtype."""
+    from ziggurat.runtime.dispatch import VariantDispatch
+
     for name, value in inputs.items():
         runner.set_input(name, value)
     rng = np.random.default_rng(0)
     for name in runner.input_names:
+        if name not in inputs and isinstance(runner.lib, VariantDispatch):
+            raise ZigguratError(
+                f"input {name!r} not given: the model is compiled per input shapes, so every "
+                "input needs --input NAME=FILE.npy"
+            )
         if name not in inputs:
             template = runner.get_input(name)
             if template.dtype.kind == "f":
@@ -275,6 +313,9 @@ def run_model(
     runner.run(**inputs)
     outputs = [runner.get_output(i) for i in range(runner.get_num_outputs())]
     print(origin)
+    variant_stats = getattr(lib, "variant_stats", None)
+    if variant_stats is not None:
+        print(f"variants: {variant_stats()}")
     for name, value in zip(runner.output_names, outputs, strict=True):
         print(f"output {name!r}: shape {list(value.shape)}, mean {value.mean():.6g}")
     if output is not None:
@@ -352,7 +393,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(origin)
     timing = runner.benchmark(repeat=args.repeat, warmup=min(5, args.repeat))
     print(timing)
-    print(f"memory: {lib.memory_report()}")
+    print(f"memory: {runner.memory_report()}")
     if args.compare:
         theirs = _onnxruntime_seconds(args.model, inputs, args.repeat)
         print(

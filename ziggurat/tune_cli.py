@@ -49,8 +49,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def _tune(args: argparse.Namespace, model: str) -> int:
     from ziggurat import tune
-    from ziggurat.cli import _parse_shapes
-    from ziggurat.frontend.onnx.importer import from_onnx
+    from ziggurat.cli import _parse_shapes, static_import
 
     if args.tuner not in tune.TUNERS:
         raise ZigguratError(
@@ -58,7 +57,7 @@ def _tune(args: argparse.Namespace, model: str) -> int:
         )
     budget = _seconds(args.time) if args.time else None
     option = _measure_option(args)
-    module, params = from_onnx(model, shape=_parse_shapes(args.shape))
+    module, params = static_import(model, _parse_shapes(args.shape), "tune")
     result = tune.tune_model(
         module,
         params,

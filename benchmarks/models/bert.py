@@ -40,12 +40,24 @@ def bert_encoder(
     heads: int = 2,
     layers: int = 2,
     seed: int = 0,
+    symbolic_seq: bool = False,
 ) -> onnx.ModelProto:
-    """Input "hidden_states" (batch, seq, hidden) -> output "encoded" of the same shape."""
+    """Input "hidden_states" (batch, seq, hidden) -> output "encoded" of the same shape.
+    With `symbolic_seq`, the sequence dim is the symbol "seq" (PyTorch's dynamic axes) and
+    the head split and merge read (batch, seq) off the input: Shape -> Gather -> Concat."""
     g = GraphBuilder(seed)
     head_dim = hidden // heads
-    split = g.constant("shape.heads", np.array([batch, seq, heads, head_dim], dtype=np.int64))
-    merge = g.constant("shape.merge", np.array([batch, seq, hidden], dtype=np.int64))
+    if symbolic_seq:
+        shape = g.node("Shape", ["hidden_states"], "shape/of_input")
+        leading = g.constant("shape.leading", np.array([0, 1], dtype=np.int64))
+        batch_seq = g.node("Gather", [shape, leading], "shape/batch_seq", axis=0)
+        tail = g.constant("shape.head_tail", np.array([heads, head_dim], dtype=np.int64))
+        width = g.constant("shape.hidden", np.array([hidden], dtype=np.int64))
+        split = g.node("Concat", [batch_seq, tail], "shape/heads", axis=0)
+        merge = g.node("Concat", [batch_seq, width], "shape/merge", axis=0)
+    else:
+        split = g.constant("shape.heads", np.array([batch, seq, heads, head_dim], dtype=np.int64))
+        merge = g.constant("shape.merge", np.array([batch, seq, hidden], dtype=np.int64))
     scale = g.constant("scale", np.array(np.sqrt(head_dim), dtype=np.float32))
     x = "hidden_states"
     for n in range(layers):
@@ -72,11 +84,12 @@ def bert_encoder(
         output = _dense(g, inner, f"{p}.output", 4 * hidden, hidden)
         x = _layer_norm(g, g.node("Add", [output, x], f"{p}/residual2"), f"{p}.output.ln", hidden)
     g.nodes.append(helper.make_node("Identity", [x], ["encoded"], name="/output/Identity"))
+    dims: int | str = "seq" if symbolic_seq else seq
     graph = helper.make_graph(
         g.nodes,
         "bert_encoder",
-        [helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, [batch, seq, hidden])],
-        [helper.make_tensor_value_info("encoded", TensorProto.FLOAT, [batch, seq, hidden])],
+        [helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, [batch, dims, hidden])],
+        [helper.make_tensor_value_info("encoded", TensorProto.FLOAT, [batch, dims, hidden])],
         g.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

@@ -29,9 +29,11 @@ from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # noqa: F401  (registers converters)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
+from ziggurat.frontend.onnx.dynamic import DynamicModel, shape_deciding_inputs
 from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
 from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.variant_inputs import InputSpec
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -213,11 +215,56 @@ def _constant_node_value(ctx: ImportContext, node: onnx.NodeProto) -> np.ndarray
     raise ctx.error(f"Constant with attributes {sorted(attrs)} is not supported")
 
 
+def _declared_dims(
+    value_info: onnx.ValueInfoProto, override: Sequence[int] | None
+) -> tuple[int | str, ...] | None:
+    """The input's dims, a symbol's name (or "?") for each one without a fixed size; None
+    when they are all fixed (by the model or by `override`) or the model gives no shape."""
+    tensor_type = value_info.type.tensor_type
+    if override is not None or not tensor_type.HasField("shape"):
+        return None
+    dims = tuple(
+        int(dim.dim_value)
+        if dim.HasField("dim_value") and dim.dim_value > 0
+        else dim.dim_param or "?"
+        for dim in tensor_type.shape.dim
+    )
+    return dims if any(isinstance(d, str) for d in dims) else None
+
+
+def _dynamic_model(
+    proto: onnx.ModelProto,
+    opset: int,
+    inputs: Sequence[onnx.ValueInfoProto],
+    overrides: Mapping[str, Sequence[int]],
+    initializer_names: set[str],
+) -> DynamicModel | None:
+    """The model as a DynamicModel when an input dim is symbolic (and `shape=` does not fix
+    it) or an input decides a shape; None for a static model. Ops that no variant could
+    compile are refused now, once."""
+    shape_inputs = shape_deciding_inputs(proto.graph.node, [v.name for v in inputs])
+    symbolic = {v.name: _declared_dims(v, overrides.get(v.name)) for v in inputs}
+    if not shape_inputs and not any(symbolic.values()):
+        return None
+    _check_supported(proto.graph.node, opset, initializer_names | set(shape_inputs))
+    specs = []
+    for value_info in inputs:
+        dims = symbolic[value_info.name] or _input_shape(value_info, overrides.get(value_info.name))
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(value_info.type.tensor_type.elem_type)
+        specs.append(InputSpec(value_info.name, np.dtype(dtype), tuple(dims)))
+    return DynamicModel(proto, specs, shape_inputs)
+
+
 def from_onnx(
     model: onnx.ModelProto | str | Path,
     shape: Mapping[str, Sequence[int]] | None = None,
-) -> tuple[ModuleOp, dict[str, np.ndarray]]:
-    """Imports an ONNX model as `func.func @main` in the graph dialect, plus its weights."""
+) -> tuple[ModuleOp | DynamicModel, dict[str, np.ndarray]]:
+    """Imports an ONNX model as `func.func @main` in the graph dialect, plus its weights.
+
+    A model that cannot be compiled once for all runs (an input dim left symbolic, or an
+    input whose value decides a shape) comes back as a `DynamicModel` with no params:
+    `ziggurat.build` makes it a module that compiles a variant per distinct input shapes
+    and shape-deciding values (backend/variants.py)."""
     proto = _load(model)
     undecodable = _undecodable_text(proto)
     if undecodable is not None:
@@ -232,9 +279,13 @@ def from_onnx(
         raise ModelImportError(
             f"shape= names unknown input(s) {sorted(unknown)}; the inputs are {input_names}"
         )
+    elements = [_input_element_type(v) for v in inputs]
+    dynamic = _dynamic_model(proto, opset, inputs, overrides, initializer_names)
+    if dynamic is not None:
+        return dynamic, {}
     input_types = [
-        graph.tensor_of(_input_shape(v, overrides.get(v.name)), _input_element_type(v))
-        for v in inputs
+        graph.tensor_of(_input_shape(v, overrides.get(v.name)), element)
+        for v, element in zip(inputs, elements, strict=True)
     ]
     _check_supported(proto.graph.node, opset, initializer_names)
 

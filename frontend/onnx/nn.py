@@ -148,6 +148,8 @@ def _reduction(kind: str) -> type[OnnxOpConverter]:
         axes = _reduce_axes(ctx, node, attrs, len(graph.tensor_shape(x)))
         if axes is None:
             return [x]
+        if graph.element_type_of(x) == graph.element_type_for(np.bool_):
+            raise ctx.unsupported("reductions of bool tensors are not supported")
         return [graph.ReduceOp(x, kind, axes, bool(attrs.get("keepdims", 1))).result]
 
     return type(f"Reduce{kind.title()}", (OnnxOpConverter,), {"_impl_v1": classmethod(impl)})

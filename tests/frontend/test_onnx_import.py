@@ -11,6 +11,7 @@ import ziggurat
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.core.reference import run_reference
 from ziggurat.dialects import graph
+from ziggurat.frontend.onnx.dynamic import DynamicModel, shape_deciding_inputs
 
 RNG = np.random.default_rng(7)
 
@@ -143,9 +144,19 @@ def test_not_an_onnx_file(tmp_path) -> None:
         ziggurat.from_onnx(tmp_path / "missing.onnx")
 
 
+def test_symbolic_input_dims_import_as_a_dynamic_model() -> None:
+    model = make_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["n", 3]}, {"y": None})
+    module, params = ziggurat.from_onnx(model)
+    assert isinstance(module, DynamicModel) and params == {}
+    assert module.inputs[0].dims == ("n", 3) and module.shape_inputs == ()
+    fixed, _ = ziggurat.from_onnx(model, shape={"x": (2, 3)})
+    assert not isinstance(fixed, DynamicModel)
+
+
 def test_missing_input_shape_needs_shape_argument() -> None:
     model = make_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["n", 3]}, {"y": None})
-    with pytest.raises(ModelImportError, match=r"input 'x' dim 0 is symbolic \('n'\)"):
+    model.graph.input[0].type.tensor_type.ClearField("shape")
+    with pytest.raises(ModelImportError, match=r"input 'x' has no shape in the model"):
         ziggurat.from_onnx(model)
 
 
@@ -166,7 +177,7 @@ def test_shape_mismatch_names_the_node() -> None:
         ziggurat.from_onnx(model)
 
 
-def test_runtime_shape_input_is_reported() -> None:
+def test_runtime_shape_input_makes_a_dynamic_model() -> None:
     nodes = [helper.make_node("Reshape", ["x", "s"], ["y"], name="dyn")]
     graph_ = helper.make_graph(
         nodes,
@@ -178,8 +189,19 @@ def test_runtime_shape_input_is_reported() -> None:
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
     )
     model = helper.make_model(graph_, opset_imports=[helper.make_opsetid("", 17)])
-    with pytest.raises(UnsupportedOpError, match="Reshape.*'dyn'.*computed at run time"):
-        ziggurat.from_onnx(model)
+    module, _ = ziggurat.from_onnx(model)
+    assert isinstance(module, DynamicModel) and module.shape_inputs == ("s",)
+
+
+def test_shape_deciding_inputs_are_found_through_computations_not_through_shapes() -> None:
+    nodes = [
+        helper.make_node("Shape", ["x"], ["x_shape"]),
+        helper.make_node("Cast", ["k"], ["k64"], to=onnx.TensorProto.INT64),
+        helper.make_node("Mul", ["x_shape", "k64"], ["target"]),
+        helper.make_node("Expand", ["x", "target"], ["y"]),
+    ]
+    found = shape_deciding_inputs(nodes, ["x", "k"])
+    assert found == ["k"]
 
 
 @pytest.mark.parametrize("op", ["Sigmoid", "Tanh", "Erf", "Exp", "Neg", "Relu", "Identity"])

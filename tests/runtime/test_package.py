@@ -136,8 +136,8 @@ def test_re_signed_manifest_with_a_malformed_target(
 
 
 def test_version_mismatch(package: Path) -> None:
-    _rewrite(package, _edit_manifest(lambda m: m.update(format_version=2)))
-    with pytest.raises(PackageError, match="format version 2, but this runtime reads version 1"):
+    _rewrite(package, _edit_manifest(lambda m: m.update(format_version=3)))
+    with pytest.raises(PackageError, match="format version 3, but this runtime reads version 1"):
         load_module(package)
 
 
