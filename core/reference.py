@@ -12,6 +12,7 @@ from xdsl.ir import Attribute, Operation
 
 from ziggurat.core.errors import ZigguratError
 from ziggurat.dialects import graph
+from ziggurat.runtime.dtypes import dtype_named
 from ziggurat.runtime.execution import CHECK_PREFIX
 
 
@@ -60,6 +61,18 @@ def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     safe = np.where(b == 0, 1, b).astype(b.dtype)
     rest = np.fmod(a, safe) if op.truncated is not None else np.mod(a, safe)
     return np.where(b == 0, a, rest).astype(a.dtype)
+
+
+def _cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """x.astype(dtype) as the kernels convert: floats to integers truncate toward zero and
+    saturate at the type's ends, NaN gives 0 (LLVM's fptosi.sat/fptoui.sat)."""
+    if x.dtype.kind != "f" or dtype.kind not in "iu":
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    wide = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=info.max, neginf=info.min)
+    high = wide >= float(info.max)
+    inside = np.clip(np.where(high, 0.0, wide), float(info.min), float(info.max))
+    return np.where(high, info.max, inside.astype(dtype)).astype(dtype)
 
 
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
@@ -329,6 +342,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.SqrtOp: lambda op, x: np.sqrt(x),
     graph.NegOp: lambda op, x: -x,
     graph.ReciprocalOp: lambda op, x: 1 / x,
+    graph.RoundOp: lambda op, x: np.rint(x),
     graph.GeluOp: _gelu,
     graph.AddOp: lambda op, a, b: a + b,
     graph.SubOp: lambda op, a, b: a - b,
@@ -355,7 +369,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.GatherOp: lambda op, x, i: np.take(x, i, axis=op.axis.value.data),
     graph.WhereOp: _where,
     graph.EqualOp: lambda op, a, b: np.equal(a, b),
-    graph.CastOp: lambda op, x: x.astype(_dtype(op.result.type)),
+    graph.CastOp: lambda op, x: _cast(x, _dtype(op.result.type)),
     graph.ReduceOp: _reduce,
     graph.LayerNormOp: _layer_norm,
     graph.MatmulOp: _matmul,
@@ -376,7 +390,7 @@ def _dtype(tensor_type: Attribute) -> np.dtype:
     assert isinstance(tensor_type, TensorType)
     for name, element in graph.NUMPY_ELEMENT_TYPES.items():
         if element == tensor_type.element_type:
-            return np.dtype(name)
+            return dtype_named(name)
     raise ZigguratError(f"the reference executor has no numpy type for {tensor_type.element_type}")
 
 

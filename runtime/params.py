@@ -12,15 +12,23 @@ from typing import IO
 import numpy as np
 
 from ziggurat.runtime.array_files import ArrayFileError, load_arrays
+from ziggurat.runtime.dtypes import dtype_named
 
 NAMES_KEY = "__names__"
+BFLOAT16_KEY = "__bfloat16__"
+"""The positions of the bfloat16 arrays, stored as their uint16 bits (.npy files have no
+bfloat16: numpy would write it as opaque two-byte records)."""
 
 
 def save_params(target: str | Path | IO[bytes], params: Mapping[str, np.ndarray]) -> None:
     names = list(params)
     arrays = {f"p{n}": np.ascontiguousarray(params[name]) for n, name in enumerate(names)}
+    bfloat16 = [n for n, name in enumerate(names) if params[name].dtype.name == "bfloat16"]
+    for n in bfloat16:
+        arrays[f"p{n}"] = arrays[f"p{n}"].view(np.uint16)
     encoded = np.frombuffer(json.dumps(names).encode(), dtype=np.uint8)
-    np.savez(target, allow_pickle=False, **arrays, **{NAMES_KEY: encoded})
+    extra = {BFLOAT16_KEY: np.array(bfloat16, dtype=np.int64)} if bfloat16 else {}
+    np.savez(target, allow_pickle=False, **arrays, **{NAMES_KEY: encoded}, **extra)
 
 
 def load_params(source: str | Path | IO[bytes], label: str | None = None) -> dict[str, np.ndarray]:
@@ -32,10 +40,12 @@ def load_params(source: str | Path | IO[bytes], label: str | None = None) -> dic
         return data
     try:
         names = json.loads(data.pop(NAMES_KEY).tobytes().decode())
+        for n in data.pop(BFLOAT16_KEY, np.zeros(0, np.int64)).tolist():
+            data[f"p{n}"] = data[f"p{n}"].view(dtype_named("bfloat16"))
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise ValueError("the names list is not a list of strings")
         if sorted(data) != sorted(f"p{n}" for n in range(len(names))):
             raise ValueError(f"it names {len(names)} arrays but holds {len(data)}")
         return {name: data[f"p{n}"] for n, name in enumerate(names)}
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as err:
         raise ArrayFileError(f"{label} has a corrupt list of param names: {err}") from err

@@ -27,6 +27,7 @@ from ziggurat.dialects.graph.base import (
     dense_tensor,
     element_type_for,
     element_type_of,
+    is_unsigned,
     tensor_of,
     tensor_shape,
 )
@@ -54,6 +55,7 @@ from ziggurat.dialects.graph.elementwise import (
     PReluOp,
     ReciprocalOp,
     ReluOp,
+    RoundOp,
     SigmoidOp,
     SqrtOp,
     SubOp,
@@ -94,7 +96,7 @@ Graph = Dialect(
     "graph",
     [
         WeightOp, ConstantOp, FusedOp, YieldOp,
-        ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
+        ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp, RoundOp,
         AddOp, SubOp, MulOp, DivOp, ModOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,

@@ -54,6 +54,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.SqrtOp: unary(tb.sqrt, "sqrt"),
     graph.NegOp: unary(tb.neg, "neg"),
     graph.ReciprocalOp: unary(lambda x: tb.div(tb.const_float(1.0), x), "reciprocal"),
+    graph.RoundOp: unary(tb.round_even, "round"),
     graph.GeluOp: gelu,
     graph.AddOp: binary(tb.add, "add"),
     graph.SubOp: binary(tb.sub, "sub"),
