@@ -12,7 +12,7 @@ from xdsl.ir import Attribute, Operation
 
 from ziggurat.core.errors import ZigguratError
 from ziggurat.dialects import graph
-from ziggurat.runtime.dtypes import dtype_named
+from ziggurat.runtime.dtypes import dtype_named, numeric_kind
 from ziggurat.runtime.execution import CHECK_PREFIX
 
 
@@ -66,7 +66,7 @@ def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """x.astype(dtype) as the kernels convert: floats to integers truncate toward zero and
     saturate at the type's ends, NaN gives 0 (LLVM's fptosi.sat/fptoui.sat)."""
-    if x.dtype.kind != "f" or dtype.kind not in "iu":
+    if numeric_kind(x.dtype) != "f" or dtype.kind not in "iu":
         return x.astype(dtype)
     info = np.iinfo(dtype)
     wide = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=info.max, neginf=info.min)
@@ -193,7 +193,7 @@ def _reduce(op: graph.ReduceOp, x: np.ndarray) -> np.ndarray:
         high: int | float
         if x.dtype == np.bool_:
             low, high = False, True
-        elif x.dtype.kind == "f":
+        elif numeric_kind(x.dtype) == "f":
             low, high = -np.inf, np.inf
         else:
             low, high = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
