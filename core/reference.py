@@ -75,6 +75,19 @@ def _cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.where(high, info.max, inside.astype(dtype)).astype(dtype)
 
 
+def _quantize(op: graph.QuantizeOp, x: np.ndarray, scale: np.ndarray, zero: np.ndarray):
+    """As the kernel: the division in x's type when the scale has it, else f32."""
+    working = x.dtype if scale.dtype == x.dtype else np.dtype(np.float32)
+    quotient = (x.astype(working) / scale.astype(working)).astype(np.float32)
+    shifted = np.rint(quotient) + zero.astype(np.float32)
+    return _cast(shifted, _dtype(op.result.type))
+
+
+def _dequantize(op: graph.DequantizeOp, x: np.ndarray, scale: np.ndarray, zero: np.ndarray):
+    difference = (x.astype(np.int32) - zero.astype(np.int32)).astype(np.float32)
+    return (difference * scale.astype(np.float32)).astype(_dtype(op.result.type))
+
+
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
     if op.approximate.data == "tanh":
         return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
@@ -343,6 +356,8 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.NegOp: lambda op, x: -x,
     graph.ReciprocalOp: lambda op, x: 1 / x,
     graph.RoundOp: lambda op, x: np.rint(x),
+    graph.QuantizeOp: _quantize,
+    graph.DequantizeOp: _dequantize,
     graph.GeluOp: _gelu,
     graph.AddOp: lambda op, a, b: a + b,
     graph.SubOp: lambda op, a, b: a - b,

@@ -72,6 +72,7 @@ from ziggurat.dialects.graph.layout import (
     transformed_shape,
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
+from ziggurat.dialects.graph.quant import DequantizeOp, QuantBoundaryOp, QuantizeOp
 from ziggurat.dialects.graph.shape import (
     PAD_MODES,
     BroadcastOp,
@@ -103,6 +104,7 @@ Graph = Dialect(
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
+        QuantizeOp, DequantizeOp,
     ],
     [],
 )  # fmt: skip

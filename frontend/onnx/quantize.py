@@ -119,8 +119,9 @@ def _output_element(ctx: ImportContext, zero_point: SSAValue | None, output_dtyp
 
 @register("QuantizeLinear")
 class QuantizeLinear(OnnxOpConverter):
-    """y = saturate(round_half_even(x / y_scale) + y_zero_point); the division in x's float
-    type when the scale has it (as onnx's reference and onnxruntime divide), else in f32."""
+    """graph.quantize: y = saturate(round_half_even(x / y_scale) + y_zero_point), the
+    division in x's float type when the scale has it (as onnx's reference divides), else in
+    f32; int32 inputs are converted to f32 first."""
 
     @classmethod
     def _impl_v10(
@@ -140,18 +141,18 @@ class QuantizeLinear(OnnxOpConverter):
         scale = along_axis(ctx, scale, shape, axis, block)
         if zero_point is not None:
             zero_point = along_axis(ctx, zero_point, shape, axis, block)
-        x_type = graph.element_type_of(x)
-        working = x_type if graph.element_type_of(scale) == x_type else f32
-        quotient = graph.DivOp(_cast(x, working), _cast(scale, working)).result
-        rounded = graph.RoundOp(_cast(quotient, f32)).result
+        if zero_point is None:
+            zero_point = ctx.tensor(np.zeros((), dtype=name), "zero_point")
+        if not isinstance(graph.element_type_of(x), AnyFloat):
+            x = _cast(x, f32)
         element = graph.NUMPY_ELEMENT_TYPES[name]
-        return [saturate(rounded, zero_point, element)]
+        return [graph.QuantizeOp(x, scale, zero_point, element).result]
 
 
 @register("DequantizeLinear")
 class DequantizeLinear(OnnxOpConverter):
-    """y = (x - x_zero_point) * x_scale: the difference in int32, the product in f32, then
-    the scale's type (or `output_dtype`)."""
+    """graph.dequantize: y = (x - x_zero_point) * x_scale, the difference in int32, the
+    product in f32, then the scale's type (or `output_dtype`)."""
 
     @classmethod
     def _impl_v10(
@@ -171,8 +172,9 @@ class DequantizeLinear(OnnxOpConverter):
             element = graph.NUMPY_ELEMENT_TYPES[
                 str(onnx.helper.tensor_dtype_to_np_dtype(output_dtype))
             ]
-        difference = _cast(widened(x, zero_point), f32)
-        return [_cast(graph.MulOp(difference, _cast(scale, f32)).result, element)]
+        if zero_point is None:
+            zero_point = ctx.tensor(np.zeros((), dtype=_element_name(x)), "zero_point")
+        return [graph.DequantizeOp(x, scale, zero_point, element).result]
 
 
 @register("DynamicQuantizeLinear")
