@@ -13,7 +13,6 @@ CPU kernels do. Run on the target level, before convert-target-to-llvm's pattern
 
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 from xdsl.dialects import arith, memref
 from xdsl.dialects.builtin import (
@@ -85,7 +84,12 @@ def _widen(op: Operation) -> None:
 
 
 def _bits(values: list[float]) -> list[int]:
-    return [int(v) for v in np.array(values, dtype=ml_dtypes.bfloat16).view(np.int16)]
+    """The bfloat16 bits (as signed i16) of each value, rounded to nearest even as the
+    kernels round."""
+    words = np.array(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((words + 0x7FFF + ((words >> 16) & 1)) >> 16).astype(np.uint16)
+    rounded[np.isnan(np.array(values, dtype=np.float32))] = QUIET_NAN
+    return [int(v) for v in rounded.view(np.int16)]
 
 
 def _retype_constant(op: Operation) -> None:
