@@ -174,7 +174,8 @@ def _conv_transpose(
 def _pool(op: graph.PoolOp, x: np.ndarray) -> np.ndarray:
     kernel = op.kernel_values
     if op.kind.data == "max":
-        return np.max([view for _, view in _windows(x, op, kernel, -np.inf)], axis=0)
+        lowest = -np.inf if numeric_kind(x.dtype) == "f" else np.iinfo(x.dtype).min
+        return np.max([view for _, view in _windows(x, op, kernel, lowest)], axis=0)
     total = np.sum([view for _, view in _windows(x, op, kernel, 0.0)], axis=0)
     spatial = x.ndim - 2
     pads = op.pad_values

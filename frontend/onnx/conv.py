@@ -88,7 +88,11 @@ def _pool(
 ) -> list[SSAValue]:
     if len(node.output) > 1 and node.output[1]:
         raise ctx.unsupported("its Indices output is not supported")
-    x = required(ctx, node, 0)
+    return [pooling(ctx, attrs, required(ctx, node, 0), kind)]
+
+
+def pooling(ctx: ImportContext, attrs: dict[str, Any], x: SSAValue, kind: str) -> SSAValue:
+    """graph.pool of x under the node's MaxPool/AveragePool attributes."""
     shape = graph.tensor_shape(x)
     spatial = len(shape) - 2
     kernel = _ints(attrs, "kernel_shape", [])
@@ -97,18 +101,16 @@ def _pool(
     strides = _ints(attrs, "strides", [1] * spatial)
     dilations = _ints(attrs, "dilations", [1] * spatial)
     pads = window_pads(ctx, attrs, shape[2:], kernel, strides, dilations)
-    return [
-        graph.PoolOp(
-            x,
-            kind,
-            kernel,
-            strides,
-            pads,
-            dilations,
-            bool(attrs.get("ceil_mode", 0)),
-            bool(attrs.get("count_include_pad", 0)),
-        ).result
-    ]
+    return graph.PoolOp(
+        x,
+        kind,
+        kernel,
+        strides,
+        pads,
+        dilations,
+        bool(attrs.get("ceil_mode", 0)),
+        bool(attrs.get("count_include_pad", 0)),
+    ).result
 
 
 @register("MaxPool")

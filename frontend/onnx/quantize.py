@@ -34,7 +34,8 @@ QUANTIZED_TYPES = ("uint8", "int8", "uint16", "int16")
 """Element types QuantizeLinear produces and the integer ops read (besides int32)."""
 
 
-def _cast(value: SSAValue, element: Attribute) -> SSAValue:
+def cast_to(value: SSAValue, element: Attribute) -> SSAValue:
+    """value as `element` (no op when it is already)."""
     if graph.element_type_of(value) == element:
         return value
     return graph.CastOp(value, element).result
@@ -89,24 +90,24 @@ def along_axis(
 def saturate(rounded: SSAValue, zero_point: SSAValue | None, element: Attribute) -> SSAValue:
     """round(x) + zero point, saturated into `element` (graph.cast from float saturates)."""
     if zero_point is not None:
-        rounded = graph.AddOp(rounded, _cast(zero_point, f32)).result
-    return _cast(rounded, element)
+        rounded = graph.AddOp(rounded, cast_to(zero_point, f32)).result
+    return cast_to(rounded, element)
 
 
 def requantize(
     accumulator: SSAValue, multiplier: SSAValue, zero_point: SSAValue | None, element: Attribute
 ) -> SSAValue:
     """int32 accumulator -> f32 * multiplier, rounded half to even, + zero point, saturated."""
-    scaled = graph.MulOp(_cast(accumulator, f32), _cast(multiplier, f32)).result
+    scaled = graph.MulOp(cast_to(accumulator, f32), cast_to(multiplier, f32)).result
     return saturate(graph.RoundOp(scaled).result, zero_point, element)
 
 
 def widened(value: SSAValue, zero_point: SSAValue | None) -> SSAValue:
     """value - zero point in int32."""
-    wide = _cast(value, i32)
+    wide = cast_to(value, i32)
     if zero_point is None:
         return wide
-    return graph.SubOp(wide, _cast(zero_point, i32)).result
+    return graph.SubOp(wide, cast_to(zero_point, i32)).result
 
 
 def _output_element(ctx: ImportContext, zero_point: SSAValue | None, output_dtype: int) -> str:
@@ -144,7 +145,7 @@ class QuantizeLinear(OnnxOpConverter):
         if zero_point is None:
             zero_point = ctx.tensor(np.zeros((), dtype=name), "zero_point")
         if not isinstance(graph.element_type_of(x), AnyFloat):
-            x = _cast(x, f32)
+            x = cast_to(x, f32)
         element = graph.NUMPY_ELEMENT_TYPES[name]
         return [graph.QuantizeOp(x, scale, zero_point, element).result]
 
@@ -203,8 +204,8 @@ class DynamicQuantizeLinear(OnnxOpConverter):
         zero_point = graph.RoundOp(graph.ClipOp(start, 0.0, 255.0).result).result
         uint8 = graph.NUMPY_ELEMENT_TYPES["uint8"]
         quotient = graph.RoundOp(graph.DivOp(x, scale).result).result
-        y = _cast(graph.AddOp(quotient, zero_point).result, uint8)
-        return [y, scale, _cast(zero_point, uint8)]
+        y = cast_to(graph.AddOp(quotient, zero_point).result, uint8)
+        return [y, scale, cast_to(zero_point, uint8)]
 
 
 def _per_row(ctx: ImportContext, param: SSAValue | None, rows: int) -> SSAValue | None:

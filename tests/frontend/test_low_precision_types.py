@@ -189,3 +189,12 @@ def test_params_files_and_exported_libraries_keep_bfloat16_and_unsigned(tmp_path
     runner.run(x=x)
     got = runner.get_output(0)
     _same(got, (x.astype(np.float32) + weight.astype(np.float32)).astype(ml_dtypes.bfloat16))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_integer_max_pool_pads_with_the_lowest_value(dtype) -> None:
+    info = np.iinfo(dtype)
+    x = RNG.integers(info.min, info.min + 20, (1, 2, 7, 6)).astype(dtype)
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    model = _model([node], {"x": x})
+    _same(_run(model, {"x": x}), onnxruntime_outputs(model, {"x": x})[0])
