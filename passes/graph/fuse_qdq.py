@@ -5,9 +5,10 @@ the quantization, or is a convolution or matmul whose operands are dequantized, 
 computation gives the same numbers (onnxruntime's QDQ transformers make the same rewrites).
 
 Algorithm, for each graph.quantize q, in order:
-1. Move: q of a reshape, transpose, max pool or relu of a graph.dequantize d whose
+1. Move: q of a reshape, transpose, max pool, relu or clip of a graph.dequantize d whose
    per-tensor scale and zero point equal q's (and whose integer type is q's) becomes that
-   op on d's integers (relu as max(x, zero point)); d stays for its other users.
+   op on d's integers; d stays for its other users. q is monotonic and q(d(x)) = x, so a
+   relu becomes max(x, zero point) and a clip a clamp between q(min) and q(max).
 2. Integer products: q (per tensor) of a graph.conv, a graph.matmul, or a graph.add of a
    graph.matmul and a bias, whose data operands are graph.dequantize of 8-bit integers with
    constant scales and zero points (per tensor for the input; per tensor or per output
@@ -39,7 +40,7 @@ from ziggurat.core.reference import EVALUATORS
 from ziggurat.dialects import graph
 from ziggurat.passes.graph.constants import constant_value, make_constant
 
-MOVABLE = (graph.ReshapeOp, graph.TransposeOp, graph.PoolOp, graph.ReluOp)
+MOVABLE = (graph.ReshapeOp, graph.TransposeOp, graph.PoolOp, graph.ReluOp, graph.ClipOp)
 EIGHT_BIT = ("ui8", "i8")
 
 
@@ -135,9 +136,10 @@ def _move(quantize: graph.QuantizeOp, params: dict[str, np.ndarray]) -> bool:
     if zero.reshape(()) != own[1] or dequantize.input.type != _with_shape(quantize, dequantize):
         return False
     rewrite = Rewrite(quantize, params)
-    if isinstance(op, graph.ReluOp):
-        floor = rewrite.constant(zero.reshape(()), "zero_point")
-        moved = rewrite.add(graph.MaxOp(dequantize.input, floor))
+    if isinstance(op, graph.ReluOp | graph.ClipOp):
+        moved = dequantize.input
+        for bound, pick in _bounds(op, own[0], zero.reshape(())):
+            moved = rewrite.add(pick(moved, rewrite.constant(bound, "bound")))
     else:
         clone = op.clone()
         clone.operands[0] = dequantize.input
@@ -147,6 +149,22 @@ def _move(quantize: graph.QuantizeOp, params: dict[str, np.ndarray]) -> bool:
     Rewriter.erase_op(quantize)
     Rewriter.erase_op(op)
     return True
+
+
+def _bounds(
+    op: graph.ReluOp | graph.ClipOp, scale: np.ndarray, zero: np.ndarray
+) -> list[tuple[np.ndarray, type[graph.MaxOp | graph.MinOp]]]:
+    """The integer bounds a relu or clip becomes: each float bound quantized as
+    graph.quantize quantizes it (infinite bounds none)."""
+    if isinstance(op, graph.ReluOp):
+        return [(zero, graph.MaxOp)]
+    info = np.iinfo(zero.dtype)
+    bounds: list[tuple[np.ndarray, type[graph.MaxOp | graph.MinOp]]] = []
+    for value, pick in ((op.param("min"), graph.MaxOp), (op.param("max"), graph.MinOp)):
+        if np.isfinite(value):
+            step = np.rint(np.float32(value) / scale) + np.float32(zero)
+            bounds.append((np.array(np.clip(step, info.min, info.max), dtype=zero.dtype), pick))
+    return bounds
 
 
 def _with_shape(quantize: graph.QuantizeOp, dequantize: graph.DequantizeOp) -> object:

@@ -82,3 +82,22 @@ func.func @kept(%a: tensor<2x2xui8>) -> (tensor<2x2xui8>, tensor<2x2xui8>) {
   %5 = graph.quantize %4, %s, %z : (tensor<2x2xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x2xui8>
   func.return %2, %5 : tensor<2x2xui8>, tensor<2x2xui8>
 }
+
+// -----
+
+// A clip becomes a clamp between its bounds quantized (0 -> 3, 1.2 -> round(2.4) + 3 = 5).
+// CHECK-LABEL: func.func @clip
+// CHECK:         %z = graph.constant dense<3> : tensor<ui8>
+// CHECK-NEXT:    %[[LOW:.*]] = graph.constant dense<3> : tensor<ui8>
+// CHECK-NEXT:    %[[A:.*]] = graph.max %x, %[[LOW]]
+// CHECK-NEXT:    %[[HIGH:.*]] = graph.constant dense<5> : tensor<ui8>
+// CHECK-NEXT:    %[[B:.*]] = graph.min %[[A]], %[[HIGH]]
+// CHECK-NEXT:    func.return %[[B]]
+func.func @clip(%x: tensor<4xui8>) -> tensor<4xui8> {
+  %s = graph.constant dense<0.5> : tensor<f32>
+  %z = graph.constant dense<3> : tensor<ui8>
+  %0 = graph.dequantize %x, %s, %z : (tensor<4xui8>, tensor<f32>, tensor<ui8>) -> tensor<4xf32>
+  %1 = graph.clip %0 {min = 0.0 : f32, max = 1.2 : f32} : tensor<4xf32>
+  %2 = graph.quantize %1, %s, %z : (tensor<4xf32>, tensor<f32>, tensor<ui8>) -> tensor<4xui8>
+  func.return %2 : tensor<4xui8>
+}

@@ -111,3 +111,58 @@ def test_outputs_within_one_step_of_onnxruntime(qdq_model: onnx.ModelProto) -> N
     )
     within = np.abs(got - want) <= step * 1.001
     assert within.mean() >= 0.999, f"{(~within).sum()} of {within.size} off by more than a step"
+
+
+def test_moved_pairs_equal_onnxruntime() -> None:
+    """Q/DQ pairs around a clip, a relu, a max pool, a transpose and a reshape, computed on
+    the integers, give onnxruntime's numbers exactly."""
+    import onnxruntime
+
+    scale = numpy_helper.from_array(np.array(0.05, np.float32), "s")
+    zero = numpy_helper.from_array(np.array(118, np.uint8), "z")
+    chain = ["x"]
+    nodes = []
+
+    def quantized(op: str, **attrs: object) -> None:
+        n = len(nodes)
+        nodes.extend(
+            [
+                helper.make_node("QuantizeLinear", [chain[-1], "s", "z"], [f"q{n}"]),
+                helper.make_node("DequantizeLinear", [f"q{n}", "s", "z"], [f"d{n}"]),
+                helper.make_node(op, [f"d{n}", *attrs.pop("extra", [])], [f"o{n}"], **attrs),
+            ]
+        )
+        chain.append(f"o{n}")
+
+    quantized("Clip", extra=["low", "high"])
+    quantized("Relu")
+    quantized("MaxPool", kernel_shape=[2, 2], pads=[1, 1, 0, 0])
+    quantized("Transpose", perm=[0, 2, 3, 1])
+    quantized("Reshape", extra=["shape"])
+    nodes.append(helper.make_node("QuantizeLinear", [chain[-1], "s", "z"], ["y"]))
+    initializers = [
+        scale, zero,
+        numpy_helper.from_array(np.array(-1.3, np.float32), "low"),
+        numpy_helper.from_array(np.array(2.51, np.float32), "high"),
+        numpy_helper.from_array(np.array([2, -1], np.int64), "shape"),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "moved",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, (2, 3, 5, 4))],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, None)],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    x = np.random.default_rng(4).standard_normal((2, 3, 5, 4)).astype(np.float32) * 3
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (want,) = session.run(None, {"x": x})
+    module, params = ziggurat.from_onnx(model)
+    with statistics.collect() as counts:
+        runner = GraphModule(ziggurat.build(module, params=params))
+    assert counts["qdq-moved"] == 5
+    runner.run(x=x)
+    np.testing.assert_array_equal(runner.get_output(0), want)
