@@ -1,6 +1,7 @@
 """onnxruntime's QOperator ops (domain com.microsoft) that its quantizer emits for CNNs:
 QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearGlobalAveragePool,
-QLinearAveragePool and QLinearConcat, on uint8/int8 tensors with per-tensor parameters.
+QLinearAveragePool, QLinearConcat and QGemm, on uint8/int8 tensors with per-tensor
+parameters (QGemm's B also per column).
 
 Each follows onnxruntime's CPU kernel: the binary ops rescale each zero-point-subtracted
 operand to the output scale in f32 (MLAS's QLinearAdd/Mul), the global average pool
@@ -133,6 +134,33 @@ def _concat(cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     return [graph.ConcatOp(parts, int(attrs.get("axis", 0))).result]
 
 
+def _gemm(cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]) -> list[SSAValue]:
+    """alpha * (A - a_zp) @ (B - b_zp) + C in int32 (C quantized with scale a_scale *
+    b_scale), then requantized by alpha * a_scale * b_scale / y_scale, or scaled to f32
+    without y_scale; B's scale and zero point per tensor or per column."""
+    a, b = _quantized(ctx, node, 0), _quantized(ctx, node, 3)
+    if attrs.get("transA", 0):
+        a = graph.TransposeOp(a, (1, 0)).result
+    transposed = bool(attrs.get("transB", 0))
+    b_zero = required(ctx, node, 5)
+    if transposed and int(np.prod(graph.tensor_shape(b_zero))) > 1:
+        b_zero = graph.ReshapeOp(b_zero, (graph.tensor_shape(b_zero)[0], 1)).result
+    product = graph.MatmulOp(
+        widened(a, _param(ctx, node, 2)), widened(b, b_zero), transpose_b=transposed
+    ).result
+    bias = ctx.input(node, 6)
+    if bias is not None:
+        product = graph.AddOp(product, bias).result
+    scales = graph.MulOp(cast_to(_param(ctx, node, 1), f32), cast_to(required(ctx, node, 4), f32))
+    alpha = ctx.tensor(np.array(attrs.get("alpha", 1.0), np.float32), "alpha")
+    multiplier = graph.MulOp(scales.result, alpha).result
+    if ctx.input(node, 7) is None:
+        return [graph.MulOp(cast_to(product, f32), multiplier).result]
+    multiplier = graph.DivOp(multiplier, cast_to(_param(ctx, node, 7), f32)).result
+    zero = _param(ctx, node, 8)
+    return [requantize(product, multiplier, zero, graph.element_type_of(zero))]
+
+
 for _op_type in ("QLinearAdd", "QLinearMul"):
     _binary(_op_type)
 _through_float("QLinearSigmoid", lambda ctx, attrs, x: graph.SigmoidOp(x).result)
@@ -143,3 +171,4 @@ _through_float(
 _through_float("QLinearAveragePool", _average_pool)
 _register("QLinearGlobalAveragePool", _global_average_pool)
 _register("QLinearConcat", _concat)
+_register("QGemm", _gemm)

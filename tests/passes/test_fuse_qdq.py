@@ -1,7 +1,10 @@
 """graph-fuse-qdq on a QDQ model made by onnxruntime's quantize_static (uint8 activations,
 int8 per-channel weights, seeded random calibration data): its convolutions and matmul
 become integer products, its Q/DQ pairs move through max pool and flatten, and the outputs
-stay within one output quantization step of onnxruntime's on the same file."""
+stay within one output quantization step of onnxruntime's on the same file (as do those of
+the QOperator form of the same network)."""
+
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -65,20 +68,23 @@ class _Calibration(quantization.CalibrationDataReader):
         return next(self.batches, None)
 
 
-@pytest.fixture(scope="module")
-def qdq_model(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
-    folder = tmp_path_factory.mktemp("qdq")
+def _quantized(folder: Path, quant_format: object) -> onnx.ModelProto:
     onnx.save(_cnn(1), folder / "cnn.onnx")
     quantization.quantize_static(
         str(folder / "cnn.onnx"),
-        str(folder / "cnn_qdq.onnx"),
+        str(folder / "cnn_quantized.onnx"),
         _Calibration(2),
-        quant_format=quantization.QuantFormat.QDQ,
+        quant_format=quant_format,
         per_channel=True,
         activation_type=quantization.QuantType.QUInt8,
         weight_type=quantization.QuantType.QInt8,
     )
-    return onnx.load(folder / "cnn_qdq.onnx")
+    return onnx.load(folder / "cnn_quantized.onnx")
+
+
+@pytest.fixture(scope="module")
+def qdq_model(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
+    return _quantized(tmp_path_factory.mktemp("qdq"), quantization.QuantFormat.QDQ)
 
 
 def test_products_become_integer_and_pairs_move(qdq_model: onnx.ModelProto) -> None:
@@ -93,8 +99,16 @@ def test_products_become_integer_and_pairs_move(qdq_model: onnx.ModelProto) -> N
     assert "graph.conv" in text and "tensor<8x3x3x3xf32>" not in text
 
 
-def test_outputs_within_one_step_of_onnxruntime(qdq_model: onnx.ModelProto) -> None:
+@pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
+def test_outputs_within_one_step_of_onnxruntime(
+    quant_format: str, qdq_model: onnx.ModelProto, tmp_path: Path
+) -> None:
+    """The QDQ file, and the same network in QOperator form (QLinearConv and onnxruntime's
+    QLinearAdd, QLinearGlobalAveragePool and QGemm)."""
     import onnxruntime
+
+    if quant_format == "QOperator":
+        qdq_model = _quantized(tmp_path, quantization.QuantFormat.QOperator)
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal(SHAPE).astype(np.float32)
