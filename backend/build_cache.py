@@ -22,6 +22,8 @@ from ziggurat.backend.unit_compile import KERNELS, CompiledUnit, decode
 from ziggurat.core.context import ir_text
 from ziggurat.core.targets import target_string
 from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.runtime.array_files import ArrayFileError
+from ziggurat.runtime.params import params_arrays, params_from_arrays
 from ziggurat.schedule import dispatch
 from ziggurat.schedule.custom_templates import TEMPLATES
 
@@ -82,7 +84,7 @@ def store(
         "missed": sorted(table.missed) if table else [],
     }
     arrays = io.BytesIO()
-    np.savez(arrays, allow_pickle=False, **build.params)
+    np.savez(arrays, allow_pickle=False, **params_arrays(build.params))
     text = json.dumps(header).encode()
     code_cache.put(MODELS, key, len(text).to_bytes(8, "little") + text + arrays.getvalue())
 
@@ -97,8 +99,9 @@ def load(code_cache: CodeCache, key: str) -> CachedBuild | None:
         size = int.from_bytes(payload[:8], "little")
         header = json.loads(payload[8 : 8 + size])
         with np.load(io.BytesIO(payload[8 + size :]), allow_pickle=False) as arrays:
-            params = {name: arrays[name] for name in arrays.files}
-    except (ValueError, OSError, KeyError, EOFError):
+            stored = {name: arrays[name] for name in arrays.files}
+        params = params_from_arrays(stored, "cached build")
+    except (ValueError, OSError, KeyError, EOFError, ArrayFileError):
         code_cache.stats.corrupt += 1
         return None
     units: list[CompiledUnit] = []

@@ -20,8 +20,9 @@ from ziggurat.runtime.execution import CHECK_PREFIX
 
 PLAN_VERSION = 1
 
-DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "i64": "int64", "i32": "int32",
-          "i16": "int16", "i8": "int8", "i1": "bool"}  # fmt: skip
+DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16",
+          "i64": "int64", "i32": "int32", "i16": "int16", "i8": "int8", "i1": "bool",
+          "ui64": "uint64", "ui32": "uint32", "ui16": "uint16", "ui8": "uint8"}  # fmt: skip
 
 
 def dtype_name(buffer: MemRefType) -> str:

@@ -12,6 +12,7 @@ from xdsl.ir import Attribute, Operation
 
 from ziggurat.core.errors import ZigguratError
 from ziggurat.dialects import graph
+from ziggurat.runtime.dtypes import dtype_named, numeric_kind
 from ziggurat.runtime.execution import CHECK_PREFIX
 
 
@@ -60,6 +61,31 @@ def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     safe = np.where(b == 0, 1, b).astype(b.dtype)
     rest = np.fmod(a, safe) if op.truncated is not None else np.mod(a, safe)
     return np.where(b == 0, a, rest).astype(a.dtype)
+
+
+def _cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """x.astype(dtype) as the kernels convert: floats to integers truncate toward zero and
+    saturate at the type's ends, NaN gives 0 (LLVM's fptosi.sat/fptoui.sat)."""
+    if numeric_kind(x.dtype) != "f" or dtype.kind not in "iu":
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    wide = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=info.max, neginf=info.min)
+    high = wide >= float(info.max)
+    inside = np.clip(np.where(high, 0.0, wide), float(info.min), float(info.max))
+    return np.where(high, info.max, inside.astype(dtype)).astype(dtype)
+
+
+def _quantize(op: graph.QuantizeOp, x: np.ndarray, scale: np.ndarray, zero: np.ndarray):
+    """As the kernel: the division in x's type when the scale has it, else f32."""
+    working = x.dtype if scale.dtype == x.dtype else np.dtype(np.float32)
+    quotient = (x.astype(working) / scale.astype(working)).astype(np.float32)
+    shifted = np.rint(quotient) + zero.astype(np.float32)
+    return _cast(shifted, _dtype(op.result.type))
+
+
+def _dequantize(op: graph.DequantizeOp, x: np.ndarray, scale: np.ndarray, zero: np.ndarray):
+    difference = (x.astype(np.int32) - zero.astype(np.int32)).astype(np.float32)
+    return (difference * scale.astype(np.float32)).astype(_dtype(op.result.type))
 
 
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
@@ -148,7 +174,8 @@ def _conv_transpose(
 def _pool(op: graph.PoolOp, x: np.ndarray) -> np.ndarray:
     kernel = op.kernel_values
     if op.kind.data == "max":
-        return np.max([view for _, view in _windows(x, op, kernel, -np.inf)], axis=0)
+        lowest = -np.inf if numeric_kind(x.dtype) == "f" else np.iinfo(x.dtype).min
+        return np.max([view for _, view in _windows(x, op, kernel, lowest)], axis=0)
     total = np.sum([view for _, view in _windows(x, op, kernel, 0.0)], axis=0)
     spatial = x.ndim - 2
     pads = op.pad_values
@@ -180,7 +207,7 @@ def _reduce(op: graph.ReduceOp, x: np.ndarray) -> np.ndarray:
         high: int | float
         if x.dtype == np.bool_:
             low, high = False, True
-        elif x.dtype.kind == "f":
+        elif numeric_kind(x.dtype) == "f":
             low, high = -np.inf, np.inf
         else:
             low, high = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
@@ -329,6 +356,9 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.SqrtOp: lambda op, x: np.sqrt(x),
     graph.NegOp: lambda op, x: -x,
     graph.ReciprocalOp: lambda op, x: 1 / x,
+    graph.RoundOp: lambda op, x: np.rint(x),
+    graph.QuantizeOp: _quantize,
+    graph.DequantizeOp: _dequantize,
     graph.GeluOp: _gelu,
     graph.AddOp: lambda op, a, b: a + b,
     graph.SubOp: lambda op, a, b: a - b,
@@ -355,7 +385,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.GatherOp: lambda op, x, i: np.take(x, i, axis=op.axis.value.data),
     graph.WhereOp: _where,
     graph.EqualOp: lambda op, a, b: np.equal(a, b),
-    graph.CastOp: lambda op, x: x.astype(_dtype(op.result.type)),
+    graph.CastOp: lambda op, x: _cast(x, _dtype(op.result.type)),
     graph.ReduceOp: _reduce,
     graph.LayerNormOp: _layer_norm,
     graph.MatmulOp: _matmul,
@@ -376,7 +406,7 @@ def _dtype(tensor_type: Attribute) -> np.dtype:
     assert isinstance(tensor_type, TensorType)
     for name, element in graph.NUMPY_ELEMENT_TYPES.items():
         if element == tensor_type.element_type:
-            return np.dtype(name)
+            return dtype_named(name)
     raise ZigguratError(f"the reference executor has no numpy type for {tensor_type.element_type}")
 
 

@@ -24,6 +24,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-winograd": _lazy("ziggurat.passes.graph.winograd", "GraphWinograd"),
     "graph-fuse-horizontal": _lazy("ziggurat.passes.graph.fuse_horizontal", "GraphFuseHorizontal"),
     "te-inline-computes": _lazy("ziggurat.passes.te.inline", "TeInlineComputes"),
+    "graph-fuse-qdq": _lazy("ziggurat.passes.graph.fuse_qdq", "GraphFuseQdq"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),
     "graph-simplify-inference": _lazy(
         "ziggurat.passes.graph.simplify_inference", "GraphSimplifyInference"

@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     TensorType,
+    bf16,
     f32,
     i1,
 )
@@ -61,7 +62,8 @@ def reduce_identity(kind: str, element_type: Attribute) -> float | int:
     if isinstance(element_type, AnyFloat):
         return REDUCE_IDENTITY[kind]
     assert isinstance(element_type, IntegerType)
-    limits = np.iinfo(f"int{element_type.width.data}")
+    family = "uint" if graph.is_unsigned(element_type) else "int"
+    limits = np.iinfo(f"{family}{element_type.width.data}")
     return {"sum": 0, "prod": 1, "max": int(limits.min), "min": int(limits.max)}[kind]
 
 
@@ -91,6 +93,13 @@ def const_scalar(value: float | int, element_type: Attribute) -> SSAValue:
     if isinstance(element_type, AnyFloat):
         return const_float(value, element_type)
     assert isinstance(element_type, IntegerType | IndexType)
+    if graph.is_unsigned(element_type):
+        # arith.constant takes signless integers only: the same bits, reinterpreted
+        assert isinstance(element_type, IntegerType)
+        width = element_type.width.data
+        bits = int(value) - (1 << width) if int(value) >= 1 << (width - 1) else int(value)
+        signless = arith.ConstantOp(IntegerAttr(bits, IntegerType(width))).result
+        return arith.BitcastOp(signless, element_type).result
     return arith.ConstantOp(IntegerAttr(int(value), element_type)).result
 
 
@@ -141,6 +150,8 @@ def div(a: SSAValue, b: SSAValue) -> SSAValue:
     runtime reads after the run: the kernel's own value for x / 0 is never returned there.)"""
     if isinstance(a.type, AnyFloat):
         return arith.DivfOp(a, b).result
+    if graph.is_unsigned(a.type):
+        return _unsigned_quotient_or_remainder(a, b, arith.DivUIOp, zero_gives_a=False)
     zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
     by_zero = arith.CmpiOp(b, zero, "eq").result
     by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
@@ -154,6 +165,8 @@ def div(a: SSAValue, b: SSAValue) -> SSAValue:
 def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
     """The integer remainder of a / b with the sign of b or, `truncated`, of a; never traps
     (see div): a mod 0 is a, a mod -1 is 0."""
+    if graph.is_unsigned(a.type):
+        return _unsigned_quotient_or_remainder(a, b, arith.RemUIOp, zero_gives_a=True)
     zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
     by_zero = arith.CmpiOp(b, zero, "eq").result
     by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
@@ -168,8 +181,37 @@ def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
     return select(by_zero, a, rest)
 
 
-maximum = _float_or_int(arith.MaximumfOp, arith.MaxSIOp)
-minimum = _float_or_int(arith.MinimumfOp, arith.MinSIOp)
+def _unsigned_quotient_or_remainder(
+    a: SSAValue, b: SSAValue, op: type[arith.DivUIOp | arith.RemUIOp], zero_gives_a: bool
+) -> SSAValue:
+    """a / b or a mod b on unsigned integers, never trapping: a zero divisor gives 0 (the
+    quotient) or a (the remainder)."""
+    zero = const_scalar(0, a.type)
+    by_zero = arith.CmpiOp(b, zero, "eq").result
+    result = op(a, select(by_zero, const_scalar(1, a.type), b)).result
+    return select(by_zero, a if zero_gives_a else zero, result)
+
+
+def _float_signed_or_unsigned(
+    float_op: type, signed_op: type, unsigned_op: type
+) -> Callable[[SSAValue, SSAValue], SSAValue]:
+    """A binary scalar op that picks the float, signed or unsigned arith op by type."""
+
+    def build(a: SSAValue, b: SSAValue) -> SSAValue:
+        if isinstance(a.type, AnyFloat):
+            return float_op(a, b).result
+        return (unsigned_op if graph.is_unsigned(a.type) else signed_op)(a, b).result
+
+    return build
+
+
+maximum = _float_signed_or_unsigned(arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp)
+minimum = _float_signed_or_unsigned(arith.MinimumfOp, arith.MinSIOp, arith.MinUIOp)
+
+
+def round_even(a: SSAValue) -> SSAValue:
+    """a rounded to the nearest integer, halves to even."""
+    return math.RoundEvenOp(a).result
 
 
 def exp(a: SSAValue) -> SSAValue:
@@ -343,20 +385,26 @@ def cast(value: SSAValue, target: Attribute) -> SSAValue:
             return arith.CmpfOp(value, zero, "une").result
         return arith.CmpiOp(value, zero, "ne").result
     if isinstance(source, AnyFloat) and isinstance(target, AnyFloat):
-        if {source.bitwidth, target.bitwidth} == {16, 64}:
-            return cast(cast(value, f32), target)  # LLVM would call a runtime helper for f64<->f16
+        if f32 not in (source, target) and (
+            {source.bitwidth, target.bitwidth} == {16, 64} or bf16 in (source, target)
+        ):
+            # LLVM would call a runtime helper for f64<->f16; bf16 converts only to and
+            # from f32 (lowering/bfloat16.py)
+            return cast(cast(value, f32), target)
         widen = source.bitwidth < target.bitwidth
         return (arith.ExtFOp if widen else arith.TruncFOp)(value, target).result
     if isinstance(source, AnyFloat):
         assert isinstance(target, IntegerType)
-        return arith.FPToSIOp(value, target).result
+        to_integer = arith.FPToUIOp if graph.is_unsigned(target) else arith.FPToSIOp
+        return to_integer(value, target).result
+    zero_extends = source == i1 or graph.is_unsigned(source)
     if isinstance(target, AnyFloat):
-        if source == i1:
-            return arith.UIToFPOp(value, target).result
-        return arith.SIToFPOp(value, target).result
+        return (arith.UIToFPOp if zero_extends else arith.SIToFPOp)(value, target).result
     assert isinstance(source, IntegerType) and isinstance(target, IntegerType)
     if source.width.data < target.width.data:
-        return (arith.ExtUIOp if source == i1 else arith.ExtSIOp)(value, target).result
+        return (arith.ExtUIOp if zero_extends else arith.ExtSIOp)(value, target).result
+    if source.width.data == target.width.data:
+        return arith.BitcastOp(value, target).result
     return arith.TruncIOp(value, target).result
 
 

@@ -127,7 +127,6 @@ CASTS: dict[type[Operation], Callable[[SSAValue, Attribute], Operation]] = {
     arith.ExtSIOp: llvm.SExtOp,
     arith.ExtUIOp: llvm.ZExtOp,
     arith.TruncIOp: llvm.TruncOp,
-    arith.BitcastOp: llvm.BitcastOp,
 }
 
 
@@ -206,6 +205,15 @@ def _index_cast(op: arith.IndexCastOp) -> Operation | None:
     return llvm.SExtOp(op.operands[0], target)
 
 
+def _bitcast(op: arith.BitcastOp) -> Operation | None:
+    """A bitcast between integer types of one width (signless and unsigned) is no op in LLVM,
+    whose integers carry no sign."""
+    source, target = op.operands[0].type, op.results[0].type
+    if isinstance(source, IntegerType) and isinstance(target, IntegerType):
+        return None
+    return llvm.BitcastOp(op.operands[0], target)
+
+
 def _icmp(op: arith.CmpiOp) -> Operation:
     return llvm.ICmpOp(op.lhs, op.rhs, op.predicate)
 
@@ -224,6 +232,17 @@ def _float_to_signed(op: arith.FPToSIOp) -> Operation:
     result = op.results[0].type
     return _call_intrinsic(
         f"llvm.fptosi.sat.{intrinsic_suffix(result)}",
+        [op.operands[0]],
+        result,
+        suffix=intrinsic_suffix(op.operands[0].type),
+    )
+
+
+def _float_to_unsigned(op: arith.FPToUIOp) -> Operation:
+    """Saturating, as _float_to_signed: negative values give 0."""
+    result = op.results[0].type
+    return _call_intrinsic(
+        f"llvm.fptoui.sat.{intrinsic_suffix(result)}",
         [op.operands[0]],
         result,
         suffix=intrinsic_suffix(op.operands[0].type),
@@ -259,11 +278,13 @@ CONVERSIONS: dict[type[Operation], Callable[[Any], Converted]] = {
     VectorCmpfOp: _vector_fcmp,
     VectorSelectOp: _vector_select,
     arith.IndexCastOp: _index_cast,
+    arith.BitcastOp: _bitcast,
     arith.CmpiOp: _icmp,
     arith.CmpfOp: _fcmp,
     arith.SelectOp: _select,
     arith.FPToSIOp: _float_to_signed,
     arith.UIToFPOp: _unsigned_to_float,
+    arith.FPToUIOp: _float_to_unsigned,
     arith.NegfOp: _negate,
     cf.BranchOp: _branch,
     cf.ConditionalBranchOp: _conditional_branch,

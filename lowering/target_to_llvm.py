@@ -45,6 +45,7 @@ from ziggurat.core import statistics
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
+from ziggurat.lowering.bfloat16 import emulate_bfloat16
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
 
@@ -245,6 +246,7 @@ class ConvertTargetToLLVM(ModulePass):
                 f"convert-target-to-llvm parallel-runtime must be one of "
                 f"{', '.join(PARALLEL_RUNTIMES)}, got '{self.parallel_runtime}'."
             )
+        emulate_bfloat16(op)
         heap = HeapScratch(op)
         for constant in [g for g in op.ops if isinstance(g, memref.GlobalOp)]:
             Rewriter.replace_op(constant, lower_global(constant))

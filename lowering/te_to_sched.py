@@ -54,6 +54,9 @@ COMBINE = {
 }
 """The op folding each element into a reduction, for float and for integer elements."""
 
+UNSIGNED_COMBINE = {"max": arith.MaxUIOp, "min": arith.MinUIOp}
+"""The reductions that differ for unsigned integers."""
+
 
 def buffer_type(tensor_type: Attribute) -> MemRefType:
     assert isinstance(tensor_type, TensorType)
@@ -151,6 +154,8 @@ class KernelLowering:
         current = sched.LoadOp(accumulator, [])
         float_op, integer_op = COMBINE[op.kind.data]
         combine = float_op if isinstance(op.result.type, AnyFloat) else integer_op
+        if graph.is_unsigned(op.result.type):
+            combine = UNSIGNED_COMBINE.get(op.kind.data, combine)
         combined = combine(current.result, inner[yielded.value])
         for new in (current, combined, sched.StoreOp(combined.result, accumulator, [])):
             append(body, new)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ziggurat.runtime.dtypes import numeric_kind
 from ziggurat.runtime.errors import PlanError, RunError, RuntimeInputError
 from ziggurat.runtime.memory import aligned_empty
 from ziggurat.runtime.threads import attach_openmp, begin_native_call, end_native_call
@@ -31,9 +32,9 @@ KernelCall = tuple[Callable[..., None], tuple[ctypes.c_void_p, ...]]
 def _convertible(source: np.dtype, target: np.dtype) -> bool:
     """Float to float converts (numpy's float64 default meets float32 models); any other dtype
     change must be lossless within its kind, so int64 ids never wrap silently into int32."""
-    if source.kind != target.kind:
+    if numeric_kind(source) != numeric_kind(target):
         return False
-    return source.kind == "f" or np.can_cast(source, target, "safe")
+    return numeric_kind(source) == "f" or np.can_cast(source, target, "safe")
 
 
 class ExecutionContext:

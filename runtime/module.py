@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ziggurat.runtime.context_pool import ContextPool
+from ziggurat.runtime.dtypes import NUMERIC_KINDS, dtype_named, numeric_kind
 from ziggurat.runtime.errors import PlanError, RuntimeInputError
 from ziggurat.runtime.limits import check_plan_memory
 from ziggurat.runtime.memory import MemoryReport, aligned_copy, memory_report, validate_storage
@@ -39,7 +40,6 @@ from ziggurat.runtime.package import write_package
 
 PLAN_VERSION = 1
 BUFFER_KINDS = ("input", "output", "param", "intermediate", "check")
-NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what kernels can hold
 
 
 class NativeCode(Protocol):
@@ -74,10 +74,10 @@ def _validate_buffer(index: int, buffer: object) -> None:
         raise PlanError(f"{label} has shape {shape!r}; expected a list of non-negative ints")
     dtype_name = buffer.get("dtype")
     try:
-        dtype = np.dtype(dtype_name) if isinstance(dtype_name, str) else None
+        dtype = dtype_named(dtype_name) if isinstance(dtype_name, str) else None
     except TypeError:
         dtype = None
-    if dtype is None or dtype.kind not in NUMERIC_KINDS:
+    if dtype is None or numeric_kind(dtype) not in NUMERIC_KINDS:
         raise PlanError(f"{label} has dtype {dtype_name!r}; expected a numeric numpy dtype name")
 
 

@@ -83,6 +83,8 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     arith.XOrIOp,
     arith.MaxSIOp,
     arith.MinSIOp,
+    arith.MaxUIOp,
+    arith.MinUIOp,
     arith.SelectOp,
     arith.CmpfOp,
     arith.ExtFOp,

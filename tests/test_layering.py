@@ -27,7 +27,7 @@ LAYERS = (
 )
 
 THIRD_PARTY = {
-    "runtime": {"numpy"},
+    "runtime": {"numpy", "ml_dtypes"},
     "dialects": {"numpy", "xdsl"},
     "core": {"numpy", "xdsl", "llvmlite"},
     "frontend": {"numpy", "xdsl", "onnx"},

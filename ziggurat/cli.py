@@ -27,6 +27,7 @@ import numpy as np
 
 from ziggurat.core.errors import ZigguratError
 from ziggurat.runtime.array_files import ArrayFileError, load_array
+from ziggurat.runtime.dtypes import numeric_kind
 from ziggurat.runtime.errors import RuntimeModuleError
 from ziggurat.tune_cli import add_tune_commands
 
@@ -267,12 +268,13 @@ def _complete_inputs(runner: "GraphModule", inputs: dict[str, np.ndarray]) -> No
             )
         if name not in inputs:
             template = runner.get_input(name)
-            if template.dtype.kind == "f":
+            floating = numeric_kind(template.dtype) == "f"
+            if floating:
                 inputs[name] = rng.standard_normal(template.shape).astype(template.dtype)
             else:
                 inputs[name] = np.zeros_like(template)
             print(
-                f"input {name!r} not given: {'random' if template.dtype.kind == 'f' else 'zero'} "
+                f"input {name!r} not given: {'random' if floating else 'zero'} "
                 f"{template.dtype}{list(template.shape)}"
             )
 

@@ -27,6 +27,7 @@ from ziggurat.dialects.graph.base import (
     dense_tensor,
     element_type_for,
     element_type_of,
+    is_unsigned,
     tensor_of,
     tensor_shape,
 )
@@ -54,6 +55,7 @@ from ziggurat.dialects.graph.elementwise import (
     PReluOp,
     ReciprocalOp,
     ReluOp,
+    RoundOp,
     SigmoidOp,
     SqrtOp,
     SubOp,
@@ -70,6 +72,7 @@ from ziggurat.dialects.graph.layout import (
     transformed_shape,
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
+from ziggurat.dialects.graph.quant import DequantizeOp, QuantBoundaryOp, QuantizeOp
 from ziggurat.dialects.graph.shape import (
     PAD_MODES,
     BroadcastOp,
@@ -94,13 +97,14 @@ Graph = Dialect(
     "graph",
     [
         WeightOp, ConstantOp, FusedOp, YieldOp,
-        ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp,
+        ReluOp, SigmoidOp, TanhOp, ErfOp, ExpOp, LogOp, SqrtOp, NegOp, ReciprocalOp, GeluOp, RoundOp,
         AddOp, SubOp, MulOp, DivOp, ModOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
+        QuantizeOp, DequantizeOp,
     ],
     [],
 )  # fmt: skip

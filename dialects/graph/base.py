@@ -9,8 +9,10 @@ from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     IndexType,
     IntegerType,
+    Signedness,
     StringAttr,
     TensorType,
+    bf16,
     f16,
     f32,
     f64,
@@ -48,10 +50,20 @@ def tensor_shape(value: SSAValue | Attribute) -> tuple[int, ...]:
 
 
 NUMPY_ELEMENT_TYPES: dict[str, Attribute] = {
-    "float32": f32, "float64": f64, "float16": f16, "int64": i64, "int32": i32,
-    "int16": i16, "int8": i8, "bool": i1,
+    "float32": f32, "float64": f64, "float16": f16, "bfloat16": bf16, "int64": i64,
+    "int32": i32, "int16": i16, "int8": i8, "bool": i1,
+    **{f"uint{w}": IntegerType(w, Signedness.UNSIGNED) for w in (8, 16, 32, 64)},
 }  # fmt: skip
-"""numpy dtypes the graph dialect holds, as element types (integers are signless)."""
+"""numpy dtypes the graph dialect holds, as element types: signed integers are signless (as
+MLIR's), unsigned ones `ui8`...`ui64`, whose kernels divide, compare and convert unsigned;
+bfloat16 is ml_dtypes' (onnx's) numpy type."""
+
+
+def is_unsigned(element_type: Attribute) -> bool:
+    """An unsigned integer element type (ui8 ... ui64)."""
+    return isinstance(element_type, IntegerType) and (
+        element_type.signedness.data == Signedness.UNSIGNED
+    )
 
 
 def element_type_for(dtype: npt.DTypeLike) -> Attribute | None:

@@ -115,6 +115,14 @@ class ReciprocalOp(UnaryElementwiseOp):
     name = "graph.reciprocal"
 
 
+@irdl_op_definition
+class RoundOp(UnaryElementwiseOp):
+    """x rounded to the nearest integer, halves to even (ONNX Round, and the rounding of
+    QuantizeLinear)."""
+
+    name = "graph.round"
+
+
 GELU_APPROXIMATIONS = ("none", "tanh")
 
 

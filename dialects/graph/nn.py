@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     UnitAttr,
     f32,
+    i32,
     i64,
 )
 from xdsl.ir import Attribute, SSAValue
@@ -43,6 +44,7 @@ from ziggurat.dialects.graph.base import (
 class MatmulOp(IRDLOperation):
     """numpy.matmul of operands of rank >= 2, with optional transposes of the last two dims
     and a scale: result = alpha * op(lhs) @ op(rhs). Leading dims broadcast as batch dims.
+    On int32 (the integer products of quantized ops) it accumulates in int32, wrapping.
 
         %0 = graph.matmul %x, %w {transpose_b} : (tensor<1x784xf32>, tensor<512x784xf32>) -> tensor<1x512xf32>
     """
@@ -85,8 +87,13 @@ class MatmulOp(IRDLOperation):
         return 1.0 if self.alpha is None else self.alpha.value.data
 
     def verify_(self) -> None:
-        if not isinstance(element_type_of(self.lhs), AnyFloat):
-            raise VerifyException("graph.matmul supports floating-point tensors only.")
+        element = element_type_of(self.lhs)
+        if not (isinstance(element, AnyFloat) or element == i32):
+            raise VerifyException("graph.matmul supports float and int32 tensors only.")
+        if element != element_type_of(self.rhs):
+            raise VerifyException("graph.matmul operands must have the same element type.")
+        if self.alpha is not None and element == i32:
+            raise VerifyException("graph.matmul on int32 takes no alpha.")
         try:
             expected = shapes.matmul_shape(
                 tensor_shape(self.lhs),

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from xdsl.dialects.builtin import i32
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
@@ -57,21 +58,29 @@ class Conv(OnnxOpConverter):
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
         x, w = required(ctx, node, 0), required(ctx, node, 1)
-        x_shape, w_shape = graph.tensor_shape(x), graph.tensor_shape(w)
-        if len(x_shape) < 3:
-            raise ctx.error(f"Conv input must have rank >= 3, got {list(x_shape)}")
-        spatial = len(x_shape) - 2
-        kernel = _ints(attrs, "kernel_shape", w_shape[2:])
-        if tuple(kernel) != tuple(w_shape[2:]):
-            raise ctx.error(f"kernel_shape {kernel} does not match the weight {list(w_shape)}")
-        strides = _ints(attrs, "strides", [1] * spatial)
-        dilations = _ints(attrs, "dilations", [1] * spatial)
-        pads = window_pads(ctx, attrs, x_shape[2:], kernel, strides, dilations)
-        bias = ctx.input(node, 2)
-        if bias is None:
-            bias = ctx.tensor(np.zeros(w_shape[0], dtype=np.float32), "zero_bias")
-        group = int(attrs.get("group", 1))
-        return [graph.ConvOp(x, w, bias, strides, pads, dilations, group).result]
+        return [convolution(ctx, attrs, x, w, ctx.input(node, 2))]
+
+
+def convolution(
+    ctx: ImportContext, attrs: dict[str, Any], x: SSAValue, w: SSAValue, bias: SSAValue | None
+) -> SSAValue:
+    """graph.conv of x and w under the node's Conv attributes; no bias adds zeros (of the
+    weight's element type: integer convolutions accumulate in int32)."""
+    x_shape, w_shape = graph.tensor_shape(x), graph.tensor_shape(w)
+    if len(x_shape) < 3:
+        raise ctx.error(f"Conv input must have rank >= 3, got {list(x_shape)}")
+    spatial = len(x_shape) - 2
+    kernel = _ints(attrs, "kernel_shape", w_shape[2:])
+    if tuple(kernel) != tuple(w_shape[2:]):
+        raise ctx.error(f"kernel_shape {kernel} does not match the weight {list(w_shape)}")
+    strides = _ints(attrs, "strides", [1] * spatial)
+    dilations = _ints(attrs, "dilations", [1] * spatial)
+    pads = window_pads(ctx, attrs, x_shape[2:], kernel, strides, dilations)
+    if bias is None:
+        dtype = np.int32 if graph.element_type_of(w) == i32 else np.float32
+        bias = ctx.tensor(np.zeros(w_shape[0], dtype=dtype), "zero_bias")
+    group = int(attrs.get("group", 1))
+    return graph.ConvOp(x, w, bias, strides, pads, dilations, group).result
 
 
 def _pool(
@@ -79,7 +88,11 @@ def _pool(
 ) -> list[SSAValue]:
     if len(node.output) > 1 and node.output[1]:
         raise ctx.unsupported("its Indices output is not supported")
-    x = required(ctx, node, 0)
+    return [pooling(ctx, attrs, required(ctx, node, 0), kind)]
+
+
+def pooling(ctx: ImportContext, attrs: dict[str, Any], x: SSAValue, kind: str) -> SSAValue:
+    """graph.pool of x under the node's MaxPool/AveragePool attributes."""
     shape = graph.tensor_shape(x)
     spatial = len(shape) - 2
     kernel = _ints(attrs, "kernel_shape", [])
@@ -88,18 +101,16 @@ def _pool(
     strides = _ints(attrs, "strides", [1] * spatial)
     dilations = _ints(attrs, "dilations", [1] * spatial)
     pads = window_pads(ctx, attrs, shape[2:], kernel, strides, dilations)
-    return [
-        graph.PoolOp(
-            x,
-            kind,
-            kernel,
-            strides,
-            pads,
-            dilations,
-            bool(attrs.get("ceil_mode", 0)),
-            bool(attrs.get("count_include_pad", 0)),
-        ).result
-    ]
+    return graph.PoolOp(
+        x,
+        kind,
+        kernel,
+        strides,
+        pads,
+        dilations,
+        bool(attrs.get("ceil_mode", 0)),
+        bool(attrs.get("count_include_pad", 0)),
+    ).result
 
 
 @register("MaxPool")

@@ -23,6 +23,7 @@ UNARY: dict[str, tuple[int, type[graph.UnaryElementwiseOp]]] = {
     "Sqrt": (6, graph.SqrtOp),
     "Neg": (6, graph.NegOp),
     "Reciprocal": (6, graph.ReciprocalOp),
+    "Round": (11, graph.RoundOp),
 }
 """ONNX op -> (first opset with today's semantics, graph op)."""
 

@@ -27,9 +27,17 @@ NEVER_FOLDED = {
 }
 """Ops whose outputs are not determined by their inputs."""
 
+KEPT_FOR_THE_GRAPH = {"QuantizeLinear", "DequantizeLinear"}
+"""Ops on constants that still become graph ops: a weight's dequantization is what
+graph-fuse-qdq turns into an integer product (graph-fold-constants folds it otherwise)."""
+
 
 def can_fold(node: onnx.NodeProto, known: Sequence[bool]) -> bool:
-    return node.op_type not in NEVER_FOLDED and all(known) and node.domain in ("", "ai.onnx")
+    return (
+        node.op_type not in NEVER_FOLDED | KEPT_FOR_THE_GRAPH
+        and all(known)
+        and node.domain in ("", "ai.onnx")
+    )
 
 
 def _elements(shape: Sequence[int]) -> int:

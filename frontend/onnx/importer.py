@@ -27,15 +27,26 @@ from xdsl.utils.exceptions import VerifyException
 
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
-from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # noqa: F401  (registers converters)
+from ziggurat.frontend.onnx import (  # noqa: F401  (registers converters)
+    conv,
+    elementwise,
+    nn,
+    qoperator,
+    quantize,
+    resize,
+    shape_ops,
+)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
 from ziggurat.frontend.onnx.dynamic import DynamicModel, shape_deciding_inputs
 from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
-from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
+from ziggurat.frontend.onnx.registry import (
+    CONVERTERS,
+    DEFAULT_DOMAINS,
+    converter_key,
+    node_attributes,
+)
 from ziggurat.runtime.execution import CHECK_PREFIX
 from ziggurat.runtime.variant_inputs import InputSpec
-
-DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
 def _load(model: onnx.ModelProto | str | Path) -> onnx.ModelProto:
@@ -192,12 +203,9 @@ def _check_supported(nodes: Sequence[onnx.NodeProto], opset: int, constant_names
         if node.op_type == "Constant" or node.op_type in SHAPE_OPS or can_fold(node, inputs_known):
             known.update(name for name in node.output if name)
             continue
-        if node.domain not in DEFAULT_DOMAINS:
-            missing.setdefault(f"{node.domain}.{node.op_type}", []).append(node_label(node, index))
-            continue
-        converter = CONVERTERS.get(node.op_type)
+        converter = CONVERTERS.get(converter_key(node))
         if converter is None or converter.get_converter(opset) is None:
-            missing.setdefault(node.op_type, []).append(node_label(node, index))
+            missing.setdefault(converter_key(node), []).append(node_label(node, index))
     if missing:
         raise UnsupportedOpError(missing, f"(model opset {opset})")
 
@@ -362,7 +370,7 @@ def _convert_node(ctx: ImportContext, node: onnx.NodeProto) -> None:
             if name:
                 ctx.constants[name] = array
         return
-    impl = CONVERTERS[node.op_type].get_converter(ctx.opset)
+    impl = CONVERTERS[converter_key(node)].get_converter(ctx.opset)
     assert impl is not None
     try:
         results = impl(ctx, node, node_attributes(node))

@@ -56,23 +56,27 @@ class MatMul(OnnxOpConverter):
     def _impl_v1(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        a, b = required(ctx, node, 0), required(ctx, node, 1)
-        a_shape, b_shape = graph.tensor_shape(a), graph.tensor_shape(b)
-        if not a_shape or not b_shape:
-            raise ctx.error("MatMul operands must have rank >= 1")
-        if len(a_shape) == 1:
-            a = graph.ReshapeOp(a, (1, a_shape[0])).result
-        if len(b_shape) == 1:
-            b = graph.ReshapeOp(b, (b_shape[0], 1)).result
-        result = graph.MatmulOp(a, b).result
-        shape = list(graph.tensor_shape(result))
-        if len(b_shape) == 1:
-            shape.pop(-1)
-        if len(a_shape) == 1:
-            shape.pop(-2 if len(b_shape) > 1 else -1)
-        if tuple(shape) != graph.tensor_shape(result):
-            result = graph.ReshapeOp(result, shape).result
-        return [result]
+        return [matmul(ctx, required(ctx, node, 0), required(ctx, node, 1))]
+
+
+def matmul(ctx: ImportContext, a: SSAValue, b: SSAValue) -> SSAValue:
+    """numpy.matmul of a and b as graph.matmul, vectors reshaped around it."""
+    a_shape, b_shape = graph.tensor_shape(a), graph.tensor_shape(b)
+    if not a_shape or not b_shape:
+        raise ctx.error("MatMul operands must have rank >= 1")
+    if len(a_shape) == 1:
+        a = graph.ReshapeOp(a, (1, a_shape[0])).result
+    if len(b_shape) == 1:
+        b = graph.ReshapeOp(b, (b_shape[0], 1)).result
+    result = graph.MatmulOp(a, b).result
+    shape = list(graph.tensor_shape(result))
+    if len(b_shape) == 1:
+        shape.pop(-1)
+    if len(a_shape) == 1:
+        shape.pop(-2 if len(b_shape) > 1 else -1)
+    if tuple(shape) != graph.tensor_shape(result):
+        result = graph.ReshapeOp(result, shape).result
+    return result
 
 
 @register("Softmax")

@@ -34,6 +34,14 @@ class OnnxOpConverter:
 
 
 CONVERTERS: dict[str, type[OnnxOpConverter]] = {}
+"""Converters by op type; ops of another domain than ONNX's under "domain.OpType"."""
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def converter_key(node: onnx.NodeProto) -> str:
+    """The key of the node's converter: its op type, qualified by a non-default domain."""
+    return node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
 
 
 def register(op_type: str) -> Callable[[type[OnnxOpConverter]], type[OnnxOpConverter]]:

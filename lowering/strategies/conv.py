@@ -90,13 +90,15 @@ def pool(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
             for d in range(spatial)
         ]
 
+    lowest = tb.reduce_identity("max", graph.element_type_of(x))
+
     def element(idx: Sequence[SSAValue]) -> SSAValue:
         n, c, outs = idx[0], idx[1], idx[2:]
         if is_max:
             return tb.reduce(
                 "max",
                 kernel,
-                lambda k: tb.read_or(x, [n, c, *positions(outs, k)], -float("inf"), checked),
+                lambda k: tb.read_or(x, [n, c, *positions(outs, k)], lowest, checked),
             )
         total = tb.reduce(
             "sum", kernel, lambda k: tb.read_or(x, [n, c, *positions(outs, k)], 0.0, checked)

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Sequence
 
+from xdsl.dialects.builtin import f32, i32
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
@@ -87,3 +88,37 @@ def cast(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     (x,) = args
     target = graph.element_type_of(op.results[0])
     return tb.compute(result_shape(op), lambda idx: tb.cast(tb.read(x, idx), target), tag="cast")
+
+
+def quantize(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """graph.quantize: x / scale (in x's type if the scale has it, else f32), rounded half to
+    even, plus the zero point, saturated by the cast to the result type."""
+    x, scale, zero_point = args
+    x_type = graph.element_type_of(x)
+    working = x_type if graph.element_type_of(scale) == x_type else f32
+    target = graph.element_type_of(op.results[0])
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        quotient = tb.div(
+            tb.cast(tb.read(x, idx), working), tb.cast(tb.read_broadcast(scale, idx), working)
+        )
+        rounded = tb.round_even(tb.cast(quotient, f32))
+        shifted = tb.add(rounded, tb.cast(tb.read_broadcast(zero_point, idx), f32))
+        return tb.cast(shifted, target)
+
+    return tb.compute(result_shape(op), element, tag="quantize")
+
+
+def dequantize(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """graph.dequantize: (x - zero point) in int32, times the scale in f32."""
+    x, scale, zero_point = args
+    target = graph.element_type_of(op.results[0])
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        difference = tb.sub(
+            tb.cast(tb.read(x, idx), i32), tb.cast(tb.read_broadcast(zero_point, idx), i32)
+        )
+        product = tb.mul(tb.cast(difference, f32), tb.cast(tb.read_broadcast(scale, idx), f32))
+        return tb.cast(product, target)
+
+    return tb.compute(result_shape(op), element, tag="dequantize")

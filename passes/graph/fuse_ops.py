@@ -34,6 +34,7 @@ from ziggurat.dialects import graph
 ELEMENTWISE = (
     graph.UnaryElementwiseOp, graph.BinaryElementwiseOp, graph.GeluOp, graph.ClipOp,
     graph.LeakyReluOp, graph.HardSigmoidOp, graph.CastOp, graph.EqualOp, graph.WhereOp,
+    graph.QuantBoundaryOp,
 )  # fmt: skip
 INJECTIVE = (
     graph.ReshapeOp, graph.TransposeOp, graph.SliceOp, graph.BroadcastOp, graph.PadOp,

@@ -19,7 +19,8 @@ OPS = (
     "HardSigmoid HardSwish Tanh Erf Gelu Clip Add Sub Mul Div Pow Sqrt Exp Log Neg Reciprocal "
     "Max Min Sum Equal Where ReduceMean ReduceSum ReduceMax Reshape Transpose Concat Split Slice "
     "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
-    "Dropout Mod"
+    "Dropout Mod Round QuantizeLinear DequantizeLinear DynamicQuantizeLinear MatMulInteger "
+    "ConvInteger QLinearMatMul QLinearConv"
 ).split()
 
 LOW_PRECISION = {

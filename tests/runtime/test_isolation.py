@@ -8,7 +8,8 @@ from pathlib import Path
 import ziggurat.runtime
 
 RUNTIME_DIR = Path(ziggurat.runtime.__file__).parent
-ALLOWED_THIRD_PARTY = {"numpy"}
+ALLOWED_THIRD_PARTY = {"numpy", "ml_dtypes"}
+"""ml_dtypes only as an optional import (runtime/dtypes.py): it names bfloat16 for numpy."""
 
 
 def _imported_modules(path: Path) -> set[str]:
