@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import MemRefType, ModuleOp
-from xdsl.ir import SSAValue
 
+from ziggurat.backend.control_plan import buffer_indices, control_live_ranges, has_control_flow
 from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.backend.memory_plan import plan_memory
 from ziggurat.core.errors import CompileError
@@ -59,7 +59,7 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
                 "dtype": dtype_name(buffer),
             }
         )
-    index: dict[SSAValue, int] = {op.result: op.index.data for op in entry.buffers}
+    index = buffer_indices(entry)
     flops = {
         op.sym_name.data: kernel_flops(op) for op in module.ops if isinstance(op, target.KernelOp)
     }
@@ -80,7 +80,11 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         "launches": launches,
         "entry": entry.sym_name.data,
     }
-    offsets, plan["arena_bytes"] = plan_memory(buffers, launches)
+    ranges = None
+    if has_control_flow(entry):
+        plan["control_flow"] = True
+        ranges = control_live_ranges(entry)
+    offsets, plan["arena_bytes"] = plan_memory(buffers, launches, ranges)
     for buffer_index, offset in offsets.items():
         buffers[buffer_index]["offset"] = offset
     return plan

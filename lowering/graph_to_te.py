@@ -30,6 +30,11 @@ from ziggurat.core import statistics
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph
 from ziggurat.lowering import strategies
+from ziggurat.lowering.control_to_te import (
+    erase_unused_constants,
+    give_yields_own_buffers,
+    nested_ops,
+)
 
 
 def graph_functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -138,6 +143,19 @@ def _copy_kernel(value: SSAValue) -> func.FuncOp:
     )
 
 
+def _copy_call(value: SSAValue, before: Operation, table: KernelTable) -> SSAValue:
+    """A call, inserted before `before`, of a kernel copying `value`."""
+    args = [] if isinstance(value.owner, graph.ConstantOp) else [value]
+    function = before.parent_op()
+    while function is not None and not isinstance(function, func.FuncOp):
+        function = function.parent_op()
+    assert function is not None
+    name = table.add(_copy_kernel(value), "copy", function)
+    call = func.CallOp(name, args, [value.type])
+    Rewriter.insert_op(call, InsertPoint.before(before))
+    return call.res[0]
+
+
 @dataclass(frozen=True)
 class ConvertGraphToTe(ModulePass):
     """Lowers each graph op to a private kernel function of te.compute ops, called from the
@@ -151,7 +169,7 @@ class ConvertGraphToTe(ModulePass):
             self._lower_function(function, table)
 
     def _lower_function(self, function: func.FuncOp, table: KernelTable) -> None:
-        for inner in list(function.body.block.ops):
+        for inner in list(nested_ops(function.body.block)):
             if isinstance(inner, graph.WeightOp | func.ReturnOp):
                 continue
             if isinstance(inner, graph.ConstantOp):
@@ -176,9 +194,8 @@ class ConvertGraphToTe(ModulePass):
             call = func.CallOp(name, call_args, [inner.results[0].type])
             Rewriter.replace_op(inner, call)
         self._give_outputs_own_buffers(function, table)
-        for inner in list(function.body.block.ops):
-            if isinstance(inner, graph.ConstantOp | graph.WeightOp) and not inner.result.uses:
-                Rewriter.erase_op(inner)
+        give_yields_own_buffers(function, lambda value, before: _copy_call(value, before, table))
+        erase_unused_constants(function.body.block)
 
     def _give_outputs_own_buffers(self, function: func.FuncOp, table: KernelTable) -> None:
         ret = function.body.block.last_op

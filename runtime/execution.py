@@ -87,7 +87,14 @@ class ExecutionContext:
         return self._entry is not None
 
     def kernel_calls(self) -> list[KernelCall]:
-        """One (function, pointer arguments) pair per launch, in plan order; made once."""
+        """One (function, pointer arguments) pair per launch, in plan order; made once. A
+        plan with control flow (If, Loop) runs only through its entry: its launches in plan
+        order are not a run."""
+        if self.lib.plan.get("control_flow"):
+            raise RunError(
+                "the model has control flow (If, Loop or Scan): it runs only through its "
+                "native entry, so per-kernel dispatch and per-kernel profiles are not available"
+            )
         if self._kernel_calls is None:
             calls: list[KernelCall] = []
             for launch in self.lib.plan["launches"]:
