@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, i1, i64
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -45,7 +45,7 @@ class ScanToLoop(RewritePattern):
         state_types = [v.type for v in op.inputs[:states]]
         body = Block(arg_types=[graph.tensor_of((), i64), graph.tensor_of((), i1), *state_types])
         with ImplicitBuilder(body):
-            iteration = body.args[0]
+            iteration: SSAValue = body.args[0]
             reverse: SSAValue | None = None
             for arg, value, axis, direction in zip(
                 old.args[states:], op.inputs[states:], in_axes, in_dirs, strict=True
@@ -73,7 +73,7 @@ class ScanToLoop(RewritePattern):
             for v in yielded[states:]
         ]
         loop = graph.LoopOp(op.inputs[:states], [*state_types, *stacked], Region(body), length)
-        new_ops = [loop]
+        new_ops: list[Operation] = [loop]
         results: list[SSAValue] = list(loop.outputs[:states])
         for value, axis, direction in zip(loop.outputs[states:], out_axes, out_dirs, strict=True):
             if direction:
