@@ -51,6 +51,14 @@ def import_subgraph(
 ) -> tuple[Region, list[SSAValue]]:
     """The region of subgraph `body` (its inputs bound to block arguments of `arg_types`)
     and the values it yields."""
+    for kind, declared in (("input", body.input), ("output", body.output)):
+        for value_info in declared:
+            value_kind = value_info.type.WhichOneof("value")
+            if value_kind not in (None, "tensor_type"):
+                raise ctx.unsupported(
+                    f"{what} {kind} {value_info.name!r} is not a tensor ({value_kind}); only "
+                    "tensors are supported"
+                )
     if len(body.input) != len(arg_types):
         raise ctx.error(f"{what} has {len(body.input)} inputs, but needs {len(arg_types)}")
     block = Block(arg_types=arg_types)

@@ -120,6 +120,12 @@ SHAPE_OPS = ("Shape", "Size")
 
 
 def _input_element_type(value_info: onnx.ValueInfoProto) -> Attribute:
+    kind = value_info.type.WhichOneof("value")
+    if kind not in (None, "tensor_type"):
+        raise UnsupportedOpError(
+            {f"{kind} input": [value_info.name]},
+            f"input {value_info.name!r} is not a tensor ({kind}); only tensors are supported",
+        )
     elem_type = value_info.type.tensor_type.elem_type
     try:
         dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)

@@ -19,7 +19,7 @@ OPS = (
     "HardSigmoid HardSwish Tanh Erf Gelu Clip Add Sub Mul Div Pow Sqrt Exp Log Neg Reciprocal "
     "Max Min Sum Equal Where ReduceMean ReduceSum ReduceMax Reshape Transpose Concat Split Slice "
     "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
-    "Dropout Mod"
+    "Dropout Mod If Loop Scan"
 ).split()
 
 LOW_PRECISION = {
@@ -55,7 +55,14 @@ def _uses_low_precision(model: onnx.ModelProto) -> bool:
 
 
 def _array(data: object) -> np.ndarray:
-    return numpy_helper.to_array(data) if isinstance(data, onnx.TensorProto) else np.asarray(data)
+    """A tensor's array; a sequence (If, Loop cases) as an object array of its tensors."""
+    if isinstance(data, onnx.TensorProto):
+        return numpy_helper.to_array(data)
+    if isinstance(data, list) and any(isinstance(item, np.ndarray) for item in data):
+        items = np.empty(len(data), dtype=object)
+        items[:] = [np.asarray(item) for item in data]
+        return items
+    return np.asarray(data)
 
 
 @cache
