@@ -36,9 +36,11 @@ class FoldConstantIf(RewritePattern):
         terminator = block.last_op
         assert isinstance(terminator, graph.YieldOp)
         values = list(terminator.values)
-        rewriter.erase_op(terminator)
+        rewriter.erase(terminator)
         rewriter.inline_block(block, InsertPoint.before(op))
         rewriter.replace(op, [], values)
+        if not owner.result.uses:
+            rewriter.erase(owner)
         statistics.count("ifs-folded")
 
 

@@ -61,7 +61,7 @@ class ScanToLoop(RewritePattern):
         terminator = old.last_op
         assert isinstance(terminator, graph.YieldOp)
         yielded = list(terminator.values)
-        rewriter.erase_op(terminator)
+        rewriter.erase(terminator)
         for inner in list(old.ops):
             inner.detach()
             body.add_op(inner)
