@@ -16,7 +16,7 @@ from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.backend.memory_plan import plan_memory
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
-from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.execution import CHECK_PREFIX, ROWS_PREFIX
 
 PLAN_VERSION = 1
 
@@ -51,6 +51,8 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         kind = op.kind.data
         if kind == "output" and op.buffer_name.data.startswith(CHECK_PREFIX):
             kind = "check"
+        if kind == "output" and op.buffer_name.data.startswith(ROWS_PREFIX):
+            kind = "rows"
         buffers.append(
             {
                 "name": op.buffer_name.data,
@@ -80,6 +82,9 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         "launches": launches,
         "entry": entry.sym_name.data,
     }
+    rows = [n for n, b in enumerate(buffers) if b["kind"] == "rows"]
+    if rows:
+        plan["rows"] = rows
     ranges = None
     if has_control_flow(entry):
         plan["control_flow"] = True

@@ -14,7 +14,8 @@ the target entry runs natively (no interpreter).
   constant trip count, the loaded runtime one, or none. The body's iteration-number and
   condition arguments, when used, are buffers the entry stores into each iteration. Each
   scan element is written by its kernel straight into its row of the [M, ...] scan output
-  (`flow.slice`); when the loop can end early, the scan outputs are zeroed first.
+  (`flow.slice`); when the loop can end early, the scan outputs are zeroed first, and a
+  `counted` loop stores the iterations it ran.
 
 All buffers and params are declared at the top of the graph function.
 """
@@ -230,8 +231,11 @@ class ControlLowering:
         body = op.body.block
         carried = len(op.initial)
         states = [self._alloc(r.type) for r in op.outputs[:carried]]
-        scans = [self._alloc(r.type) for r in op.outputs[carried:]]
-        self.buffers.update(zip(op.outputs, [*states, *scans], strict=True))
+        scans = [self._alloc(r.type) for r in op.scan_outputs]
+        self.buffers.update(zip(op.outputs, [*states, *scans], strict=False))
+        count = self._alloc(op.outputs[-1].type) if op.counted is not None else None
+        if count is not None:
+            self.buffers[op.outputs[-1]] = count
         iteration, cond_arg = body.args[0], body.args[1]
         scalars: dict[SSAValue, SSAValue] = {
             arg: self._alloc(arg.type) for arg in (iteration, cond_arg) if _used_beyond_yield(arg)
@@ -280,7 +284,9 @@ class ControlLowering:
                 arith.AddiOp(index, arith.ConstantOp(IntegerAttr(1, i64))),
                 self._next_cond(next_cond, cond_arg, cond),
             )
-        scf.WhileOp([start, first], [i64, i1], Region(before), Region(after))
+        loop = scf.WhileOp([start, first], [i64, i1], Region(before), Region(after))
+        if count is not None:
+            self._store(loop.results[0], count)
 
     def _next_cond(self, value: SSAValue, cond_arg: SSAValue, cond: SSAValue) -> SSAValue:
         if value is cond_arg:

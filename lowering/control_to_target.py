@@ -17,7 +17,7 @@ from xdsl.rewriter import BlockInsertPoint, InsertPoint, Rewriter
 
 from ziggurat.dialects import flow, target
 
-ENTRY_OPS = (arith.ConstantOp, memref.LoadOp, scf.IfOp, scf.WhileOp)
+ENTRY_OPS = (arith.ConstantOp, memref.LoadOp, memref.StoreOp, scf.IfOp, scf.WhileOp)
 """Ops besides kernel calls that the graph function may hold at its top level."""
 
 

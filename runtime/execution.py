@@ -22,6 +22,11 @@ CHECK_PREFIX = "ziggurat.check: "
 """Model outputs named so become check buffers (runtime/module.py); the rest of the name is
 the message the run fails with when the check is set."""
 
+ROWS_PREFIX = "ziggurat.rows: "
+"""Model outputs named so become rows buffers (runtime/module.py): an int64 count of the rows
+the output named by the rest of the name holds after a run (a Loop's scan output, allocated
+for the whole trip count, when the loop may end early); the runtime returns those rows."""
+
 if TYPE_CHECKING:
     from ziggurat.runtime.module import Module
 
@@ -57,6 +62,15 @@ class ExecutionContext:
         self.checks: list[tuple[np.ndarray, str]] = [
             (self.buffers[i], plan["buffers"][i]["name"].removeprefix(CHECK_PREFIX))
             for i in plan.get("checks", [])
+        ]
+        self.full_outputs = list(self.outputs)
+        output_names = [plan["buffers"][i]["name"] for i in plan["outputs"]]
+        self.row_counts: list[tuple[int, np.ndarray]] = [
+            (
+                output_names.index(plan["buffers"][i]["name"].removeprefix(ROWS_PREFIX)),
+                self.buffers[i],
+            )
+            for i in plan.get("rows", [])
         ]
         self.unset_inputs: set[int] = set(range(len(self.inputs)))
         self._labels = lib.input_names
@@ -139,6 +153,10 @@ class ExecutionContext:
                     function(*args)
         finally:
             end_native_call()
+        for position, count in self.row_counts:
+            full = self.full_outputs[position]
+            rows = min(max(int(count.reshape(-1)[0]), 0), len(full))
+            self.outputs[position] = full[:rows]
         if self.checks:
             self._raise_failed_checks()
 

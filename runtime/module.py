@@ -8,6 +8,7 @@ Plan format (version 1), plain JSON data:
                  {"name": "t0", "kind": "intermediate", ..., "offset": 0}, ...],
      "inputs": [0], "outputs": [3],            # buffer indices, in model order
      "checks": [5],                            # optional: buffers of kind "check"
+     "rows": [6],                              # optional: buffers of kind "rows"
      "launches": [{"kernel": "matmul_0", "args": [0, 1, 2], "flops": 802816}, ...],
      "entry": "__ziggurat_main",               # or None
      "arena_bytes": 4096}                      # the memory plan's shared storage
@@ -15,6 +16,9 @@ Plan format (version 1), plain JSON data:
 A check buffer is a model output the caller never sees: a kernel writes nonzero into it when
 the run went wrong in a way the model defines no value for (an integer division by zero);
 its name, after runtime/execution.py's CHECK_PREFIX, says what, and the runtime raises that after the run.
+A rows buffer (an int64 scalar, named ROWS_PREFIX + an output's name) holds how many leading
+rows of that output a run produced (a Loop's scan output when the loop ended early): the
+runtime returns only those. A plan with `"control_flow": true` runs only through its entry.
 `offset` and `arena_bytes` are the memory plan (see runtime/memory.py); intermediates without
 an offset get their own allocation. `flops` (optional) is the launch's floating-point
 operation count, for the profiler.
@@ -33,12 +37,13 @@ import numpy as np
 
 from ziggurat.runtime.context_pool import ContextPool
 from ziggurat.runtime.errors import PlanError, RuntimeInputError
+from ziggurat.runtime.execution import ROWS_PREFIX
 from ziggurat.runtime.limits import check_plan_memory
 from ziggurat.runtime.memory import MemoryReport, aligned_copy, memory_report, validate_storage
 from ziggurat.runtime.package import write_package
 
 PLAN_VERSION = 1
-BUFFER_KINDS = ("input", "output", "param", "intermediate", "check")
+BUFFER_KINDS = ("input", "output", "param", "intermediate", "check", "rows")
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what kernels can hold
 
 
@@ -83,8 +88,13 @@ def _validate_buffer(index: int, buffer: object) -> None:
 
 def _validate_endpoints(plan: Mapping[str, Any], buffers: list[Mapping[str, Any]]) -> None:
     """Inputs and outputs list every input and output buffer exactly once, in model order."""
-    for key, kind in (("inputs", "input"), ("outputs", "output"), ("checks", "check")):
-        indices = plan.get(key, [] if key == "checks" else None)
+    for key, kind in (
+        ("inputs", "input"),
+        ("outputs", "output"),
+        ("checks", "check"),
+        ("rows", "rows"),
+    ):
+        indices = plan.get(key, [] if key in ("checks", "rows") else None)
         if not isinstance(indices, list | tuple):
             raise PlanError(f"plan has no {key} list")
         for index in indices:
@@ -103,6 +113,11 @@ def _validate_endpoints(plan: Mapping[str, Any], buffers: list[Mapping[str, Any]
         names = [buffers[n]["name"] for n in indices]
         if len(set(names)) != len(names):
             raise PlanError(f"plan {key} have duplicate names: {names}")
+    outputs = {buffers[n]["name"] for n in plan["outputs"]}
+    for index in plan.get("rows", []):
+        counted = buffers[index]["name"].removeprefix(ROWS_PREFIX)
+        if counted not in outputs:
+            raise PlanError(f"rows buffer {index} counts {counted!r}, which is not an output")
 
 
 def _validate_launches(plan: Mapping[str, Any], buffer_count: int) -> None:

@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     IntegerAttr,
     TensorType,
+    UnitAttr,
     i1,
     i64,
 )
@@ -118,7 +119,8 @@ class LoopOp(IRDLOperation):
     values...); it yields (condition, carried values..., scan elements...). The results are
     the final carried values, then each scan element stacked over the iterations on a new
     axis 0, which needs M known at build time (`trip_count`): the body may end the loop early
-    by yielding false, and the rows past the last iteration are then zero.
+    by yielding false, and the rows past the last iteration are then zero; with `counted`,
+    one more result (i64) says how many iterations ran.
 
     M is `trip_count` when known at build time, else the `max_trip_count` operand; the first
     condition is the `cond` operand, true when absent."""
@@ -128,6 +130,7 @@ class LoopOp(IRDLOperation):
     cond = opt_operand_def(TensorType)
     initial = var_operand_def(TensorType)
     trip_count = opt_prop_def(IntegerAttr)
+    counted = opt_prop_def(UnitAttr)
     outputs = var_result_def(TensorType)
     body = region_def("single_block")
     irdl_options = (AttrSizedOperandSegments(as_property=True),)
@@ -139,11 +142,15 @@ class LoopOp(IRDLOperation):
         body: Region,
         trip_count: int | SSAValue | None = None,
         cond: SSAValue | None = None,
+        counted: bool = False,
     ):
         runtime_count = trip_count if isinstance(trip_count, SSAValue) else None
         properties: dict[str, Attribute] = {}
         if isinstance(trip_count, int):
             properties["trip_count"] = IntegerAttr(trip_count, i64)
+        if counted:
+            properties["counted"] = UnitAttr()
+            result_types = [*result_types, tensor_of((), i64)]
         super().__init__(
             operands=[
                 [runtime_count] if runtime_count else [],
@@ -157,7 +164,11 @@ class LoopOp(IRDLOperation):
 
     @property
     def scan_count(self) -> int:
-        return len(self.outputs) - len(self.initial)
+        return len(self.outputs) - len(self.initial) - (self.counted is not None)
+
+    @property
+    def scan_outputs(self) -> Sequence[SSAValue]:
+        return self.outputs[len(self.initial) : len(self.initial) + self.scan_count]
 
     def verify_(self) -> None:
         if self.max_trip_count is not None:
@@ -182,11 +193,14 @@ class LoopOp(IRDLOperation):
                 f"{_shown(carried)}."
             )
         values = yield_of(block, self).values
-        if len(values) != 1 + len(self.outputs):
+        yielded_results = len(self.initial) + self.scan_count
+        if len(values) != 1 + yielded_results:
             raise VerifyException(
-                f"graph.loop body yields {len(values)} values, but needs 1 + {len(self.outputs)} "
+                f"graph.loop body yields {len(values)} values, but needs 1 + {yielded_results} "
                 "(condition, carried values, scan elements)."
             )
+        if self.counted is not None and self.outputs[-1].type != tensor_of((), i64):
+            raise VerifyException("graph.loop's last result counts iterations: tensor<i64>.")
         _check_scalar(self, values[0], i1, "yielded condition")
         yielded = _types(values[1:])
         if yielded[: len(carried)] != carried or _types(self.outputs)[: len(carried)] != carried:
@@ -196,9 +210,7 @@ class LoopOp(IRDLOperation):
             )
         if self.scan_count and self.trip_count is None:
             raise VerifyException("graph.loop scan outputs need a trip count known at build time.")
-        for element, result in zip(
-            values[1 + len(carried) :], self.outputs[len(carried) :], strict=True
-        ):
+        for element, result in zip(values[1 + len(carried) :], self.scan_outputs, strict=True):
             assert self.trip_count is not None
             expected = tensor_of(
                 (self.trip_count.value.data, *tensor_shape(element)),

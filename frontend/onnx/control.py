@@ -193,7 +193,14 @@ class Loop(OnnxOpConverter):
             scans.append(
                 graph.tensor_of((count, *graph.tensor_shape(element)), element.type.element_type)
             )
-        return list(graph.LoopOp(initial, [*carried, *scans], region, count, cond).outputs)
+        next_cond = yielded[0].owner
+        always = isinstance(next_cond, graph.ConstantOp) and all(next_cond.value.get_values())
+        counted = bool(scans) and (cond is not None or not always)
+        loop = graph.LoopOp(initial, [*carried, *scans], region, count, cond, counted)
+        if counted:
+            for scan in loop.scan_outputs:
+                ctx.row_counts[scan] = loop.outputs[-1]
+        return list(loop.outputs[: len(carried) + len(scans)])
 
 
 def _normalized(values: Sequence[int], rank: int, what: str, ctx: ImportContext) -> list[int]:

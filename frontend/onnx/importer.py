@@ -31,7 +31,7 @@ from ziggurat.frontend.onnx import control, conv, elementwise, nn, resize, shape
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
 from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
-from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.execution import CHECK_PREFIX, ROWS_PREFIX
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -261,10 +261,17 @@ def from_onnx(
             _check_attributes(ctx, node)
             _convert_node(ctx, node)
         outputs = [ctx.value(o.name) for o in proto.graph.output]
+        counted = [
+            (o.name, ctx.row_counts[v])
+            for o, v in zip(proto.graph.output, outputs, strict=True)
+            if v in ctx.row_counts
+        ]
         outputs += [value for value, _ in ctx.checks]
+        outputs += [count for _, count in counted]
         func.ReturnOp(*outputs)
     output_names = [o.name for o in proto.graph.output]
     output_names += [f"{CHECK_PREFIX}{message}" for _, message in ctx.checks]
+    output_names += [f"{ROWS_PREFIX}{name}" for name, _ in counted]
 
     def names(values: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
         return ArrayAttr([DictionaryAttr({graph.NAME_ATTR: StringAttr(v)}) for v in values])
