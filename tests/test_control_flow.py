@@ -18,6 +18,7 @@ from models import onnxruntime_outputs
 import ziggurat
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.core.pipelines import to_target_pipeline
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule, load_module
 from ziggurat.runtime.errors import RunError
 
@@ -146,3 +147,31 @@ def test_scan_outputs_need_a_trip_count_known_at_build_time() -> None:
 
 def test_the_pipeline_lowers_scans_first() -> None:
     assert "graph-scan-to-loop,convert-graph-to-te" in to_target_pipeline(0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        if_on_runtime_bool,
+        loop_with_early_exit,
+        loop_with_outer_values,
+        scan_reverse_on_axis_1,
+        if_inside_loop,
+    ],
+)
+def test_the_numpy_reference_runs_control_flow(make) -> None:
+    model = make()
+    module, params = ziggurat.from_onnx(model)
+    feeds = {
+        v.name: (
+            np.array(3, np.int64)
+            if v.type.tensor_type.elem_type == onnx.TensorProto.INT64
+            else np.array(True)
+            if v.type.tensor_type.elem_type == onnx.TensorProto.BOOL
+            else random(RNG, *(d.dim_value for d in v.type.tensor_type.shape.dim))
+        )
+        for v in model.graph.input
+    }
+    expected = onnxruntime_outputs(model, feeds)
+    for got, want in zip(run_reference(module, params, feeds), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
