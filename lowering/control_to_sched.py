@@ -20,7 +20,7 @@ the target entry runs natively (no interpreter).
 All buffers and params are declared at the top of the graph function.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from xdsl.builder import ImplicitBuilder
 from xdsl.dialects import arith, func, memref, scf
@@ -138,9 +138,16 @@ def _used_beyond_yield(value: SSAValue) -> bool:
 class ControlLowering:
     """Lowers the control ops of one graph function, sharing its value -> buffer map."""
 
-    def __init__(self, function: func.FuncOp, entry: Block, buffers: dict[SSAValue, SSAValue]):
+    def __init__(
+        self,
+        function: func.FuncOp,
+        entry: Block,
+        buffers: dict[SSAValue, SSAValue],
+        returned: Mapping[SSAValue, SSAValue],
+    ):
         self.entry = entry
         self.buffers = buffers
+        self.returned = returned
         self.kernels = StateKernels(function)
         self.hoisted: list[Operation] = []
 
@@ -162,6 +169,10 @@ class ControlLowering:
 
     def _alloc(self, tensor_type: Attribute) -> SSAValue:
         return self._declare(sched.AllocOp(_buffer_type(tensor_type)))
+
+    def _result(self, value: SSAValue) -> SSAValue:
+        """The buffer of a control op's result: the graph output's when it is returned."""
+        return self.returned.get(value) or self._alloc(value.type)
 
     def _load(self, buffer: SSAValue) -> SSAValue:
         assert isinstance(buffer.type, MemRefType)
@@ -206,7 +217,7 @@ class ControlLowering:
                 )
 
     def _if(self, op: graph.IfOp) -> None:
-        results = [self._alloc(r.type) for r in op.outputs]
+        results = [self._result(r) for r in op.outputs]
         self.buffers.update(zip(op.outputs, results, strict=True))
         cond = self._load(self.buffers[op.cond])
         regions = []
@@ -230,10 +241,10 @@ class ControlLowering:
     def _loop(self, op: graph.LoopOp) -> None:
         body = op.body.block
         carried = len(op.initial)
-        states = [self._alloc(r.type) for r in op.outputs[:carried]]
-        scans = [self._alloc(r.type) for r in op.scan_outputs]
+        states = [self._result(r) for r in op.outputs[:carried]]
+        scans = [self._result(r) for r in op.scan_outputs]
         self.buffers.update(zip(op.outputs, [*states, *scans], strict=False))
-        count = self._alloc(op.outputs[-1].type) if op.counted is not None else None
+        count = self._result(op.outputs[-1]) if op.counted is not None else None
         if count is not None:
             self.buffers[op.outputs[-1]] = count
         iteration, cond_arg = body.args[0], body.args[1]

@@ -8,8 +8,10 @@ Algorithm, for each public func.func (the graph function):
 3. A kernel identical to an earlier one (same body, same types) is not added again: the call
    reuses the first, so each distinct kernel is compiled once.
 4. Replace the op by a `func.call` of its kernel.
-5. Graph outputs that are not results of a call (an input or weight returned directly) or
-   are returned twice get a copy kernel, so each output has a buffer of its own.
+5. Graph outputs that are not results of a call or of an If or Loop (an input or weight
+   returned directly) or are returned twice get a copy kernel, so each output has a buffer
+   of its own. Ops in the regions of graph.if and graph.loop are lowered the same way, and
+   their yielded values get buffers of their own too (lowering/control_to_te.py).
 
 Runs after the graph-level passes; convert-te-to-sched follows.
 """
@@ -203,7 +205,7 @@ class ConvertGraphToTe(ModulePass):
         seen: set[SSAValue] = set()
         for index, value in enumerate(ret.arguments):
             owner = value.owner
-            if isinstance(owner, func.CallOp) and value not in seen:
+            if isinstance(owner, func.CallOp | graph.IfOp | graph.LoopOp) and value not in seen:
                 seen.add(value)
                 continue
             args = [] if isinstance(owner, graph.ConstantOp) else [value]

@@ -223,7 +223,7 @@ def lower_graph_function(function: func.FuncOp) -> func.FuncOp:
     )
     _keep_names(old.args, entry.args[: len(in_types)])
     returned = dict(zip(ret.arguments, entry.args[len(in_types) :], strict=True))
-    control = ControlLowering(function, entry, buffers)
+    control = ControlLowering(function, entry, buffers, returned)
     with ImplicitBuilder(entry):
         for inner in old.ops:
             if isinstance(inner, graph.WeightOp):
