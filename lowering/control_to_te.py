@@ -63,6 +63,19 @@ def give_yields_own_buffers(
             terminator.operands = values
 
 
+def give_constant_operands_buffers(
+    function: func.FuncOp, copy_call: Callable[[SSAValue, Operation], SSAValue]
+) -> None:
+    """Puts a kernel call making each constant that a control op reads (a condition, a trip
+    count, a loop's initial value) in its place: the op reads buffers."""
+    for op in list(control_ops(function.body.block)):
+        operands = list(op.operands)
+        for index, value in enumerate(operands):
+            if isinstance(value.owner, graph.ConstantOp):
+                operands[index] = copy_call(value, op)
+        op.operands = operands
+
+
 def erase_unused_constants(block: Block) -> None:
     for op in list(nested_ops(block)):
         if isinstance(op, graph.ConstantOp | graph.WeightOp) and not op.result.uses:

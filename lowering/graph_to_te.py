@@ -34,6 +34,7 @@ from ziggurat.dialects import graph
 from ziggurat.lowering import strategies
 from ziggurat.lowering.control_to_te import (
     erase_unused_constants,
+    give_constant_operands_buffers,
     give_yields_own_buffers,
     nested_ops,
 )
@@ -196,7 +197,9 @@ class ConvertGraphToTe(ModulePass):
             call = func.CallOp(name, call_args, [inner.results[0].type])
             Rewriter.replace_op(inner, call)
         self._give_outputs_own_buffers(function, table)
-        give_yields_own_buffers(function, lambda value, before: _copy_call(value, before, table))
+        copy_call = lambda value, before: _copy_call(value, before, table)  # noqa: E731
+        give_yields_own_buffers(function, copy_call)
+        give_constant_operands_buffers(function, copy_call)
         erase_unused_constants(function.body.block)
 
     def _give_outputs_own_buffers(self, function: func.FuncOp, table: KernelTable) -> None:

@@ -175,3 +175,20 @@ def test_the_numpy_reference_runs_control_flow(make) -> None:
     expected = onnxruntime_outputs(model, feeds)
     for got, want in zip(run_reference(module, params, feeds), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cond", [True, False])
+def test_a_loop_on_constants(cond: bool) -> None:
+    """A constant first condition (false: no iteration, no rows) and a constant initial value."""
+    model = loop_with_early_exit()
+    loop = model.graph.node[0]
+    loop.input[1], loop.input[2] = "first", "start"
+    model.graph.initializer.extend(
+        [
+            onnx.helper.make_tensor("first", onnx.TensorProto.BOOL, [], [cond]),
+            onnx.helper.make_tensor("start", onnx.TensorProto.FLOAT, [3], [0.5, 0.0, -1.0]),
+        ]
+    )
+    runner = build(model)
+    check(runner, model, {"x": np.array([1, 2, 0.5], np.float32), "s0": random(RNG, 3)})
+    assert runner.get_output(1).shape == ((3, 3) if cond else (0, 3))

@@ -164,7 +164,8 @@ class Loop(OnnxOpConverter):
         known_cond = ctx.constant_input(node, 1)
         if known_cond is not None and not bool(_scalar(known_cond)) and not scan_count:
             return initial
-        cond = None if known_cond is not None else ctx.input(node, 1)
+        known_true = known_cond is not None and bool(_scalar(known_cond))
+        cond = None if known_true else ctx.input(node, 1)
         known_count = ctx.constant_input(node, 0)
         count: int | SSAValue | None = ctx.input(node, 0) if known_count is None else None
         if known_count is not None:
