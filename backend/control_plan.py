@@ -1,15 +1,18 @@
-"""Buffer liveness for an entry with control flow (If, Loop), for the memory plan.
+"""What the memory plan needs to know about an entry with control flow (If, Loop).
 
 Launches are numbered in the entry's text order, both branches of an If in turn: a buffer
 used only in one branch is live only there, so the two branches' scratch may share arena
-bytes (they never run in the same pass). A loop repeats its launches, so every buffer used
-anywhere inside it (carried values, the body's scratch, scan outputs, the counters) is live
-across the whole loop. A buffer the entry itself reads or writes (a condition, a trip count,
-a counter) counts as used at the next launch.
+bytes (they never run in the same pass). The plan records two more things
+(runtime/memory.py's `live_ranges` reads them, at build time and when a plan is loaded):
+- `entry_uses`: buffers the entry itself reads or writes (a condition, a trip count, a loop
+  counter), each at the position of the next launch;
+- `loops`: the first and last launch position of each loop, whose launches repeat: every
+  buffer live anywhere in a loop (carried values, the body's scratch, scan outputs) is live
+  across all of it.
 """
 
 from xdsl.dialects import scf
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import SSAValue
 
 from ziggurat.dialects import flow, target
 
@@ -27,39 +30,21 @@ def has_control_flow(entry: target.EntryOp) -> bool:
     return any(isinstance(op, scf.IfOp | scf.WhileOp) for op in entry.body.walk())
 
 
-def _used(op: Operation, index: dict[SSAValue, int]) -> set[int]:
-    return {index[v] for inner in op.walk() for v in inner.operands if v in index}
-
-
-def control_live_ranges(entry: target.EntryOp) -> dict[int, tuple[int, int]]:
-    """Buffer index -> (first, last) launch position it must stay live over."""
+def control_events(entry: target.EntryOp) -> tuple[list[list[int]], list[list[int]]]:
+    """(entry uses as [position, buffer], loops as [first, last] launch positions)."""
     index = buffer_indices(entry)
-    ranges: dict[int, tuple[int, int]] = {}
+    uses: list[list[int]] = []
+    loops: list[list[int]] = []
+    launches = entry.launches
+    last = max(len(launches) - 1, 0)
     position = 0
-
-    def use(buffer: int, at: int) -> None:
-        first, last = ranges.get(buffer, (at, at))
-        ranges[buffer] = (min(first, at), max(last, at))
-
-    loops: list[tuple[int, int, set[int]]] = []
     for op in entry.body.walk():
         if isinstance(op, target.LaunchOp):
-            for arg in op.args:
-                use(index[arg], position)
             position += 1
         elif isinstance(op, scf.WhileOp):
-            launches = sum(1 for inner in op.walk() if isinstance(inner, target.LaunchOp))
-            if launches:
-                loops.append((position, position + launches - 1, _used(op, index)))
+            inside = sum(1 for inner in op.walk() if isinstance(inner, target.LaunchOp))
+            if inside:
+                loops.append([position, position + inside - 1])
         elif not isinstance(op, target.BufferOp | flow.SliceOp):
-            for value in op.operands:
-                if value in index:
-                    use(index[value], position)
-    last_launch = max(position - 1, 0)
-    for buffer, (first, last) in list(ranges.items()):
-        ranges[buffer] = (min(first, last_launch), min(last, last_launch))
-    for first, last, used in loops:
-        for buffer in used:
-            use(buffer, first)
-            use(buffer, last)
-    return ranges
+            uses += [[min(position, last), index[v]] for v in op.operands if v in index]
+    return uses, loops

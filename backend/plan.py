@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 from xdsl.dialects.builtin import MemRefType, ModuleOp
 
-from ziggurat.backend.control_plan import buffer_indices, control_live_ranges, has_control_flow
+from ziggurat.backend.control_plan import buffer_indices, control_events, has_control_flow
 from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.backend.memory_plan import plan_memory
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
 from ziggurat.runtime.execution import CHECK_PREFIX, ROWS_PREFIX
+from ziggurat.runtime.memory import live_ranges
 
 PLAN_VERSION = 1
 
@@ -88,7 +89,8 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
     ranges = None
     if has_control_flow(entry):
         plan["control_flow"] = True
-        ranges = control_live_ranges(entry)
+        plan["entry_uses"], plan["loops"] = control_events(entry)
+        ranges = live_ranges(launches, plan["entry_uses"], plan["loops"])
     offsets, plan["arena_bytes"] = plan_memory(buffers, launches, ranges)
     for buffer_index, offset in offsets.items():
         buffers[buffer_index]["offset"] = offset

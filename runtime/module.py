@@ -18,7 +18,8 @@ the run went wrong in a way the model defines no value for (an integer division 
 its name, after runtime/execution.py's CHECK_PREFIX, says what, and the runtime raises that after the run.
 A rows buffer (an int64 scalar, named ROWS_PREFIX + an output's name) holds how many leading
 rows of that output a run produced (a Loop's scan output when the loop ended early): the
-runtime returns only those. A plan with `"control_flow": true` runs only through its entry.
+runtime returns only those. A plan with `"control_flow": true` runs only through its entry;
+its `entry_uses` and `loops` complete the launches' liveness (runtime/memory.py).
 `offset` and `arena_bytes` are the memory plan (see runtime/memory.py); intermediates without
 an offset get their own allocation. `flops` (optional) is the launch's floating-point
 operation count, for the profiler.
@@ -147,6 +148,29 @@ def _validate_launches(plan: Mapping[str, Any], buffer_count: int) -> None:
         raise PlanError(f"plan entry is {entry!r}; expected a function name or None")
 
 
+def _validate_control(plan: Mapping[str, Any], buffer_count: int) -> None:
+    """`entry_uses` ([position, buffer] pairs) and `loops` ([first, last] launch positions),
+    the liveness facts of a plan with control flow, name real launches and buffers."""
+    launches = len(plan["launches"])
+    for key, what in (("entry_uses", "buffer"), ("loops", "last launch")):
+        pairs = plan.get(key, [])
+        if not isinstance(pairs, list | tuple):
+            raise PlanError(f"plan {key} is {pairs!r}; expected a list of pairs")
+        for pair in pairs:
+            if (
+                not isinstance(pair, list | tuple)
+                or len(pair) != 2
+                or not all(_is_index(v) for v in pair)
+                or not 0 <= pair[0] < max(launches, 1)
+                or not 0 <= pair[1] < (buffer_count if key == "entry_uses" else launches)
+                or (key == "loops" and pair[1] < pair[0])
+            ):
+                raise PlanError(
+                    f"plan {key} entry {pair!r} is not a [launch position, {what}] pair of "
+                    f"this plan ({launches} launches, {buffer_count} buffers)"
+                )
+
+
 def _validate_params(buffers: list[Mapping[str, Any]], params: Mapping[str, np.ndarray]) -> None:
     """The plan's shape and dtype are authoritative: each param must match them exactly."""
     for buffer in buffers:
@@ -177,6 +201,7 @@ def validate_plan(plan: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> 
         _validate_buffer(index, buffer)
     _validate_endpoints(plan, list(buffers))
     _validate_launches(plan, len(buffers))
+    _validate_control(plan, len(buffers))
     validate_storage(plan)
     _validate_params(list(buffers), params)
 

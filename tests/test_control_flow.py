@@ -1,6 +1,8 @@
 """ONNX If, Loop and Scan: imported as graph.if/graph.loop/graph.scan, compiled into the one
 native entry, checked against onnxruntime; folding of known conditions; errors naming the node."""
 
+import copy
+
 import numpy as np
 import onnx
 import pytest
@@ -20,7 +22,8 @@ from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.core.pipelines import to_target_pipeline
 from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule, load_module
-from ziggurat.runtime.errors import RunError
+from ziggurat.runtime.errors import PlanError, RunError
+from ziggurat.runtime.memory import validate_storage
 
 RNG = np.random.default_rng(11)
 
@@ -192,3 +195,21 @@ def test_a_loop_on_constants(cond: bool) -> None:
     runner = build(model)
     check(runner, model, {"x": np.array([1, 2, 0.5], np.float32), "s0": random(RNG, 3)})
     assert runner.get_output(1).shape == ((3, 3) if cond else (0, 3))
+
+
+def test_the_runtime_checks_a_loops_buffers_stay_apart() -> None:
+    """A loaded plan whose offsets overlap two buffers of one loop is refused, though their
+    launches alone would not overlap in text order."""
+    module, params = ziggurat.from_onnx(loop_with_outer_values())
+    plan = copy.deepcopy(ziggurat.build(module, params=params, opt_level=0).plan)
+    first, last = plan["loops"][0]
+    used: dict[int, int] = {}
+    for position, launch in enumerate(plan["launches"][first : last + 1]):
+        for index in launch["args"]:
+            used.setdefault(index, position)
+    inside = [n for n in used if plan["buffers"][n]["kind"] == "intermediate"]
+    early, late = min(inside, key=used.get), max(inside, key=used.get)
+    validate_storage(plan)
+    plan["buffers"][late]["offset"] = plan["buffers"][early]["offset"]
+    with pytest.raises(PlanError, match="share arena bytes"):
+        validate_storage(plan)
