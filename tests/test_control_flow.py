@@ -213,3 +213,18 @@ def test_the_runtime_checks_a_loops_buffers_stay_apart() -> None:
     plan["buffers"][late]["offset"] = plan["buffers"][early]["offset"]
     with pytest.raises(PlanError, match="share arena bytes"):
         validate_storage(plan)
+
+
+def test_a_loop_on_constants_only_is_compiled() -> None:
+    """A Loop whose inputs are all constants is compiled like any (onnx's evaluator is not
+    run on subgraphs)."""
+    model = loop_with_early_exit()
+    model.graph.node[0].input[2] = "start"
+    model.graph.initializer.append(
+        onnx.helper.make_tensor("start", onnx.TensorProto.FLOAT, [3], [0.5, 0.0, -1.0])
+    )
+    body = model.graph.node[0].attribute[0].g
+    body.node[0].input[1] = "s_in"
+    del model.graph.input[:]
+    assert "graph.loop" in graph_ops(model)
+    check(build(model), model, {})

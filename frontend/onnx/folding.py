@@ -28,35 +28,20 @@ NEVER_FOLDED = {
 """Ops whose outputs are not determined by their inputs."""
 
 
-def outer_names(body: onnx.GraphProto) -> set[str]:
-    """The names a subgraph reads from its enclosing graphs (ONNX's outer scope)."""
-    defined = {v.name for v in body.input} | {t.name for t in body.initializer}
-    read: set[str] = set()
-    for node in body.node:
-        read.update(name for name in node.input if name and name not in defined)
-        for attr in node.attribute:
-            for inner in [attr.g] if attr.HasField("g") else list(attr.graphs):
-                read.update(outer_names(inner) - defined)
-        defined.update(node.output)
-    return read
-
-
-def _reads_outer_scope(node: onnx.NodeProto) -> bool:
-    return any(
-        outer_names(inner)
-        for attr in node.attribute
-        for inner in ([attr.g] if attr.HasField("g") else list(attr.graphs))
-    )
+def _has_subgraph(node: onnx.NodeProto) -> bool:
+    return any(attr.HasField("g") or len(attr.graphs) for attr in node.attribute)
 
 
 def can_fold(node: onnx.NodeProto, known: Sequence[bool]) -> bool:
-    """Whether onnx's evaluator can compute the node alone: every input known, and no
-    subgraph (If, Loop, Scan) reading a tensor of the enclosing graph, which it would not see."""
+    """Whether onnx's evaluator computes the node at import: every input known, and no
+    subgraph (If, Loop, Scan: their converters fold an If on a known condition; a loop is
+    compiled, since the evaluator would not see the outer scope and runs every iteration in
+    Python)."""
     return (
         node.op_type not in NEVER_FOLDED
         and all(known)
         and node.domain in ("", "ai.onnx")
-        and not _reads_outer_scope(node)
+        and not _has_subgraph(node)
     )
 
 
