@@ -24,10 +24,14 @@ def _aligned(size: int) -> int:
 
 
 def plan_memory(
-    buffers: Sequence[Mapping[str, Any]], launches: Sequence[Mapping[str, Any]]
+    buffers: Sequence[Mapping[str, Any]],
+    launches: Sequence[Mapping[str, Any]],
+    ranges: Mapping[int, tuple[int, int]] | None = None,
 ) -> tuple[dict[int, int], int]:
-    """(offset of each intermediate buffer index, arena bytes)."""
-    ranges = live_ranges(launches)
+    """(offset of each intermediate buffer index, arena bytes); `ranges` replaces the live
+    ranges read off the launches when the entry has control flow (backend/control_plan.py)."""
+    if ranges is None:
+        ranges = live_ranges(launches)
     intermediates = [n for n, b in enumerate(buffers) if b["kind"] == "intermediate"]
     order = sorted(
         intermediates,

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import MemRefType, ModuleOp
-from xdsl.ir import SSAValue
 
+from ziggurat.backend.control_plan import buffer_indices, control_events, has_control_flow
 from ziggurat.backend.flop_count import kernel_flops
 from ziggurat.backend.memory_plan import plan_memory
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
-from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.execution import CHECK_PREFIX, ROWS_PREFIX
+from ziggurat.runtime.memory import live_ranges
 
 PLAN_VERSION = 1
 
@@ -53,6 +54,8 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         kind = op.kind.data
         if kind == "output" and op.buffer_name.data.startswith(CHECK_PREFIX):
             kind = "check"
+        if kind == "output" and op.buffer_name.data.startswith(ROWS_PREFIX):
+            kind = "rows"
         buffers.append(
             {
                 "name": op.buffer_name.data,
@@ -61,7 +64,7 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
                 "dtype": dtype_name(buffer),
             }
         )
-    index: dict[SSAValue, int] = {op.result: op.index.data for op in entry.buffers}
+    index = buffer_indices(entry)
     flops = {
         op.sym_name.data: kernel_flops(op) for op in module.ops if isinstance(op, target.KernelOp)
     }
@@ -82,7 +85,15 @@ def plan_from_module(module: ModuleOp, params: dict[str, np.ndarray]) -> dict[st
         "launches": launches,
         "entry": entry.sym_name.data,
     }
-    offsets, plan["arena_bytes"] = plan_memory(buffers, launches)
+    rows = [n for n, b in enumerate(buffers) if b["kind"] == "rows"]
+    if rows:
+        plan["rows"] = rows
+    ranges = None
+    if has_control_flow(entry):
+        plan["control_flow"] = True
+        plan["entry_uses"], plan["loops"] = control_events(entry)
+        ranges = live_ranges(launches, plan["entry_uses"], plan["loops"])
+    offsets, plan["arena_bytes"] = plan_memory(buffers, launches, ranges)
     for buffer_index, offset in offsets.items():
         buffers[buffer_index]["offset"] = offset
     return plan

@@ -2,7 +2,7 @@
 
 from ziggurat.core.errors import CompileError
 
-SIMPLIFY = ["graph-canonicalize", "graph-eliminate-dead", "cse"]
+SIMPLIFY = ["graph-fold-if", "graph-canonicalize", "graph-eliminate-dead", "cse"]
 FOLD = ["graph-fold-constants", "graph-simplify-inference", *SIMPLIFY]
 
 GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
@@ -26,8 +26,14 @@ convolutions and matmuls on one input, runs convolution chains in the blocked ch
 of the target's vectors, computes their 3x3 convolutions with Winograd's transforms and fuses
 elementwise consumers into their producers' kernels."""
 
-LOWERING = ["convert-graph-to-te", "te-inline-computes", "convert-te-to-sched"]
-"""From graph to loop nests, before the schedules and the target."""
+LOWERING = [
+    "graph-scan-to-loop",
+    "convert-graph-to-te",
+    "te-inline-computes",
+    "convert-te-to-sched",
+]
+"""From graph to loop nests, before the schedules and the target (a Scan becomes a Loop
+first: one lowering serves both)."""
 
 DEFAULT_SCHEDULES = [
     "sched-expand-math",

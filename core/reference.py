@@ -8,12 +8,13 @@ from typing import Literal, TypeVar
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.core.reference_control import CONTROL_EVALUATORS
 from ziggurat.dialects import graph
 from ziggurat.runtime.dtypes import dtype_named, numeric_kind
-from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.execution import CHECK_PREFIX, ROWS_PREFIX
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -426,18 +427,23 @@ def input_names(function: func.FuncOp) -> list[str]:
 
 
 def _checked_results(function: func.FuncOp, results: list[np.ndarray]) -> list[np.ndarray]:
-    """The results but the checks (outputs named with CHECK_PREFIX, runtime/execution.py);
-    raises ZigguratError with a check's message where one is set, as a compiled run does."""
+    """The results but the checks (outputs named with CHECK_PREFIX, runtime/execution.py) and
+    row counts (ROWS_PREFIX: the output they name keeps that many rows, as the runtime
+    returns it); raises ZigguratError with a check's message where one is set, as a compiled
+    run does."""
     attrs = function.res_attrs.data if function.res_attrs else ()
-    kept: list[np.ndarray] = []
+    kept: list[tuple[str, np.ndarray]] = []
+    rows: dict[str, int] = {}
     for n, result in enumerate(results):
         name = attrs[n].data.get(graph.NAME_ATTR) if n < len(attrs) else None
-        text = name.data if isinstance(name, StringAttr) else ""
-        if not text.startswith(CHECK_PREFIX):
-            kept.append(result)
+        text = name.data if isinstance(name, StringAttr) else f"output{n}"
+        if text.startswith(ROWS_PREFIX):
+            rows[text.removeprefix(ROWS_PREFIX)] = int(result.reshape(-1)[0])
+        elif not text.startswith(CHECK_PREFIX):
+            kept.append((text, result))
         elif result.any():
             raise ZigguratError(f"the run failed: {text.removeprefix(CHECK_PREFIX)}")
-    return kept
+    return [value[: rows[name]] if name in rows else value for name, value in kept]
 
 
 def run_reference(
@@ -450,14 +456,22 @@ def run_reference(
     names = input_names(function)
     if not isinstance(inputs, Mapping):
         inputs = dict(zip(names, inputs, strict=True))
-    values: dict[object, np.ndarray] = {}
+    values: dict[SSAValue, np.ndarray] = {}
     for name, arg in zip(names, function.body.block.args, strict=True):
         if name not in inputs:
             raise ZigguratError(f"no value given for input {name!r}")
         values[arg] = np.asarray(inputs[name], dtype=_dtype(arg.type))
-    for op in function.body.block.ops:
-        if isinstance(op, func.ReturnOp):
-            return _checked_results(function, [values[v] for v in op.arguments])
+    return _checked_results(function, _run_block(function.body.block, values, params))
+
+
+def _run_block(
+    block: Block, values: dict[SSAValue, np.ndarray], params: Mapping[str, np.ndarray]
+) -> list[np.ndarray]:
+    """Runs the ops of `block` on `values` (updated in place); the arrays its terminator
+    (func.return, or graph.yield in a region) gives."""
+    for op in block.ops:
+        if isinstance(op, func.ReturnOp | graph.YieldOp):
+            return [values[v] for v in op.operands]
         if isinstance(op, graph.WeightOp):
             values[op.result] = np.asarray(params[op.weight_name.data])
         elif isinstance(op, graph.ConstantOp):
@@ -468,6 +482,12 @@ def run_reference(
         elif type(op) in EVALUATORS:
             result = EVALUATORS[type(op)](op, *(values[v] for v in op.operands))
             values[op.results[0]] = np.asarray(result, dtype=_dtype(op.results[0].type))
+        elif type(op) in CONTROL_EVALUATORS:
+            results = CONTROL_EVALUATORS[type(op)](
+                op, values, lambda inner, scope: _run_block(inner, scope, params)
+            )
+            for result, array in zip(op.results, results, strict=True):
+                values[result] = np.asarray(array, dtype=_dtype(result.type))
         else:
             raise ZigguratError(f"the reference executor cannot run {op.name}")
     raise ZigguratError("the graph function has no return")

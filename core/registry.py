@@ -29,6 +29,8 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-simplify-inference": _lazy(
         "ziggurat.passes.graph.simplify_inference", "GraphSimplifyInference"
     ),
+    "graph-fold-if": _lazy("ziggurat.passes.graph.fold_if", "GraphFoldIf"),
+    "graph-scan-to-loop": _lazy("ziggurat.passes.graph.scan_to_loop", "GraphScanToLoop"),
     "convert-graph-to-te": _lazy("ziggurat.lowering.graph_to_te", "ConvertGraphToTe"),
     "convert-te-to-sched": _lazy("ziggurat.lowering.te_to_sched", "ConvertTeToSched"),
     "sched-apply-schedule": _lazy("ziggurat.passes.sched.apply_schedule", "SchedApplySchedule"),

@@ -200,10 +200,16 @@ class KernelOp(IRDLOperation):
             raise VerifyException("target.kernel body must end with target.return.")
 
 
+ENTRY_CONTROL = ("scf", "arith", "memref", "flow")
+"""Dialects whose ops may stand between launches in an entry with control flow."""
+
+
 @irdl_op_definition
 class EntryOp(IRDLOperation):
     """The whole model as one function: `void name(void **table)`, where table[i] points to
-    the buffer that `target.buffer i` names. Holds buffers and launches only.
+    the buffer that `target.buffer i` names. Holds buffers and launches, and for models with
+    control flow the `scf` ops around launches with their scalar `arith`/`memref` ops and
+    `flow.slice` rows (buffers only at the top level).
 
         target.entry @main { ... target.return }
     """
@@ -240,7 +246,7 @@ class EntryOp(IRDLOperation):
                 if index in seen:
                     raise VerifyException(f"target.entry declares buffer {index} twice.")
                 seen[index] = op
-            elif not isinstance(op, LaunchOp | ReturnOp):
+            elif not isinstance(op, LaunchOp | ReturnOp) and op.dialect_name() not in ENTRY_CONTROL:
                 raise VerifyException(
                     f"target.entry may hold only target.buffer and target.launch, got {op.name}."
                 )
@@ -256,7 +262,7 @@ class EntryOp(IRDLOperation):
 
     @property
     def launches(self) -> list["LaunchOp"]:
-        return [op for op in self.body.block.ops if isinstance(op, LaunchOp)]
+        return [op for op in self.body.walk() if isinstance(op, LaunchOp)]
 
 
 @irdl_op_definition

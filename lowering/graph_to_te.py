@@ -8,8 +8,10 @@ Algorithm, for each public func.func (the graph function):
 3. A kernel identical to an earlier one (same body, same types) is not added again: the call
    reuses the first, so each distinct kernel is compiled once.
 4. Replace the op by a `func.call` of its kernel.
-5. Graph outputs that are not results of a call (an input or weight returned directly) or
-   are returned twice get a copy kernel, so each output has a buffer of its own.
+5. Graph outputs that are not results of a call or of an If or Loop (an input or weight
+   returned directly) or are returned twice get a copy kernel, so each output has a buffer
+   of its own. Ops in the regions of graph.if and graph.loop are lowered the same way, and
+   their yielded values get buffers of their own too (lowering/control_to_te.py).
 
 Runs after the graph-level passes; convert-te-to-sched follows.
 """
@@ -31,6 +33,12 @@ from ziggurat.core import statistics
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph
 from ziggurat.lowering import strategies
+from ziggurat.lowering.control_to_te import (
+    erase_unused_constants,
+    give_constant_operands_buffers,
+    give_yields_own_buffers,
+    nested_ops,
+)
 
 
 def graph_functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -171,6 +179,19 @@ def _copy_kernel(value: SSAValue) -> func.FuncOp:
     )
 
 
+def _copy_call(value: SSAValue, before: Operation, table: KernelTable) -> SSAValue:
+    """A call, inserted before `before`, of a kernel copying `value`."""
+    args = [] if isinstance(value.owner, graph.ConstantOp) else [value]
+    function = before.parent_op()
+    while function is not None and not isinstance(function, func.FuncOp):
+        function = function.parent_op()
+    assert function is not None
+    name = table.add(_copy_kernel(value), "copy", function)
+    call = func.CallOp(name, args, [value.type])
+    Rewriter.insert_op(call, InsertPoint.before(before))
+    return call.res[0]
+
+
 @dataclass(frozen=True)
 class ConvertGraphToTe(ModulePass):
     """Lowers each graph op to a private kernel function of te.compute ops, called from the
@@ -184,7 +205,7 @@ class ConvertGraphToTe(ModulePass):
             self._lower_function(function, table)
 
     def _lower_function(self, function: func.FuncOp, table: KernelTable) -> None:
-        for inner in list(function.body.block.ops):
+        for inner in list(nested_ops(function.body.block)):
             if isinstance(inner, graph.WeightOp | func.ReturnOp):
                 continue
             if isinstance(inner, graph.ConstantOp):
@@ -209,9 +230,10 @@ class ConvertGraphToTe(ModulePass):
             call = func.CallOp(name, call_args, [inner.results[0].type])
             Rewriter.replace_op(inner, call)
         self._give_outputs_own_buffers(function, table)
-        for inner in list(function.body.block.ops):
-            if isinstance(inner, graph.ConstantOp | graph.WeightOp) and not inner.result.uses:
-                Rewriter.erase_op(inner)
+        copy_call = lambda value, before: _copy_call(value, before, table)  # noqa: E731
+        give_yields_own_buffers(function, copy_call)
+        give_constant_operands_buffers(function, copy_call)
+        erase_unused_constants(function.body.block)
 
     def _give_outputs_own_buffers(self, function: func.FuncOp, table: KernelTable) -> None:
         ret = function.body.block.last_op
@@ -219,7 +241,7 @@ class ConvertGraphToTe(ModulePass):
         seen: set[SSAValue] = set()
         for index, value in enumerate(ret.arguments):
             owner = value.owner
-            if isinstance(owner, func.CallOp) and value not in seen:
+            if isinstance(owner, func.CallOp | graph.IfOp | graph.LoopOp) and value not in seen:
                 seen.add(value)
                 continue
             args = [] if isinstance(owner, graph.ConstantOp) else [value]

@@ -48,6 +48,7 @@ from ziggurat.core.errors import CompileError
 from ziggurat.core.targets import as_target
 from ziggurat.dialects import graph, sched, target
 from ziggurat.dialects.shapes import num_elements
+from ziggurat.lowering.control_to_target import ENTRY_OPS, clone_into_entry
 from ziggurat.lowering.graph_to_te import graph_functions
 from ziggurat.lowering.te_to_sched import OUTPUT_ATTR
 
@@ -205,6 +206,8 @@ def lower_entry(function: func.FuncOp) -> target.EntryOp:
             entry.add_op(
                 target.LaunchOp(op.callee.string_value(), [mapping[a] for a in op.arguments])
             )
+        elif isinstance(op, ENTRY_OPS):
+            entry.add_op(clone_into_entry(op, mapping))
         elif not isinstance(op, sched.ParamOp | sched.AllocOp | func.ReturnOp):
             raise CompileError(
                 f"convert-sched-to-target cannot place {op.name} in the graph function "

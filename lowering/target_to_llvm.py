@@ -10,7 +10,8 @@ Algorithm:
    or the target has one core; then `scf.for` becomes branches (xDSL's convert-scf-to-cf), index values become i64, and arith,
    math and cf become llvm ops (std_to_llvm.py).
 3. `target.entry` becomes `void @main(ptr %table)`: each buffer is loaded from its table slot
-   and each launch is an `llvm.call`.
+   and each launch is an `llvm.call`; its control flow (scf.if, scf.while) becomes branches
+   with the kernels' loops.
 4. The module gets `llvm.target_triple` from its `#target.cpu`.
 
 Runs after convert-sched-to-target; the result translates to LLVM IR text (`-t llvm`).
@@ -35,7 +36,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i64,
 )
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -46,6 +47,7 @@ from ziggurat.core.errors import CompileError
 from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
 from ziggurat.lowering.bfloat16 import emulate_bfloat16
+from ziggurat.lowering.control_to_target import lower_slices, lower_while_loops
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
 
@@ -211,24 +213,31 @@ def lower_kernel(kernel: target.KernelOp, heap: HeapScratch) -> llvm.FuncOp:
 
 
 def lower_entry(entry: target.EntryOp) -> llvm.FuncOp:
+    """The entry as `void @main(ptr %table)`: each buffer loaded from its table slot, each
+    launch an `llvm.call`; control flow around launches (scf, scalar loads and stores of
+    conditions and counters, flow.slice rows) is lowered in place with the kernels' ops."""
     ptr = llvm.LLVMPointerType()
-    block = Block(arg_types=[ptr])
-    table = block.args[0]
-    buffers: dict[SSAValue, SSAValue] = {}
-    for op in entry.body.block.ops:
+    body = Rewriter.move_region_contents_to_new_regions(entry.body)
+    block = body.block
+    table = block.insert_arg(ptr, 0)
+    for op in list(body.walk()):
+        _lower_access(op)
+    lower_slices(body)
+    for op in list(block.ops):
         if isinstance(op, target.BufferOp):
             slot = llvm.GEPOp(table, [op.index.data], ptr)
             load = llvm.LoadOp(slot, ptr, alignment=8)
-            block.add_ops([slot, load])
-            buffers[op.result] = load.dereferenced_value
-        elif isinstance(op, target.LaunchOp):
-            block.add_op(llvm.CallOp(op.callee.string_value(), *(buffers[a] for a in op.args)))
-    block.add_op(llvm.ReturnOp())
+            Rewriter.replace_op(op, [slot, load])
+    for op in list(body.walk()):
+        if isinstance(op, target.LaunchOp):
+            Rewriter.replace_op(op, llvm.CallOp(op.callee.string_value(), *op.args))
+        elif isinstance(op, target.ReturnOp):
+            Rewriter.replace_op(op, llvm.ReturnOp())
     return llvm.FuncOp(
         entry.sym_name.data,
         llvm.LLVMFunctionType([ptr]),
         linkage=llvm.LinkageAttr("external"),
-        body=Region(block),
+        body=body,
     )
 
 
@@ -253,18 +262,19 @@ class ConvertTargetToLLVM(ModulePass):
         for kernel in [k for k in op.ops if isinstance(k, target.KernelOp)]:
             Rewriter.insert_op(lower_kernel(kernel, heap), InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)
+        for entry in [e for e in op.ops if isinstance(e, target.EntryOp)]:
+            Rewriter.insert_op(lower_entry(entry), InsertPoint.before(entry))
+            Rewriter.erase_op(entry)
         index_to_i64(op)
         cpu = op.attributes.get(target.CPU_ATTR)
         cores = cpu.cores.data if isinstance(cpu, target.CpuTargetAttr) else 1
         if self.parallel_runtime == "gomp" and cores > 1:
             statistics.count("loops-outlined", outline_parallel_loops(op, cores))
+        lower_while_loops(op)
         lower_structured_control_flow(op)
         PatternRewriteWalker(
             StdToLLVM(LibmDeclarations(op)), apply_recursively=False
         ).rewrite_module(op)
-        for entry in [e for e in op.ops if isinstance(e, target.EntryOp)]:
-            Rewriter.insert_op(lower_entry(entry), InsertPoint.before(entry))
-            Rewriter.erase_op(entry)
         if isinstance(cpu, target.CpuTargetAttr):
             op.attributes["llvm.target_triple"] = StringAttr(cpu.triple.data)
 

@@ -41,6 +41,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ziggurat.core import statistics
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph, sched, te
+from ziggurat.lowering.control_to_sched import ControlLowering
 from ziggurat.lowering.graph_to_te import graph_functions
 
 OUTPUT_ATTR = "sched.output"
@@ -227,6 +228,7 @@ def lower_graph_function(function: func.FuncOp) -> func.FuncOp:
     )
     _keep_names(old.args, entry.args[: len(in_types)])
     returned = dict(zip(ret.arguments, entry.args[len(in_types) :], strict=True))
+    control = ControlLowering(function, entry, buffers, returned)
     with ImplicitBuilder(entry):
         for inner in old.ops:
             if isinstance(inner, graph.WeightOp):
@@ -241,6 +243,8 @@ def lower_graph_function(function: func.FuncOp) -> func.FuncOp:
                 func.CallOp(inner.callee, [*(buffers[a] for a in inner.arguments), *outs], [])
             elif isinstance(inner, func.ReturnOp):
                 func.ReturnOp()
+            elif isinstance(inner, graph.IfOp | graph.LoopOp):
+                control.lower(inner)
             else:
                 raise CompileError(
                     f"convert-te-to-sched cannot lower {inner.name} in @{function.sym_name.data}; "

@@ -23,6 +23,11 @@ CHECK_PREFIX = "ziggurat.check: "
 """Model outputs named so become check buffers (runtime/module.py); the rest of the name is
 the message the run fails with when the check is set."""
 
+ROWS_PREFIX = "ziggurat.rows: "
+"""Model outputs named so become rows buffers (runtime/module.py): an int64 count of the rows
+the output named by the rest of the name holds after a run (a Loop's scan output, allocated
+for the whole trip count, when the loop may end early); the runtime returns those rows."""
+
 if TYPE_CHECKING:
     from ziggurat.runtime.module import Module
 
@@ -59,6 +64,15 @@ class ExecutionContext:
             (self.buffers[i], plan["buffers"][i]["name"].removeprefix(CHECK_PREFIX))
             for i in plan.get("checks", [])
         ]
+        self.full_outputs = list(self.outputs)
+        output_names = [plan["buffers"][i]["name"] for i in plan["outputs"]]
+        self.row_counts: list[tuple[int, np.ndarray]] = [
+            (
+                output_names.index(plan["buffers"][i]["name"].removeprefix(ROWS_PREFIX)),
+                self.buffers[i],
+            )
+            for i in plan.get("rows", [])
+        ]
         self.unset_inputs: set[int] = set(range(len(self.inputs)))
         self._labels = lib.input_names
         self._pointers = [ctypes.c_void_p(buffer.ctypes.data) for buffer in self.buffers]
@@ -88,7 +102,14 @@ class ExecutionContext:
         return self._entry is not None
 
     def kernel_calls(self) -> list[KernelCall]:
-        """One (function, pointer arguments) pair per launch, in plan order; made once."""
+        """One (function, pointer arguments) pair per launch, in plan order; made once. A
+        plan with control flow (If, Loop) runs only through its entry: its launches in plan
+        order are not a run."""
+        if self.lib.plan.get("control_flow"):
+            raise RunError(
+                "the model has control flow (If, Loop or Scan): it runs only through its "
+                "native entry, so per-kernel dispatch and per-kernel profiles are not available"
+            )
         if self._kernel_calls is None:
             calls: list[KernelCall] = []
             for launch in self.lib.plan["launches"]:
@@ -133,6 +154,10 @@ class ExecutionContext:
                     function(*args)
         finally:
             end_native_call()
+        for position, count in self.row_counts:
+            full = self.full_outputs[position]
+            rows = min(max(int(count.reshape(-1)[0]), 0), len(full))
+            self.outputs[position] = full[:rows]
         if self.checks:
             self._raise_failed_checks()
 

@@ -49,14 +49,34 @@ def aligned_bytes(spec: Mapping[str, Any]) -> int:
     return -(-buffer_bytes(spec) // ALIGNMENT) * ALIGNMENT
 
 
-def live_ranges(launches: Sequence[Mapping[str, Any]]) -> dict[int, tuple[int, int]]:
+def live_ranges(
+    launches: Sequence[Mapping[str, Any]],
+    entry_uses: Sequence[Sequence[int]] = (),
+    loops: Sequence[Sequence[int]] = (),
+) -> dict[int, tuple[int, int]]:
     """Buffer index -> (first, last) position of the launches that use it. Inclusive at both
-    ends, so a launch's inputs and outputs are always live together and never share storage."""
+    ends, so a launch's inputs and outputs are always live together and never share storage.
+
+    With control flow (plan keys `entry_uses` and `loops`): `entry_uses` are [position,
+    buffer] pairs, buffers the entry itself reads or writes (a condition, a loop counter)
+    before the launch at that position; `loops` are [first, last] launch positions of a
+    loop, whose launches repeat, so a buffer live anywhere in one is live over all of it
+    (inner loops first)."""
     ranges: dict[int, tuple[int, int]] = {}
+
+    def use(index: int, position: int) -> None:
+        first, last = ranges.get(index, (position, position))
+        ranges[index] = (min(first, position), max(last, position))
+
     for position, launch in enumerate(launches):
         for index in launch["args"]:
-            first, _ = ranges.get(index, (position, position))
-            ranges[index] = (first, position)
+            use(index, position)
+    for position, index in entry_uses:
+        use(index, position)
+    for first, last in sorted(loops, key=lambda span: span[1] - span[0]):
+        for index, (start, end) in list(ranges.items()):
+            if start <= last and first <= end:
+                ranges[index] = (min(start, first), max(end, last))
     return ranges
 
 
@@ -85,7 +105,7 @@ def validate_storage(plan: Mapping[str, Any]) -> None:
             raise PlanError(f"{label} ends at byte {end}, past the {arena}-byte arena")
         if end > offset:
             extents.append((offset, end, index))
-    ranges = live_ranges(plan["launches"])
+    ranges = live_ranges(plan["launches"], plan.get("entry_uses", ()), plan.get("loops", ()))
     extents.sort()
     for n, (_, end, index) in enumerate(extents):
         for other_offset, _, other in extents[n + 1 :]:

@@ -8,6 +8,7 @@ Plan format (version 1), plain JSON data:
                  {"name": "t0", "kind": "intermediate", ..., "offset": 0}, ...],
      "inputs": [0], "outputs": [3],            # buffer indices, in model order
      "checks": [5],                            # optional: buffers of kind "check"
+     "rows": [6],                              # optional: buffers of kind "rows"
      "launches": [{"kernel": "matmul_0", "args": [0, 1, 2], "flops": 802816}, ...],
      "entry": "__ziggurat_main",               # or None
      "arena_bytes": 4096}                      # the memory plan's shared storage
@@ -15,6 +16,10 @@ Plan format (version 1), plain JSON data:
 A check buffer is a model output the caller never sees: a kernel writes nonzero into it when
 the run went wrong in a way the model defines no value for (an integer division by zero);
 its name, after runtime/execution.py's CHECK_PREFIX, says what, and the runtime raises that after the run.
+A rows buffer (an int64 scalar, named ROWS_PREFIX + an output's name) holds how many leading
+rows of that output a run produced (a Loop's scan output when the loop ended early): the
+runtime returns only those. A plan with `"control_flow": true` runs only through its entry;
+its `entry_uses` and `loops` complete the launches' liveness (runtime/memory.py).
 `offset` and `arena_bytes` are the memory plan (see runtime/memory.py); intermediates without
 an offset get their own allocation. `flops` (optional) is the launch's floating-point
 operation count, for the profiler.
@@ -34,12 +39,13 @@ import numpy as np
 from ziggurat.runtime.context_pool import ContextPool
 from ziggurat.runtime.dtypes import NUMERIC_KINDS, dtype_named, numeric_kind
 from ziggurat.runtime.errors import PlanError, RuntimeInputError
+from ziggurat.runtime.execution import ROWS_PREFIX
 from ziggurat.runtime.limits import check_plan_memory
 from ziggurat.runtime.memory import MemoryReport, aligned_copy, memory_report, validate_storage
 from ziggurat.runtime.package import write_package
 
 PLAN_VERSION = 1
-BUFFER_KINDS = ("input", "output", "param", "intermediate", "check")
+BUFFER_KINDS = ("input", "output", "param", "intermediate", "check", "rows")
 
 
 class NativeCode(Protocol):
@@ -83,8 +89,13 @@ def _validate_buffer(index: int, buffer: object) -> None:
 
 def _validate_endpoints(plan: Mapping[str, Any], buffers: list[Mapping[str, Any]]) -> None:
     """Inputs and outputs list every input and output buffer exactly once, in model order."""
-    for key, kind in (("inputs", "input"), ("outputs", "output"), ("checks", "check")):
-        indices = plan.get(key, [] if key == "checks" else None)
+    for key, kind in (
+        ("inputs", "input"),
+        ("outputs", "output"),
+        ("checks", "check"),
+        ("rows", "rows"),
+    ):
+        indices = plan.get(key, [] if key in ("checks", "rows") else None)
         if not isinstance(indices, list | tuple):
             raise PlanError(f"plan has no {key} list")
         for index in indices:
@@ -103,6 +114,11 @@ def _validate_endpoints(plan: Mapping[str, Any], buffers: list[Mapping[str, Any]
         names = [buffers[n]["name"] for n in indices]
         if len(set(names)) != len(names):
             raise PlanError(f"plan {key} have duplicate names: {names}")
+    outputs = {buffers[n]["name"] for n in plan["outputs"]}
+    for index in plan.get("rows", []):
+        counted = buffers[index]["name"].removeprefix(ROWS_PREFIX)
+        if counted not in outputs:
+            raise PlanError(f"rows buffer {index} counts {counted!r}, which is not an output")
 
 
 def _validate_launches(plan: Mapping[str, Any], buffer_count: int) -> None:
@@ -130,6 +146,29 @@ def _validate_launches(plan: Mapping[str, Any], buffer_count: int) -> None:
     entry = plan.get("entry")
     if entry is not None and (not isinstance(entry, str) or not entry):
         raise PlanError(f"plan entry is {entry!r}; expected a function name or None")
+
+
+def _validate_control(plan: Mapping[str, Any], buffer_count: int) -> None:
+    """`entry_uses` ([position, buffer] pairs) and `loops` ([first, last] launch positions),
+    the liveness facts of a plan with control flow, name real launches and buffers."""
+    launches = len(plan["launches"])
+    for key, what in (("entry_uses", "buffer"), ("loops", "last launch")):
+        pairs = plan.get(key, [])
+        if not isinstance(pairs, list | tuple):
+            raise PlanError(f"plan {key} is {pairs!r}; expected a list of pairs")
+        for pair in pairs:
+            if (
+                not isinstance(pair, list | tuple)
+                or len(pair) != 2
+                or not all(_is_index(v) for v in pair)
+                or not 0 <= pair[0] < max(launches, 1)
+                or not 0 <= pair[1] < (buffer_count if key == "entry_uses" else launches)
+                or (key == "loops" and pair[1] < pair[0])
+            ):
+                raise PlanError(
+                    f"plan {key} entry {pair!r} is not a [launch position, {what}] pair of "
+                    f"this plan ({launches} launches, {buffer_count} buffers)"
+                )
 
 
 def _validate_params(buffers: list[Mapping[str, Any]], params: Mapping[str, np.ndarray]) -> None:
@@ -162,6 +201,7 @@ def validate_plan(plan: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> 
         _validate_buffer(index, buffer)
     _validate_endpoints(plan, list(buffers))
     _validate_launches(plan, len(buffers))
+    _validate_control(plan, len(buffers))
     validate_storage(plan)
     _validate_params(list(buffers), params)
 

@@ -31,6 +31,7 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
+from ziggurat.dialects.graph.control import IfOp, LoopOp, ScanOp
 from ziggurat.dialects.graph.conv import BatchNormOp, ConvOp, ConvTransposeOp, LrnOp, PoolOp
 from ziggurat.dialects.graph.elementwise import (
     GELU_APPROXIMATIONS,
@@ -103,6 +104,7 @@ Graph = Dialect(
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
+        IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
         QuantizeOp, DequantizeOp,
     ],

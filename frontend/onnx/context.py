@@ -41,6 +41,10 @@ class ImportContext:
         self.checks: list[tuple[SSAValue, str]] = []
         """Values that must stay zero, each with what it means when it is not: the model's
         hidden outputs that the runtime checks after each run (runtime/execution.py)."""
+        self.row_counts: dict[SSAValue, SSAValue] = {}
+        """A count of the leading rows each of these values holds after a run (a Loop's scan
+        output when the loop may end early): a graph output among them gets a hidden output
+        with its count, so the runtime returns those rows (runtime/execution.py)."""
         self.producers: dict[str, str] = {}
         """The label of the node that outputs each tensor, to say where a value read too early
         comes from."""

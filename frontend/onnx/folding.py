@@ -32,11 +32,20 @@ KEPT_FOR_THE_GRAPH = {"QuantizeLinear", "DequantizeLinear"}
 graph-fuse-qdq turns into an integer product (graph-fold-constants folds it otherwise)."""
 
 
+def _has_subgraph(node: onnx.NodeProto) -> bool:
+    return any(attr.HasField("g") or len(attr.graphs) for attr in node.attribute)
+
+
 def can_fold(node: onnx.NodeProto, known: Sequence[bool]) -> bool:
+    """Whether onnx's evaluator computes the node at import: every input known, and no
+    subgraph (If, Loop, Scan: their converters fold an If on a known condition; a loop is
+    compiled, since the evaluator would not see the outer scope and runs every iteration in
+    Python)."""
     return (
         node.op_type not in NEVER_FOLDED | KEPT_FOR_THE_GRAPH
         and all(known)
         and node.domain in ("", "ai.onnx")
+        and not _has_subgraph(node)
     )
 
 

@@ -28,6 +28,7 @@ from xdsl.utils.exceptions import VerifyException
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
 from ziggurat.frontend.onnx import (  # noqa: F401  (registers converters)
+    control,
     conv,
     elementwise,
     nn,
@@ -45,7 +46,7 @@ from ziggurat.frontend.onnx.registry import (
     converter_key,
     node_attributes,
 )
-from ziggurat.runtime.execution import CHECK_PREFIX
+from ziggurat.runtime.execution import CHECK_PREFIX, ROWS_PREFIX
 from ziggurat.runtime.variant_inputs import InputSpec
 
 
@@ -133,6 +134,12 @@ SHAPE_OPS = ("Shape", "Size")
 
 
 def _input_element_type(value_info: onnx.ValueInfoProto) -> Attribute:
+    kind = value_info.type.WhichOneof("value")
+    if kind not in (None, "tensor_type"):
+        raise UnsupportedOpError(
+            {f"{kind} input": [value_info.name]},
+            f"input {value_info.name!r} is not a tensor ({kind}); only tensors are supported",
+        )
     elem_type = value_info.type.tensor_type.elem_type
     try:
         dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
@@ -314,10 +321,17 @@ def from_onnx(
             _check_attributes(ctx, node)
             _convert_node(ctx, node)
         outputs = [ctx.value(o.name) for o in proto.graph.output]
+        counted = [
+            (o.name, ctx.row_counts[v])
+            for o, v in zip(proto.graph.output, outputs, strict=True)
+            if v in ctx.row_counts
+        ]
         outputs += [value for value, _ in ctx.checks]
+        outputs += [count for _, count in counted]
         func.ReturnOp(*outputs)
     output_names = [o.name for o in proto.graph.output]
     output_names += [f"{CHECK_PREFIX}{message}" for _, message in ctx.checks]
+    output_names += [f"{ROWS_PREFIX}{name}" for name, _ in counted]
 
     def names(values: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
         return ArrayAttr([DictionaryAttr({graph.NAME_ATTR: StringAttr(v)}) for v in values])

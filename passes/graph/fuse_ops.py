@@ -181,22 +181,36 @@ class GraphFuseOps(ModulePass):
         for function in op.ops:
             if not isinstance(function, func.FuncOp) or not function.body.blocks:
                 continue
-            ops = list(function.body.block.ops)
-            position = {o: n for n, o in enumerate(ops)}
-            grouped: set[Operation] = set()
-            groups: list[list[Operation]] = []
-            for candidate in ops:
-                if (
-                    candidate in grouped
-                    or candidate.dialect_name() != "graph"
-                    or pattern_kind(candidate) == "opaque"
-                ):
-                    continue
-                group = _grow(candidate, grouped, position, self.max_depth)
-                if len(group) > 1:
-                    grouped.update(group)
-                    groups.append(group)
-            for group in groups:
-                _fuse(group)
-                statistics.count("groups-fused")
-                statistics.count("ops-fused", len(group))
+            for block in _blocks(function.body.block):
+                self._fuse_block(block)
+
+    def _fuse_block(self, block: Block) -> None:
+        ops = list(block.ops)
+        position = {o: n for n, o in enumerate(ops)}
+        grouped: set[Operation] = set()
+        groups: list[list[Operation]] = []
+        for candidate in ops:
+            if (
+                candidate in grouped
+                or candidate.dialect_name() != "graph"
+                or pattern_kind(candidate) == "opaque"
+            ):
+                continue
+            group = _grow(candidate, grouped, position, self.max_depth)
+            if len(group) > 1:
+                grouped.update(group)
+                groups.append(group)
+        for group in groups:
+            _fuse(group)
+            statistics.count("groups-fused")
+
+
+def _blocks(block: Block) -> list[Block]:
+    """`block` and the blocks of the If, Loop and Scan regions in it: groups form within one
+    block, never across a region's edge."""
+    found = [block]
+    for op in block.ops:
+        if isinstance(op, graph.IfOp | graph.LoopOp | graph.ScanOp):
+            for region in op.regions:
+                found += _blocks(region.block)
+    return found

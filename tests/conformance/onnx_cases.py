@@ -20,7 +20,7 @@ OPS = (
     "Max Min Sum Equal Where ReduceMean ReduceSum ReduceMax Reshape Transpose Concat Split Slice "
     "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
     "Dropout Mod Round QuantizeLinear DequantizeLinear DynamicQuantizeLinear MatMulInteger "
-    "ConvInteger QLinearMatMul QLinearConv"
+    "ConvInteger QLinearMatMul QLinearConv If Loop Scan"
 ).split()
 
 LOW_PRECISION = {
@@ -56,7 +56,14 @@ def _uses_low_precision(model: onnx.ModelProto) -> bool:
 
 
 def _array(data: object) -> np.ndarray:
-    return numpy_helper.to_array(data) if isinstance(data, onnx.TensorProto) else np.asarray(data)
+    """A tensor's array; a sequence (If, Loop cases) as an object array of its tensors."""
+    if isinstance(data, onnx.TensorProto):
+        return numpy_helper.to_array(data)
+    if isinstance(data, list) and any(isinstance(item, np.ndarray) for item in data):
+        items = np.empty(len(data), dtype=object)
+        items[:] = [np.asarray(item) for item in data]
+        return items
+    return np.asarray(data)
 
 
 @cache

@@ -70,3 +70,24 @@ func.func @two_exits(%x: tensor<2x8xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) 
   %2 = graph.relu %1 : tensor<2x4xf32>
   func.return %1, %2 : tensor<2x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// Groups form inside a Loop's body (and an If's branches), never across the region's edge:
+// the relu outside stays outside.
+// CHECK-LABEL: func.func @loop_body
+// CHECK-NEXT:    %[[W:.*]] = graph.relu %w0 : tensor<4xf32>
+// CHECK-NEXT:    "graph.loop"
+// CHECK-NEXT:    ^{{.*}}(%{{.*}}: tensor<i64>, %{{.*}}: tensor<i1>, %[[V:.*]]: tensor<4xf32>):
+// CHECK-NEXT:      %{{.*}} = graph.fused %[[V]], %[[W]] {kind = "add_tanh"}
+func.func @loop_body(%x: tensor<4xf32>, %w0: tensor<4xf32>) -> tensor<4xf32> {
+  %w = graph.relu %w0 : tensor<4xf32>
+  %s = "graph.loop"(%x) <{trip_count = 3 : i64, operandSegmentSizes = array<i32: 0, 0, 1>}> ({
+  ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %v: tensor<4xf32>):
+    %n = graph.add %v, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %r = graph.tanh %n : tensor<4xf32>
+    %t = graph.constant dense<true> : tensor<i1>
+    graph.yield %t, %r : tensor<i1>, tensor<4xf32>
+  }) : (tensor<4xf32>) -> (tensor<4xf32>)
+  func.return %s : tensor<4xf32>
+}

@@ -62,6 +62,7 @@ def test_pipeline_parsing_with_options() -> None:
     assert cse.name == "cse"
     manager = PassManager.parse(pipelines.to_target_pipeline(0))
     assert [p.name for p in manager.passes] == [
+        "graph-scan-to-loop",
         "convert-graph-to-te",
         "te-inline-computes",
         "convert-te-to-sched",
