@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.core.recurrence_reference import recurrence
 from ziggurat.dialects import graph
 from ziggurat.runtime.execution import CHECK_PREFIX
 
@@ -368,6 +369,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.PoolNchwcOp: _pool_nchwc,
     graph.WinogradInputOp: _winograd_input,
     graph.WinogradOutputOp: _winograd_output,
+    graph.RecurrenceOp: recurrence,
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
 

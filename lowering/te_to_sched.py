@@ -42,6 +42,7 @@ from ziggurat.core import statistics
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph, sched, te
 from ziggurat.lowering.graph_to_te import graph_functions
+from ziggurat.lowering.recurrence import emit_recurrence
 
 OUTPUT_ATTR = "sched.output"
 """Unit attribute on the graph function's arguments that are output buffers."""
@@ -102,6 +103,11 @@ class KernelLowering:
             scope[op.result] = load.result
         elif isinstance(op, te.ReduceOp):
             scope[op.result] = self.emit_reduce(op, at, scope)
+        elif isinstance(op, graph.RecurrenceOp):
+            out = self.buffers.get(op.result) or self.alloc(buffer_type(op.result.type))
+            self.buffers[op.result] = out
+            operands = [self.buffers[v] for v in op.operands]
+            append(at, emit_recurrence(op, operands, out, self.alloc))
         elif isinstance(op, graph.ConstantOp):
             constant = sched.ConstantOp(op.value)
             append(at, constant)

@@ -70,6 +70,7 @@ from ziggurat.dialects.graph.layout import (
     transformed_shape,
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
+from ziggurat.dialects.graph.recurrence import RecurrenceOp
 from ziggurat.dialects.graph.shape import (
     PAD_MODES,
     BroadcastOp,
@@ -101,6 +102,7 @@ Graph = Dialect(
         ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
+        RecurrenceOp,
     ],
     [],
 )  # fmt: skip

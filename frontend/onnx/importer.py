@@ -27,7 +27,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.dialects import graph
-from ziggurat.frontend.onnx import conv, elementwise, nn, resize, shape_ops  # noqa: F401  (registers converters)
+from ziggurat.frontend.onnx import conv, elementwise, nn, recurrent, resize, shape_ops  # noqa: F401  (registers converters)
 from ziggurat.frontend.onnx.context import ImportContext, node_label, ssa_name
 from ziggurat.frontend.onnx.folding import can_fold, fold, fold_size_problem
 from ziggurat.frontend.onnx.registry import CONVERTERS, node_attributes
