@@ -19,7 +19,7 @@ OPS = (
     "HardSigmoid HardSwish Tanh Erf Gelu Clip Add Sub Mul Div Pow Sqrt Exp Log Neg Reciprocal "
     "Max Min Sum Equal Where ReduceMean ReduceSum ReduceMax Reshape Transpose Concat Split Slice "
     "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
-    "Dropout Mod"
+    "Dropout Mod LSTM GRU RNN"
 ).split()
 
 LOW_PRECISION = {
