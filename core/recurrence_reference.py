@@ -75,14 +75,18 @@ def _cell_step(
 def recurrence(
     op: graph.RecurrenceOp,
     gates: np.ndarray,
-    recurrent_t: np.ndarray,
+    recurrent_packed: np.ndarray,
     recurrent_bias: np.ndarray,
     peepholes: np.ndarray,
     initial_h: np.ndarray,
     initial_c: np.ndarray,
     sequence_lens: np.ndarray,
 ) -> np.ndarray:
-    steps, batch, _ = gates.shape
+    batch = initial_h.shape[1]
+    steps = gates.shape[0] // max(batch, 1)
+    gates = gates.reshape(steps, batch, -1)
+    d, blocks, hidden, block = recurrent_packed.shape
+    recurrent_t = recurrent_packed.transpose(0, 2, 1, 3).reshape(d, hidden, blocks * block)
     directions, size = op.directions, op.hidden
     width = op.gate_count * size
     per_direction = len(op.activations.data) // directions

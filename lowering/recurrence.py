@@ -10,7 +10,7 @@ bidirectional op run on two cores):
       for b in 0..B-1:
         t = s, or T-1-s in reverse, or len[b]-1-s with sequence_lens; valid = s < len[b]
         acc[:] = h[b] @ R^T                      register blocks of columns, vectorized
-        gates from gates_in[t, b] + acc, clip, activations, peepholes  (vectorized over H)
+        gates from gates_in[t*B + b] + acc, clip, activations, peepholes  (vectorized over H)
         h, c <- new state where valid; Y[t] <- h, or 0 where not valid
     Y_h, Y_c <- state
 
@@ -39,9 +39,6 @@ from xdsl.rewriter import InsertPoint
 
 from ziggurat.dialects import graph, sched
 from ziggurat.schedule.schedule import SERIAL_ATTR
-
-COLUMN_BLOCK = 64
-"""Columns of the step's product kept in registers at once (4 zmm or 8 ymm of f32)."""
 
 EPILOGUE_BLOCK = 16
 """Lanes of the gate loops (one zmm): their polynomials need many registers per vector."""
@@ -159,9 +156,10 @@ class RecurrenceEmitter:
         alloc: Callable[[MemRefType], SSAValue],
     ):
         self.op = op
-        (self.gates, self.rt, self.rbias, self.peep, self.h0, self.c0, self.lens) = buffers
+        (self.gates, self.packed, self.rbias, self.peep, self.h0, self.c0, self.lens) = buffers
         self.out = out
-        self.steps, self.batch, _ = graph.tensor_shape(op.gates)
+        self.batch = graph.tensor_shape(op.initial_h)[1]
+        self.steps = graph.tensor_shape(op.gates)[0] // max(self.batch, 1)
         self.dirs, self.size = op.directions, op.hidden
         self.cell = op.cell.data
         self.width = op.gate_count * self.size
@@ -278,20 +276,21 @@ class RecurrenceEmitter:
         return t, arith.SelectOp(valid, _float(1.0), _float(0.0)).result
 
     def _product(self, d: SSAValue, b: SSAValue, source: SSAValue, start: int, stop: int) -> None:
-        """acc[d, b, start:stop] = source[d, b] @ R^T[d][:, start:stop], a block of columns in
-        registers at a time, the hidden units streamed."""
-        for first, count, width in _blocks(stop - start, COLUMN_BLOCK):
-            with _loop(count) as block:
-                base = _add(arith.MuliOp(block, _index(width)).result, _index(start + first))
+        """acc[d, b, start:stop] = source[d, b] @ R^T[d][:, start:stop], one packed block of
+        columns at a time in registers, its H rows streamed contiguously."""
+        width = self.op.block
+        with _loop((stop - start) // width) as block_offset:
+            block = _add(block_offset, _index(start // width))
+            base = arith.MuliOp(block, _index(width)).result
+            with _loop(width, "vectorize") as lane:
+                sched.StoreOp(_float(0.0), self.acc, [d, b, _add(base, lane)])
+            with _loop(self.size) as k:
+                factor = sched.LoadOp(source, [d, b, k]).result
                 with _loop(width, "vectorize") as lane:
-                    sched.StoreOp(_float(0.0), self.acc, [d, b, _add(base, lane)])
-                with _loop(self.size) as k:
-                    factor = sched.LoadOp(source, [d, b, k]).result
-                    with _loop(width, "vectorize") as lane:
-                        j = _add(base, lane)
-                        total = sched.LoadOp(self.acc, [d, b, j]).result
-                        weight = sched.LoadOp(self.rt, [d, k, j]).result
-                        sched.StoreOp(_add(total, _mul(factor, weight)), self.acc, [d, b, j])
+                    j = _add(base, lane)
+                    total = sched.LoadOp(self.acc, [d, b, j]).result
+                    weight = sched.LoadOp(self.packed, [d, block, k, lane]).result
+                    sched.StoreOp(_add(total, _mul(factor, weight)), self.acc, [d, b, j])
 
     def _clipped(self, x: SSAValue) -> SSAValue:
         if self.clip is None:
@@ -304,7 +303,8 @@ class RecurrenceEmitter:
     ) -> tuple[SSAValue, SSAValue]:
         """The gate's projected input (with its biases) and its recurrent product at unit j."""
         column = _add(_index(gate * self.size), j)
-        projected = sched.LoadOp(self.gates, [t, b, _add(gate_offset, column)]).result
+        row = _add(arith.MuliOp(t, _index(self.batch)).result, b)
+        projected = sched.LoadOp(self.gates, [row, _add(gate_offset, column)]).result
         return projected, sched.LoadOp(self.acc, [d, b, column]).result
 
     def _reset_times_state(

@@ -5,12 +5,15 @@ ordinary graph.matmul and graph.add before this op, so it runs as one GEMM over 
 `graph.recurrence` takes its result and does, step by step, the product of the state with the
 recurrent weights and the gate functions:
 
-    %r = graph.recurrence %gates, %rt, %rbias, %peep, %h0, %c0, %lens {cell = "lstm", direction = "bidirectional", activations = ["Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"], alphas = array<f32: 0.0, ...>, betas = array<f32: ...>} : (...) -> tensor<66x2x1x256xf32>
+    %r = graph.recurrence %gates, %rp, %rbias, %peep, %h0, %c0, %lens {cell = "lstm", direction = "bidirectional", activations = ["Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"], alphas = array<f32: 0.0, ...>, betas = array<f32: ...>} : (...) -> tensor<66x2x1x256xf32>
 
 Operands (D directions, B batch, T steps, H hidden, G gates: 4 for LSTM, 3 for GRU, 1 for RNN):
-- gates `[T, B, D*G*H]`: the projected input with the summed biases, ONNX's gate order per
+- gates `[T*B, D*G*H]` (row t*B + b): the projected input with the summed biases, the GEMM's
+  result as it is, ONNX's gate order per
   direction (LSTM iofc, GRU zrh);
-- recurrent_t `[D, H, G*H]`: R transposed, so a step reads rows of it contiguously;
+- recurrent_packed `[D, G*H/N, H, N]`: R transposed and cut into blocks of N columns
+  (`column_block`), block-major, so a step streams each block's H rows contiguously while
+  N accumulators stay in registers;
 - recurrent_bias `[D, H]`: GRU's Rbh when `linear_before_reset` (it sits inside r * (...)),
   zeros otherwise;
 - peepholes `[D, 3H]` (LSTM's P, order iof; zeros without);
@@ -22,6 +25,7 @@ last hidden state Y_h in row T and the last cell state Y_c in row T + 1 (zeros b
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseArrayBase,
@@ -77,13 +81,30 @@ ACTIVATIONS = (
 """The activation functions ONNX's recurrent ops name (each with its alpha and beta)."""
 
 
+COLUMN_BLOCKS = (64, 48, 32, 16, 8, 4, 2, 1)
+"""Widths of the blocks R^T is packed in, widest first: 64 columns are 4 zmm accumulators."""
+
+
+def column_block(cell: str, hidden: int, linear_before_reset: bool) -> int:
+    """The widest block dividing the columns a step multiplies at once: all G*H, but for GRU
+    without linear_before_reset, whose candidate's H columns run after the others."""
+    columns = hidden if cell == "gru" and not linear_before_reset else CELL_GATES[cell] * hidden
+    return next(n for n in COLUMN_BLOCKS if columns % n == 0)
+
+
+def pack_recurrent(r: np.ndarray, block: int) -> np.ndarray:
+    """ONNX's R [D, G*H, H] as graph.recurrence reads it: [D, G*H/block, H, block]."""
+    d, width, hidden = r.shape
+    return np.ascontiguousarray(r.reshape(d, width // block, block, hidden).transpose(0, 1, 3, 2))
+
+
 @irdl_op_definition
 class RecurrenceOp(IRDLOperation):
     """The time loop of an LSTM, GRU or RNN over a projected input (see the module doc)."""
 
     name = "graph.recurrence"
     gates = operand_def(TensorType)
-    recurrent_t = operand_def(TensorType)
+    recurrent_packed = operand_def(TensorType)
     recurrent_bias = operand_def(TensorType)
     peepholes = operand_def(TensorType)
     initial_h = operand_def(TensorType)
@@ -101,7 +122,7 @@ class RecurrenceOp(IRDLOperation):
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = (
-        "$gates `,` $recurrent_t `,` $recurrent_bias `,` $peepholes `,` $initial_h `,` "
+        "$gates `,` $recurrent_packed `,` $recurrent_bias `,` $peepholes `,` $initial_h `,` "
         "$initial_c `,` $sequence_lens attr-dict `:` functional-type(operands, results)"
     )
 
@@ -116,7 +137,7 @@ class RecurrenceOp(IRDLOperation):
         linear_before_reset: bool = False,
     ):
         gates, _, _, _, initial_h = operands[:5]
-        steps = tensor_shape(gates)[0]
+        steps = tensor_shape(gates)[0] // tensor_shape(initial_h)[1]
         props: dict[str, Attribute] = {
             "cell": StringAttr(cell),
             "direction": StringAttr(direction),
@@ -143,7 +164,12 @@ class RecurrenceOp(IRDLOperation):
 
     @property
     def hidden(self) -> int:
-        return tensor_shape(self.recurrent_t)[1]
+        return tensor_shape(self.recurrent_packed)[2]
+
+    @property
+    def block(self) -> int:
+        """Columns per block of the packed recurrent weights."""
+        return tensor_shape(self.recurrent_packed)[3]
 
     @property
     def gate_count(self) -> int:
@@ -170,10 +196,16 @@ class RecurrenceOp(IRDLOperation):
         if element_type_of(self.gates) != f32 or element_type_of(self.sequence_lens) != i32:
             raise VerifyException("graph.recurrence takes f32 tensors and i32 sequence_lens.")
         d, h, g = self.directions, self.hidden, self.gate_count
-        steps, batch, width = tensor_shape(self.gates)
+        lbr = self.linear_before_reset is not None
+        if self.block != column_block(cell, h, lbr):
+            raise VerifyException(
+                f"graph.recurrence packs R in blocks of {column_block(cell, h, lbr)} columns."
+            )
+        batch = tensor_shape(self.initial_h)[1]
+        steps = tensor_shape(self.gates)[0] // max(batch, 1)
         expected = {
-            "gates": (steps, batch, d * g * h),
-            "recurrent_t": (d, h, g * h),
+            "gates": (steps * batch, d * g * h),
+            "recurrent_packed": (d, g * h // self.block, h, self.block),
             "recurrent_bias": (d, h),
             "peepholes": (d, 3 * h),
             "initial_h": (d, batch, h),

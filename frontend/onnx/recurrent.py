@@ -2,7 +2,7 @@
 
 X [T*B, I] times W^T [I, D*G*H] plus the biases that add outside the gate functions is a
 graph.matmul and a graph.add, so it runs as one tiled GEMM for all steps and directions;
-graph.recurrence then runs the serial part. R is transposed to [D, H, G*H] and the biases are
+graph.recurrence then runs the serial part. R is packed in column blocks and the biases are
 summed here when they are constants (the usual case: weights are initializers), so nothing
 is repacked per run; otherwise the same rearrangement is made of graph ops.
 """
@@ -15,7 +15,13 @@ from xdsl.dialects.builtin import f32, i32
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
-from ziggurat.dialects.graph.recurrence import ACTIVATIONS, CELL_ACTIVATIONS, CELL_GATES
+from ziggurat.dialects.graph.recurrence import (
+    ACTIVATIONS,
+    CELL_ACTIVATIONS,
+    CELL_GATES,
+    column_block,
+    pack_recurrent,
+)
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
 
@@ -104,6 +110,8 @@ class _Recurrent(OnnxOpConverter):
         if layout == 1:
             x = graph.TransposeOp(x, (1, 0, 2)).result
         steps, batch, features = graph.tensor_shape(x)
+        if steps == 0 or batch == 0:
+            raise ctx.unsupported("an empty sequence or batch is not supported")
         directions = 2 if direction == "bidirectional" else 1
         size = int(attrs.get("hidden_size", graph.tensor_shape(r)[-1]))
         width = CELL_GATES[cls.cell] * size
@@ -113,7 +121,7 @@ class _Recurrent(OnnxOpConverter):
         gates, recurrent_bias = cls._projection(ctx, node, x, w, directions, size, lbr)
         operands = [
             gates,
-            cls._recurrent_t(ctx, node, r),
+            cls._recurrent_packed(ctx, node, r, column_block(cls.cell, size, lbr)),
             recurrent_bias,
             cls._optional(ctx, node, 7, (directions, 3 * size), 0, "P"),
             cls._optional(ctx, node, 5, (directions, batch, size), layout, "initial_h"),
@@ -156,7 +164,7 @@ class _Recurrent(OnnxOpConverter):
         size: int,
         lbr: bool,
     ) -> tuple[SSAValue, SSAValue]:
-        """X W^T plus the summed biases, [T, B, D*G*H], and GRU's Rbh when it stays inside
+        """X W^T plus the summed biases, [T*B, D*G*H], and GRU's Rbh when it stays inside
         the reset gate's product (`lbr`), else zeros."""
         steps, batch, features = graph.tensor_shape(x)
         width = CELL_GATES[cls.cell] * size
@@ -197,17 +205,19 @@ class _Recurrent(OnnxOpConverter):
                 both = graph.AddOp(w_b, r_b).result
                 flat_bias = graph.ReshapeOp(both, (directions * width,)).result
             product = graph.AddOp(product, flat_bias).result
-        gates = graph.ReshapeOp(product, (steps, batch, directions * width)).result
-        return gates, recurrent_bias
+        return product, recurrent_bias
 
     @classmethod
-    def _recurrent_t(cls, ctx: ImportContext, node: onnx.NodeProto, r: SSAValue) -> SSAValue:
-        """R as [D, H, G*H]: a step reads one contiguous row per hidden unit."""
+    def _recurrent_packed(
+        cls, ctx: ImportContext, node: onnx.NodeProto, r: SSAValue, block: int
+    ) -> SSAValue:
+        """R as graph.recurrence reads it, [D, G*H/block, H, block] (`pack_recurrent`)."""
         constant = ctx.constant_input(node, 2)
         if constant is not None:
-            packed = np.ascontiguousarray(constant.transpose(0, 2, 1))
-            return ctx.tensor(packed, f"{node.input[2]}_t")
-        return graph.TransposeOp(r, (0, 2, 1)).result
+            return ctx.tensor(pack_recurrent(constant, block), f"{node.input[2]}_packed")
+        d, width, hidden = graph.tensor_shape(r)
+        blocks = graph.ReshapeOp(r, (d, width // block, block, hidden)).result
+        return graph.TransposeOp(blocks, (0, 1, 3, 2)).result
 
     @classmethod
     def _optional(
