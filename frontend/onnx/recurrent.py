@@ -80,6 +80,10 @@ def _zeros(shape: tuple[int, ...]) -> SSAValue:
     return graph.ConstantOp(graph.dense_tensor(f32, shape, [0.0])).result
 
 
+def _full_lengths(steps: int, batch: int) -> SSAValue:
+    return graph.ConstantOp(graph.dense_tensor(i32, (batch,), [steps])).result
+
+
 def _check_shape(ctx: ImportContext, name: str, value: SSAValue, shape: tuple[int, ...]) -> None:
     actual = graph.tensor_shape(value)
     if actual != shape:
@@ -128,9 +132,6 @@ class _Recurrent(OnnxOpConverter):
             cls._optional(ctx, node, 6, (directions, batch, size), layout, "initial_c"),
             cls._sequence_lens(ctx, node, steps, batch),
         ]
-        if cls.cell != "lstm":
-            operands[3] = _zeros((directions, 3 * size))
-            operands[5] = _zeros((directions, batch, size))
         clip = attrs.get("clip")
         recurrence = graph.RecurrenceOp(
             operands,
@@ -181,7 +182,7 @@ class _Recurrent(OnnxOpConverter):
         if lbr:
             mask[2 * size :] = 0
         bias_value = ctx.input(node, 3)
-        recurrent_bias = _zeros((directions, size))
+        recurrent_bias: SSAValue | None = None
         if bias_value is not None:
             _check_shape(ctx, "B", bias_value, (directions, 2 * width))
             bias = ctx.constant_input(node, 3)
@@ -205,6 +206,8 @@ class _Recurrent(OnnxOpConverter):
                 both = graph.AddOp(w_b, r_b).result
                 flat_bias = graph.ReshapeOp(both, (directions * width,)).result
             product = graph.AddOp(product, flat_bias).result
+        if recurrent_bias is None:
+            recurrent_bias = _zeros((directions, size))
         return product, recurrent_bias
 
     @classmethod
@@ -231,6 +234,7 @@ class _Recurrent(OnnxOpConverter):
     ) -> SSAValue:
         """An optional float input in the op's layout, zeros when omitted."""
         value = ctx.input(node, index) if cls.cell == "lstm" or index < 6 else None
+        # initial_c and P are LSTM's: GRU and RNN have no such inputs.
         if value is None:
             return _zeros(shape)
         if graph.element_type_of(value) != f32:
@@ -246,10 +250,9 @@ class _Recurrent(OnnxOpConverter):
     ) -> SSAValue:
         """sequence_lens, or T for every entry when omitted (a splat the kernel needs no
         masking for)."""
-        full = graph.ConstantOp(graph.dense_tensor(i32, (batch,), [steps])).result
         value = ctx.input(node, 4)
         if value is None:
-            return full
+            return _full_lengths(steps, batch)
         if graph.element_type_of(value) != i32:
             raise ctx.error("input sequence_lens must be int32")
         _check_shape(ctx, "sequence_lens", value, (batch,))
@@ -258,7 +261,7 @@ class _Recurrent(OnnxOpConverter):
             if constant.min(initial=steps) < 0 or constant.max(initial=0) > steps:
                 raise ctx.error(f"sequence_lens {constant.tolist()} leave [0, {steps}]")
             if (constant == steps).all():
-                return full
+                return _full_lengths(steps, batch)
         return value
 
 

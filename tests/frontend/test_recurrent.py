@@ -17,7 +17,7 @@ from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
-T, B, I, H = 5, 3, 4, 6
+T, B, FEATURES, H = 5, 3, 4, 6
 
 
 def _array(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -45,8 +45,8 @@ def recurrent_model(
     width = GATES[op] * hidden
     state = (batch, d, hidden) if layout else (d, batch, hidden)
     values = {
-        "X": _array(rng, batch, steps, I) if layout else _array(rng, steps, batch, I),
-        "W": _array(rng, d, width, I),
+        "X": _array(rng, batch, steps, FEATURES) if layout else _array(rng, steps, batch, FEATURES),
+        "W": _array(rng, d, width, FEATURES),
         "R": _array(rng, d, width, hidden),
         "B": _array(rng, d, 2 * width),
         "lens": rng.integers(1, steps + 1, batch).astype(np.int32),
@@ -273,7 +273,7 @@ def _stack(layers: int, op: str, batch_first: bool) -> onnx.ModelProto:
     Reshape[0,0,-1] after it; batch_first inputs transposed in and out."""
     rng = np.random.default_rng(3)
     nodes, inits = [], []
-    x, features = "x", I
+    x, features = "x", FEATURES
     if batch_first:
         nodes.append(helper.make_node("Transpose", ["x"], ["x_tm"], perm=[1, 0, 2]))
         x = "x_tm"
@@ -304,7 +304,7 @@ def _stack(layers: int, op: str, batch_first: bool) -> onnx.ModelProto:
     if batch_first:
         nodes.append(helper.make_node("Transpose", [x], ["out"], perm=[1, 0, 2]))
         x = "out"
-    shape_in = [B, T, I] if batch_first else [T, B, I]
+    shape_in = [B, T, FEATURES] if batch_first else [T, B, FEATURES]
     graph = helper.make_graph(
         nodes,
         "stack",
@@ -320,7 +320,7 @@ def _stack(layers: int, op: str, batch_first: bool) -> onnx.ModelProto:
 @pytest.mark.parametrize(("op", "batch_first"), [("LSTM", False), ("GRU", True)])
 def test_two_layer_bidirectional_stack(op: str, batch_first: bool) -> None:
     model = _stack(2, op, batch_first)
-    shape = (B, T, I) if batch_first else (T, B, I)
+    shape = (B, T, FEATURES) if batch_first else (T, B, FEATURES)
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     check(model, {"x": x})
 
@@ -329,7 +329,7 @@ def test_pytorch_unidirectional_export() -> None:
     """batch_first LSTM: Transpose in, Squeeze(axis 1) of Y, Transpose out, states out."""
     rng = np.random.default_rng(5)
     inits = [
-        numpy_helper.from_array(_array(rng, 1, 4 * H, I), "w"),
+        numpy_helper.from_array(_array(rng, 1, 4 * H, FEATURES), "w"),
         numpy_helper.from_array(_array(rng, 1, 4 * H, H), "r"),
         numpy_helper.from_array(_array(rng, 1, 8 * H), "b"),
         numpy_helper.from_array(np.array([1], np.int64), "axes"),
@@ -346,7 +346,7 @@ def test_pytorch_unidirectional_export() -> None:
         nodes,
         "torch_lstm",
         [
-            helper.make_tensor_value_info("x", TensorProto.FLOAT, [B, T, I]),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [B, T, FEATURES]),
             helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, B, H]),
             helper.make_tensor_value_info("c0", TensorProto.FLOAT, [1, B, H]),
         ],
@@ -355,7 +355,11 @@ def test_pytorch_unidirectional_export() -> None:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     model.ir_version = 8
-    feeds = {"x": _array(rng, B, T, I), "h0": _array(rng, 1, B, H), "c0": _array(rng, 1, B, H)}
+    feeds = {
+        "x": _array(rng, B, T, FEATURES),
+        "h0": _array(rng, 1, B, H),
+        "c0": _array(rng, 1, B, H),
+    }
     check(model, feeds)
 
 
