@@ -40,6 +40,10 @@ from xdsl.rewriter import InsertPoint
 from ziggurat.dialects import graph, sched
 from ziggurat.schedule.schedule import SERIAL_ATTR
 
+ROW_BLOCK = 4
+"""Batch rows of a register tile of the step's product: 4 rows of a 64-column block are 16 zmm
+accumulators, and each row of R loaded feeds 4 rows."""
+
 EPILOGUE_BLOCK = 16
 """Lanes of the gate loops (one zmm): their polynomials need many registers per vector."""
 
@@ -240,17 +244,20 @@ class RecurrenceEmitter:
             reverse = arith.CmpiOp(d, _index(0), "ne").result
         functions = self._direction_functions(d)
         gate_offset = arith.MuliOp(d, _index(self.width)).result
-        with _loop(self.steps) as s, _loop(self.batch) as b:
-            t, weight = self._time_index(s, b, reverse)
+        with _loop(self.steps) as s:
             size = self.size
             if self.gru_reset_first:
                 assert self.rh is not None
-                self._product(d, b, self.h, 0, 2 * size)
-                self._reset_times_state(d, b, t, gate_offset, functions[0])
-                self._product(d, b, self.rh, 2 * size, 3 * size)
+                self._product(d, self.h, 0, 2 * size)
+                with _loop(self.batch) as b:
+                    t, _ = self._time_index(s, b, reverse)
+                    self._reset_times_state(d, b, t, gate_offset, functions[0])
+                self._product(d, self.rh, 2 * size, 3 * size)
             else:
-                self._product(d, b, self.h, 0, self.width)
-            self._gates(d, b, t, weight, gate_offset, functions)
+                self._product(d, self.h, 0, self.width)
+            with _loop(self.batch) as b:
+                t, weight = self._time_index(s, b, reverse)
+                self._gates(d, b, t, weight, gate_offset, functions)
 
     def _time_index(
         self, s: SSAValue, b: SSAValue, reverse: SSAValue | bool
@@ -275,22 +282,28 @@ class RecurrenceEmitter:
         t = arith.SelectOp(valid, t, s).result
         return t, arith.SelectOp(valid, _float(1.0), _float(0.0)).result
 
-    def _product(self, d: SSAValue, b: SSAValue, source: SSAValue, start: int, stop: int) -> None:
-        """acc[d, b, start:stop] = source[d, b] @ R^T[d][:, start:stop], one packed block of
-        columns at a time in registers, its H rows streamed contiguously."""
+    def _product(self, d: SSAValue, source: SSAValue, start: int, stop: int) -> None:
+        """acc[d, :, start:stop] = source[d] @ R^T[d][:, start:stop]: a register tile of up
+        to ROW_BLOCK batch rows by one packed block of columns, the hidden units streamed
+        (each block's rows are contiguous), so R is read once per step for every row."""
         width = self.op.block
-        with _loop((stop - start) // width) as block_offset:
-            block = _add(block_offset, _index(start // width))
-            base = arith.MuliOp(block, _index(width)).result
-            with _loop(width, "vectorize") as lane:
-                sched.StoreOp(_float(0.0), self.acc, [d, b, _add(base, lane)])
-            with _loop(self.size) as k:
-                factor = sched.LoadOp(source, [d, b, k]).result
-                with _loop(width, "vectorize") as lane:
-                    j = _add(base, lane)
-                    total = sched.LoadOp(self.acc, [d, b, j]).result
-                    weight = sched.LoadOp(self.packed, [d, block, k, lane]).result
-                    sched.StoreOp(_add(total, _mul(factor, weight)), self.acc, [d, b, j])
+        for first, count, height in _blocks(self.batch, ROW_BLOCK):
+            with _loop(count) as row_block:
+                top = _add(arith.MuliOp(row_block, _index(height)).result, _index(first))
+                with _loop((stop - start) // width) as block_offset:
+                    block = _add(block_offset, _index(start // width))
+                    base = arith.MuliOp(block, _index(width)).result
+                    with _loop(height, "unroll") as row, _loop(width, "vectorize") as lane:
+                        b = _add(top, row)
+                        sched.StoreOp(_float(0.0), self.acc, [d, b, _add(base, lane)])
+                    with _loop(self.size) as k, _loop(height, "unroll") as row:
+                        b = _add(top, row)
+                        factor = sched.LoadOp(source, [d, b, k]).result
+                        with _loop(width, "vectorize") as lane:
+                            j = _add(base, lane)
+                            total = sched.LoadOp(self.acc, [d, b, j]).result
+                            weight = sched.LoadOp(self.packed, [d, block, k, lane]).result
+                            sched.StoreOp(_add(total, _mul(factor, weight)), self.acc, [d, b, j])
 
     def _clipped(self, x: SSAValue) -> SSAValue:
         if self.clip is None:

@@ -2,9 +2,10 @@
 
 // graph.recurrence keeps its op through convert-graph-to-te; convert-te-to-sched builds the
 // loops: per direction (kept on one core here: one direction) the states from their initial
-// values, a serial time loop over the batch, the step's product one packed block of columns
-// at a time (accumulators zeroed, the hidden units streamed, the block's lanes vectorized),
-// the gates vectorized over the hidden units, and the states copied to rows T and T + 1.
+// values, a serial time loop; per step the product in register tiles of batch rows (unrolled)
+// by one packed block of columns (accumulators zeroed, the hidden units streamed, the
+// block's lanes vectorized), then per batch entry the gates vectorized over the hidden units;
+// at the end the states copied to rows T and T + 1.
 // Reverse with sequence_lens: t = len - 1 - s within the length, s past it.
 
 // CHECK-LABEL: func.func private @recurrence_0
@@ -17,6 +18,17 @@
 // CHECK:             sched.store %{{.*}}, %[[H]]
 // CHECK:           sched.store %{{.*}}, %[[C]]
 // CHECK:           sched.for %[[S:.*]] = 0 to 3 step 1 {
+// CHECK:                 sched.for %{{.*}} = 0 to 1 step 1 unroll {
+// CHECK-NEXT:              sched.for %{{.*}} = 0 to 8 step 1 vectorize {
+// CHECK:                     sched.store %{{.*}}, %[[ACC]]
+// CHECK:                 sched.for %[[K:.*]] = 0 to 2 step 1 {
+// CHECK-NEXT:              sched.for %[[ROW:.*]] = 0 to 1 step 1 unroll {
+// CHECK-NEXT:                %[[BR:.*]] = arith.addi %{{.*}}, %[[ROW]] : index
+// CHECK-NEXT:                %[[HK:.*]] = sched.load %[[H]][%[[D]], %[[BR]], %[[K]]]
+// CHECK-NEXT:                sched.for %[[LANE:.*]] = 0 to 8 step 1 vectorize {
+// CHECK:                       sched.load %[[RP]][%[[D]], %{{.*}}, %[[K]], %[[LANE]]]
+// CHECK:                       arith.mulf %[[HK]]
+// CHECK:                     sched.store %{{.*}}, %[[ACC]]
 // CHECK:             sched.for %[[B:.*]] = 0 to 1 step 1 {
 // CHECK:               %[[LEN32:.*]] = sched.load %[[LENS]][%[[B]]] : memref<1xi32>
 // CHECK-NEXT:          %[[LEN:.*]] = arith.index_cast %[[LEN32]] : i32 to index
@@ -24,14 +36,6 @@
 // CHECK-NEXT:          %[[BACK:.*]] = arith.subi %[[LAST]], %[[S]] : index
 // CHECK-NEXT:          %[[VALID:.*]] = arith.cmpi slt, %[[S]], %[[LEN]] : index
 // CHECK-NEXT:          %[[T:.*]] = arith.select %[[VALID]], %[[BACK]], %[[S]] : index
-// CHECK:               sched.for %{{.*}} = 0 to 8 step 1 vectorize {
-// CHECK:                 sched.store %{{.*}}, %[[ACC]]
-// CHECK:               sched.for %[[K:.*]] = 0 to 2 step 1 {
-// CHECK-NEXT:            %[[HK:.*]] = sched.load %[[H]][%[[D]], %[[B]], %[[K]]]
-// CHECK-NEXT:            sched.for %[[LANE:.*]] = 0 to 8 step 1 vectorize {
-// CHECK:                   sched.load %[[RP]][%[[D]], %{{.*}}, %[[K]], %[[LANE]]]
-// CHECK:                   arith.mulf %[[HK]]
-// CHECK:                 sched.store %{{.*}}, %[[ACC]]
 // CHECK:               sched.for %{{.*}} = 0 to 2 step 1 vectorize {
 // CHECK:                 math.exp
 // CHECK:                 math.tanh
