@@ -50,6 +50,9 @@ EPILOGUE_BLOCK = 16
 PARALLEL_MIN_WORK = 1 << 14
 """Multiply-adds of a whole run below which the two directions stay on one core."""
 
+STEP_SPLIT_MIN_WORK = 1 << 16
+"""Multiply-adds of one step's product below which a unidirectional step stays on one core."""
+
 
 def _splat(value: SSAValue) -> float | None:
     """The value every element of a graph.constant holds, when they are all equal."""
@@ -282,6 +285,16 @@ class RecurrenceEmitter:
         t = arith.SelectOp(valid, t, s).result
         return t, arith.SelectOp(valid, _float(1.0), _float(0.0)).result
 
+    def _split_columns(self, blocks: int) -> bool:
+        """Whether one direction's step product runs its column blocks across cores: a
+        fork-join per step, paid where a step multiplies enough (a bidirectional op has its
+        directions on the cores already)."""
+        return (
+            self.dirs == 1
+            and blocks >= 2
+            and self.batch * self.size * self.width >= STEP_SPLIT_MIN_WORK
+        )
+
     def _product(self, d: SSAValue, source: SSAValue, start: int, stop: int) -> None:
         """acc[d, :, start:stop] = source[d] @ R^T[d][:, start:stop]: a register tile of up
         to ROW_BLOCK batch rows by one packed block of columns, the hidden units streamed
@@ -290,7 +303,9 @@ class RecurrenceEmitter:
         for first, count, height in _blocks(self.batch, ROW_BLOCK):
             with _loop(count) as row_block:
                 top = _add(arith.MuliOp(row_block, _index(height)).result, _index(first))
-                with _loop((stop - start) // width) as block_offset:
+                blocks = (stop - start) // width
+                kind = "parallel" if self._split_columns(blocks) else "serial"
+                with _loop(blocks, kind) as block_offset:
                     block = _add(block_offset, _index(start // width))
                     base = arith.MuliOp(block, _index(width)).result
                     with _loop(height, "unroll") as row, _loop(width, "vectorize") as lane:

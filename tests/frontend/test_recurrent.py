@@ -374,6 +374,27 @@ def test_wide_hidden_state_blocks() -> None:
         check(model, feeds, reference=False)
 
 
+@pytest.mark.parametrize(
+    ("op", "hidden", "lbr"), [("LSTM", 128, 0), ("GRU", 160, 0), ("GRU", 128, 1)]
+)
+def test_unidirectional_steps_split_across_cores(op: str, hidden: int, lbr: int) -> None:
+    """Steps big enough to run their product's column blocks in parallel (a fork-join per
+    step), with sequence_lens and initial states."""
+    inputs, outputs = _full(op)
+    extra = {"linear_before_reset": lbr} if op == "GRU" else {}
+    model, feeds = recurrent_model(
+        op,
+        direction="reverse",
+        inputs=inputs,
+        outputs=outputs,
+        runtime=("X", "lens", "h0", "c0"),
+        hidden=hidden,
+        batch=2,
+        **extra,
+    )
+    check(model, feeds, reference=False)
+
+
 def test_unknown_activation_is_refused_naming_the_node() -> None:
     model, _ = recurrent_model("RNN", activations=["Swish"])
     with pytest.raises(UnsupportedOpError, match="RNN") as err:
