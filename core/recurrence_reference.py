@@ -105,6 +105,7 @@ def recurrence(
                     op, funcs, x, recurrent_t[d], recurrent_bias[d], peepholes[d], h, c
                 )
                 out[t, d, b] = h[0]
-            out[steps, d, b] = h[0]
-            out[steps + 1, d, b] = c[0] if op.cell.data == "lstm" else 0
+            if length > 0:
+                out[steps, d, b] = h[0]
+                out[steps + 1, d, b] = c[0] if op.cell.data == "lstm" else 0
     return out

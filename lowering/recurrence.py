@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     UnitAttr,
     f32,
+    i32,
 )
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint
@@ -215,11 +216,22 @@ class RecurrenceEmitter:
                 sched.StoreOp(value, state, [d, b, j])
 
     def _finish(self, d: SSAValue) -> None:
+        """Y_h and Y_c: the states, zeros for an entry of length 0 (as onnxruntime gives)."""
         rows = ((self.steps, self.h), (self.steps + 1, self.c))
         for row, state in rows:
-            with _loop(self.batch) as b, _loop(self.size, "vectorize") as j:
-                value = _float(0.0) if state is None else sched.LoadOp(state, [d, b, j]).result
-                sched.StoreOp(value, self.out, [_index(row), d, b, j])
+            with _loop(self.batch) as b:
+                weight = None
+                if not self.full_lengths and state is not None:
+                    raw = sched.LoadOp(self.lens, [b]).result
+                    empty = arith.CmpiOp(raw, arith.ConstantOp(IntegerAttr(0, i32)).result, "sle")
+                    weight = arith.SelectOp(empty.result, _float(0.0), _float(1.0)).result
+                with _loop(self.size, "vectorize") as j:
+                    value = _float(0.0)
+                    if state is not None:
+                        value = sched.LoadOp(state, [d, b, j]).result
+                    if weight is not None:
+                        value = _mul(weight, value)
+                    sched.StoreOp(value, self.out, [_index(row), d, b, j])
 
     def _direction_functions(self, d: SSAValue) -> list[Callable[[SSAValue], SSAValue]]:
         """The activations of direction `d`. When the two directions name different ones,

@@ -126,6 +126,21 @@ def test_every_input_and_output(op: str, direction: str) -> None:
     check(model, feeds)
 
 
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+def test_entry_of_length_zero(op: str) -> None:
+    """An entry of length 0: Y, Y_h and Y_c all zeros (onnxruntime's answer)."""
+    inputs, outputs = _full(op)
+    model, feeds = recurrent_model(
+        op,
+        direction="bidirectional",
+        inputs=inputs,
+        outputs=outputs,
+        runtime=("X", "lens", "h0", "c0"),
+    )
+    feeds["lens"] = np.array([0, T, 2], np.int32)
+    check(model, feeds)
+
+
 @pytest.mark.parametrize("lbr", [0, 1])
 @pytest.mark.parametrize("direction", ["forward", "bidirectional"])
 def test_gru_reset_gate_placement(direction: str, lbr: int) -> None:
