@@ -2,23 +2,25 @@
 
 te.compute and te.reduce say what each element is; a recurrence reads the state the previous
 step wrote, so convert-te-to-sched builds this kernel's loops directly (the strategy keeps
-the graph op in the te kernel). Per direction (a parallel loop: the two directions of a
-bidirectional op run on two cores):
+the graph op in the te kernel). One kernel, whatever T is (time is a loop, not unrolled):
 
-    state <- initial_h, initial_c
-    for s in 0..T-1 (serial):
-      for b in 0..B-1:
-        t = s, or T-1-s in reverse, or len[b]-1-s with sequence_lens; valid = s < len[b]
-        acc[:] = h[b] @ R^T                      register blocks of columns, vectorized
-        gates from gates_in[t*B + b] + acc, clip, activations, peepholes  (vectorized over H)
-        h, c <- new state where valid; Y[t] <- h, or 0 where not valid
-    Y_h, Y_c <- state
+    for d in directions (parallel: a bidirectional op's directions on two cores):
+      h, c <- initial_h, initial_c
+      for s in 0..T-1 (serial):
+        acc[b, :] = h[b] @ R^T for every b: register tiles of up to 4 batch rows by one
+                    packed block of 64 columns, the hidden units streamed; the blocks run
+                    across the cores when one direction's step is big enough
+        for b in 0..B-1:
+          t = s, or T-1-s in reverse, or len[b]-1-s with sequence_lens; valid = s < len[b]
+          gates from gates_in[t*B + b] + acc[b], clip, activations, peepholes (vectorized
+          over the hidden units); h, c <- the new state where valid; Y[t] <- h, or 0
+      Y_h, Y_c <- h, c
 
-The loops carry their own kinds (vectorize, parallel or sched.serial), so the default
-templates and sched-parallelize leave the kernel as built; sched-expand-math and
+The loops carry their own kinds (vectorize, unroll, parallel or sched.serial), so the
+default templates and sched-parallelize leave the kernel as built; sched-expand-math and
 sched-lower-vectorize then make exp and tanh polynomial vector code. GRU without
 `linear_before_reset` multiplies r * h before its candidate's product: the step then runs
-the product over the z and r columns, then over the candidate's columns with r * h.
+the product over the z and r columns, computes r * h, then the candidate's columns with it.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -183,9 +185,8 @@ class RecurrenceEmitter:
         self.no_rbias = _splat(op.recurrent_bias) == 0.0
         self.full_lengths = _splat(op.sequence_lens) == float(self.steps)
         self.clip = None if op.clip is None else op.clip.value.data
-        per_direction = len(op.activations.data) // self.dirs
         self.specs = op.activation_list()
-        self.per_direction = per_direction
+        self.per_direction = len(self.specs) // self.dirs
 
     def build(self) -> sched.ForOp:
         work = self.steps * self.batch * self.size * self.width
