@@ -423,3 +423,17 @@ def test_bad_weight_shape_names_the_node() -> None:
     hidden_size.i = H + 1
     with pytest.raises(ModelImportError, match="rnn_node"):
         ziggurat.from_onnx(model)
+
+
+def test_double_input_is_refused_naming_the_node() -> None:
+    model, _ = recurrent_model("LSTM")
+    model.graph.input[0].type.tensor_type.elem_type = TensorProto.DOUBLE
+    with pytest.raises(UnsupportedOpError, match="float32") as err:
+        ziggurat.from_onnx(model)
+    assert "rnn_node" in str(err.value)
+
+
+def test_wrong_activation_count_names_the_node() -> None:
+    model, _ = recurrent_model("GRU", direction="bidirectional", activations=["Sigmoid", "Tanh"])
+    with pytest.raises(ModelImportError, match="rnn_node.*takes 4 activations"):
+        ziggurat.from_onnx(model)
