@@ -41,11 +41,24 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint
 
 from ziggurat.dialects import graph, sched
+from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.schedule.schedule import SERIAL_ATTR
+from ziggurat.schedule.templates import register_count
 
 ROW_BLOCK = 4
-"""Batch rows of a register tile of the step's product: 4 rows of a 64-column block are 16 zmm
-accumulators, and each row of R loaded feeds 4 rows."""
+"""Most batch rows of a register tile of the step's product: each row of R loaded feeds them
+all (4 rows of a 64-column block are 16 zmm accumulators)."""
+
+
+def row_block(cpu: CpuTargetAttr | None, columns: int) -> int:
+    """Batch rows whose accumulators for `columns` fit the target's vector registers beside
+    the broadcast and the loads: 4 with AVX-512's 32 zmm, 1 with AVX2's 16 ymm for 64
+    columns; ROW_BLOCK without a target."""
+    if cpu is None:
+        return ROW_BLOCK
+    vectors = max(1, columns // cpu.vector_lanes(32))
+    return max(1, min(ROW_BLOCK, (register_count(cpu) - 4) // vectors))
+
 
 EPILOGUE_BLOCK = 16
 """Lanes of the gate loops (one zmm): their polynomials need many registers per vector."""
@@ -164,8 +177,10 @@ class RecurrenceEmitter:
         buffers: Sequence[SSAValue],
         out: SSAValue,
         alloc: Callable[[MemRefType], SSAValue],
+        cpu: CpuTargetAttr | None = None,
     ):
         self.op = op
+        self.rows = row_block(cpu, op.block)
         (self.gates, self.packed, self.rbias, self.peep, self.h0, self.c0, self.lens) = buffers
         self.out = out
         self.batch = graph.tensor_shape(op.initial_h)[1]
@@ -310,10 +325,10 @@ class RecurrenceEmitter:
 
     def _product(self, d: SSAValue, source: SSAValue, start: int, stop: int) -> None:
         """acc[d, :, start:stop] = source[d] @ R^T[d][:, start:stop]: a register tile of up
-        to ROW_BLOCK batch rows by one packed block of columns, the hidden units streamed
+        to `rows` batch rows by one packed block of columns, the hidden units streamed
         (each block's rows are contiguous), so R is read once per step for every row."""
         width = self.op.block
-        for first, count, height in _blocks(self.batch, ROW_BLOCK):
+        for first, count, height in _blocks(self.batch, self.rows):
             with _loop(count) as row_block:
                 top = _add(arith.MuliOp(row_block, _index(height)).result, _index(first))
                 blocks = (stop - start) // width
@@ -469,9 +484,11 @@ def emit_recurrence(
     buffers: Sequence[SSAValue],
     out: SSAValue,
     alloc: Callable[[MemRefType], SSAValue],
+    cpu: CpuTargetAttr | None = None,
 ) -> sched.ForOp:
-    """The loop nest computing `op` into `out` (see the module doc)."""
-    return RecurrenceEmitter(op, buffers, out, alloc).build()
+    """The loop nest computing `op` into `out` (see the module doc), its register tile sized
+    for `cpu`'s vector registers."""
+    return RecurrenceEmitter(op, buffers, out, alloc, cpu).build()
 
 
 def keep_in_kernel(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
