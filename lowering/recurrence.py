@@ -192,7 +192,6 @@ class RecurrenceEmitter:
         self.h = alloc(state)
         self.c = alloc(state) if self.cell == "lstm" else None
         self.acc = alloc(MemRefType(f32, [self.dirs, self.batch, self.width]))
-        self.acc_hi = alloc(MemRefType(f32, [self.dirs, self.batch, self.width]))
         self.gru_reset_first = self.cell == "gru" and op.linear_before_reset is None
         self.rh = alloc(state) if self.gru_reset_first else None
         self.initial_h_zero = _splat(op.initial_h) == 0.0
@@ -327,9 +326,7 @@ class RecurrenceEmitter:
     def _product(self, d: SSAValue, source: SSAValue, start: int, stop: int) -> None:
         """acc[d, :, start:stop] = source[d] @ R^T[d][:, start:stop]: a register tile of up
         to `rows` batch rows by one packed block of columns, the hidden units streamed
-        (each block's rows are contiguous), so R is read once per step for every row. A tile
-        of at most half the rows the registers hold streams the two halves of the hidden
-        units into two sets of accumulators, summed after: twice the independent FMA chains."""
+        (each block's rows are contiguous), so R is read once per step for every row."""
         width = self.op.block
         for first, count, height in _blocks(self.batch, self.rows):
             with _loop(count) as row_block:
@@ -339,29 +336,17 @@ class RecurrenceEmitter:
                 with _loop(blocks, kind) as block_offset:
                     block = _add(block_offset, _index(start // width))
                     base = arith.MuliOp(block, _index(width)).result
-                    halves = 2 if self.size % 2 == 0 and 2 * height <= self.rows else 1
-                    sums = [self.acc, self.acc_hi][:halves]
                     with _loop(height, "unroll") as row, _loop(width, "vectorize") as lane:
                         b = _add(top, row)
-                        for partial in sums:
-                            sched.StoreOp(_float(0.0), partial, [d, b, _add(base, lane)])
-                    with _loop(self.size // halves) as k, _loop(height, "unroll") as row:
+                        sched.StoreOp(_float(0.0), self.acc, [d, b, _add(base, lane)])
+                    with _loop(self.size) as k, _loop(height, "unroll") as row:
                         b = _add(top, row)
-                        ks = [_add(k, _index(n * (self.size // halves))) for n in range(halves)]
-                        factors = [sched.LoadOp(source, [d, b, kn]).result for kn in ks]
+                        factor = sched.LoadOp(source, [d, b, k]).result
                         with _loop(width, "vectorize") as lane:
                             j = _add(base, lane)
-                            for partial, kn, factor in zip(sums, ks, factors, strict=True):
-                                total = sched.LoadOp(partial, [d, b, j]).result
-                                weight = sched.LoadOp(self.packed, [d, block, kn, lane]).result
-                                sched.StoreOp(_add(total, _mul(factor, weight)), partial, [d, b, j])
-                    if halves == 2:
-                        with _loop(height, "unroll") as row, _loop(width, "vectorize") as lane:
-                            b = _add(top, row)
-                            j = _add(base, lane)
-                            high = sched.LoadOp(self.acc_hi, [d, b, j]).result
-                            low = sched.LoadOp(self.acc, [d, b, j]).result
-                            sched.StoreOp(_add(low, high), self.acc, [d, b, j])
+                            total = sched.LoadOp(self.acc, [d, b, j]).result
+                            weight = sched.LoadOp(self.packed, [d, block, k, lane]).result
+                            sched.StoreOp(_add(total, _mul(factor, weight)), self.acc, [d, b, j])
 
     def _clipped(self, x: SSAValue) -> SSAValue:
         if self.clip is None:
