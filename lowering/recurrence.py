@@ -297,8 +297,9 @@ class RecurrenceEmitter:
         length (None without sequence_lens)."""
         length: SSAValue = _index(self.steps)
         if not self.full_lengths:
-            raw = sched.LoadOp(self.lens, [b]).result
-            length = arith.IndexCastOp(raw, IndexType()).result
+            raw = arith.IndexCastOp(sched.LoadOp(self.lens, [b]).result, IndexType()).result
+            # Clamped to [0, T]: a length out of range never reads or writes past the buffers.
+            length = arith.MinSIOp(arith.MaxSIOp(raw, _index(0)).result, length).result
         backward = arith.SubiOp(arith.SubiOp(length, _index(1)).result, s).result
         t: SSAValue
         if reverse is True:

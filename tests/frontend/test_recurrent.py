@@ -141,6 +141,18 @@ def test_entry_of_length_zero(op: str) -> None:
     check(model, feeds)
 
 
+def test_lengths_out_of_range_are_clamped() -> None:
+    """Run-time lengths above T or below 0 act as T and 0 (onnxruntime refuses them): the
+    kernel never reads or writes past its buffers."""
+    inputs, outputs = _full("GRU")
+    model, feeds = recurrent_model(
+        "GRU", direction="bidirectional", inputs=inputs, outputs=outputs, runtime=("X", "lens")
+    )
+    clamped = dict(feeds, lens=np.array([T, 0, 2], np.int32))
+    expected = onnxruntime_outputs(model, clamped)
+    check(model, dict(feeds, lens=np.array([T + 7, -3, 2], np.int32)), expected, reference=False)
+
+
 @pytest.mark.parametrize("lbr", [0, 1])
 @pytest.mark.parametrize("direction", ["forward", "bidirectional"])
 def test_gru_reset_gate_placement(direction: str, lbr: int) -> None:

@@ -6,7 +6,7 @@
 // by one packed block of columns (accumulators zeroed, the hidden units streamed, the
 // block's lanes vectorized), then per batch entry the gates vectorized over the hidden units;
 // at the end the states copied to rows T and T + 1.
-// Reverse with sequence_lens: t = len - 1 - s within the length, s past it.
+// Reverse with sequence_lens (clamped to [0, T]): t = len - 1 - s within the length, s past it.
 
 // CHECK-LABEL: func.func private @recurrence_0
 // CHECK-SAME:    (%[[G:.*]]: memref<3x8xf32>, %[[RP:.*]]: memref<1x1x2x8xf32>, %[[LENS:.*]]: memref<1xi32>, %[[OUT:.*]]: memref<5x1x1x2xf32>)
@@ -31,7 +31,9 @@
 // CHECK:                     sched.store %{{.*}}, %[[ACC]]
 // CHECK:             sched.for %[[B:.*]] = 0 to 1 step 1 {
 // CHECK:               %[[LEN32:.*]] = sched.load %[[LENS]][%[[B]]] : memref<1xi32>
-// CHECK-NEXT:          %[[LEN:.*]] = arith.index_cast %[[LEN32]] : i32 to index
+// CHECK-NEXT:          %[[RAW:.*]] = arith.index_cast %[[LEN32]] : i32 to index
+// CHECK:               %[[LOW:.*]] = arith.maxsi %[[RAW]], %{{.*}} : index
+// CHECK:               %[[LEN:.*]] = arith.minsi %[[LOW]], %{{.*}} : index
 // CHECK:               %[[LAST:.*]] = arith.subi %[[LEN]], %{{.*}} : index
 // CHECK-NEXT:          %[[BACK:.*]] = arith.subi %[[LAST]], %[[S]] : index
 // CHECK-NEXT:          %[[VALID:.*]] = arith.cmpi slt, %[[S]], %[[LEN]] : index
