@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.core.recurrence_reference import recurrence
 from ziggurat.core.reference_control import CONTROL_EVALUATORS
 from ziggurat.dialects import graph
 from ziggurat.runtime.dtypes import dtype_named, numeric_kind
@@ -399,6 +400,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.PoolNchwcOp: _pool_nchwc,
     graph.WinogradInputOp: _winograd_input,
     graph.WinogradOutputOp: _winograd_output,
+    graph.RecurrenceOp: recurrence,
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
 

@@ -41,8 +41,10 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ziggurat.core import statistics
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph, sched, te
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.lowering.control_to_sched import ControlLowering
 from ziggurat.lowering.graph_to_te import graph_functions
+from ziggurat.lowering.recurrence import emit_recurrence
 
 OUTPUT_ATTR = "sched.output"
 """Unit attribute on the graph function's arguments that are output buffers."""
@@ -88,8 +90,9 @@ class KernelLowering:
     """Lowers one kernel's te ops into loop nests; scratch buffers are collected in `allocs`
     for the caller to place at the top of the kernel."""
 
-    def __init__(self, buffers: dict[SSAValue, SSAValue]):
+    def __init__(self, buffers: dict[SSAValue, SSAValue], cpu: CpuTargetAttr | None = None):
         self.buffers = buffers
+        self.cpu = cpu
         self.allocs: list[sched.AllocOp] = []
 
     def alloc(self, buffer: MemRefType) -> SSAValue:
@@ -106,6 +109,11 @@ class KernelLowering:
             scope[op.result] = load.result
         elif isinstance(op, te.ReduceOp):
             scope[op.result] = self.emit_reduce(op, at, scope)
+        elif isinstance(op, graph.RecurrenceOp):
+            out = self.buffers.get(op.result) or self.alloc(buffer_type(op.result.type))
+            self.buffers[op.result] = out
+            operands = [self.buffers[v] for v in op.operands]
+            append(at, emit_recurrence(op, operands, out, self.alloc, self.cpu))
         elif isinstance(op, graph.ConstantOp):
             constant = sched.ConstantOp(op.value)
             append(at, constant)
@@ -177,7 +185,7 @@ def _is_te_kernel(op: Operation) -> bool:
     return any(isinstance(t, TensorType) for t in types)
 
 
-def lower_kernel(kernel: func.FuncOp) -> func.FuncOp:
+def lower_kernel(kernel: func.FuncOp, cpu: CpuTargetAttr | None = None) -> func.FuncOp:
     old = kernel.body.block
     ret = old.last_op
     assert isinstance(ret, func.ReturnOp)
@@ -195,7 +203,7 @@ def lower_kernel(kernel: func.FuncOp) -> func.FuncOp:
                 "convert-graph-to-te gives such outputs a copy kernel."
             )
         buffers[value] = out
-    lowering = KernelLowering(buffers)
+    lowering = KernelLowering(buffers, cpu)
     scope: dict[SSAValue, SSAValue] = {}
     for inner in old.ops:
         if not isinstance(inner, func.ReturnOp):
@@ -266,9 +274,11 @@ class ConvertTeToSched(ModulePass):
     name = "convert-te-to-sched"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        cpu = op.attributes.get(CPU_ATTR)
+        cpu = cpu if isinstance(cpu, CpuTargetAttr) else None
         for kernel in [k for k in op.ops if _is_te_kernel(k)]:
             assert isinstance(kernel, func.FuncOp)
-            Rewriter.insert_op(lower_kernel(kernel), InsertPoint.before(kernel))
+            Rewriter.insert_op(lower_kernel(kernel, cpu), InsertPoint.before(kernel))
             Rewriter.erase_op(kernel)
         for function in graph_functions(op):
             types = (*function.function_type.inputs.data, *function.function_type.outputs.data)

@@ -74,6 +74,7 @@ from ziggurat.dialects.graph.layout import (
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
 from ziggurat.dialects.graph.quant import DequantizeOp, QuantBoundaryOp, QuantizeOp
+from ziggurat.dialects.graph.recurrence import RecurrenceOp
 from ziggurat.dialects.graph.shape import (
     PAD_MODES,
     BroadcastOp,
@@ -107,6 +108,7 @@ Graph = Dialect(
         IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
         QuantizeOp, DequantizeOp,
+        RecurrenceOp,
     ],
     [],
 )  # fmt: skip

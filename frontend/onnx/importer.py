@@ -34,6 +34,7 @@ from ziggurat.frontend.onnx import (  # noqa: F401  (registers converters)
     nn,
     qoperator,
     quantize,
+    recurrent,
     resize,
     shape_ops,
 )

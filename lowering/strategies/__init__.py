@@ -12,6 +12,7 @@ from xdsl.ir import Operation, SSAValue
 from ziggurat.core.errors import CompileError
 from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
+from ziggurat.lowering.recurrence import keep_in_kernel
 from ziggurat.lowering.strategies.base import Strategy
 from ziggurat.lowering.strategies.conv import batch_norm, conv, conv_transpose, lrn, pool
 from ziggurat.lowering.strategies.elementwise import (
@@ -80,6 +81,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.BatchNormOp: batch_norm,
     graph.LrnOp: lrn,
     graph.ReduceOp: reduce,
+    graph.RecurrenceOp: keep_in_kernel,
     graph.SliceOp: slice_,
     graph.BroadcastOp: broadcast,
     graph.PadOp: pad,

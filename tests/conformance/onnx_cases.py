@@ -20,7 +20,7 @@ OPS = (
     "Max Min Sum Equal Where ReduceMean ReduceSum ReduceMax Reshape Transpose Concat Split Slice "
     "Gather Squeeze Unsqueeze Flatten Expand Cast Shape ConstantOfShape Constant Range Identity "
     "Dropout Mod Round QuantizeLinear DequantizeLinear DynamicQuantizeLinear MatMulInteger "
-    "ConvInteger QLinearMatMul QLinearConv If Loop Scan"
+    "ConvInteger QLinearMatMul QLinearConv If Loop Scan LSTM GRU RNN"
 ).split()
 
 LOW_PRECISION = {
