@@ -21,6 +21,7 @@ def single_node_model(
     inputs: dict[str, np.ndarray],
     outputs: dict[str, np.dtype],
     opset: int = 18,
+    constants: dict[str, np.ndarray] | None = None,
 ) -> onnx.ModelProto:
     graph = helper.make_graph(
         [node],
@@ -33,6 +34,7 @@ def single_node_model(
             helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(np.dtype(t)), None)
             for n, t in outputs.items()
         ],
+        [onnx.numpy_helper.from_array(v, n) for n, v in (constants or {}).items()],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
@@ -46,10 +48,11 @@ def check(
     rtol: float = 1e-4,
     atol: float = 1e-4,
     opset: int = 18,
+    constants: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Compiled outputs and the reference executor's equal onnxruntime's, NaN for NaN and
     with the same dtype."""
-    model = single_node_model(node, inputs, outputs, opset)
+    model = single_node_model(node, inputs, outputs, opset, constants)
     session = onnxruntime.InferenceSession(
         model.SerializeToString(), providers=["CPUExecutionProvider"]
     )
@@ -118,3 +121,27 @@ def test_pow_of_mixed_element_types(base_type: type, exponent_type: type) -> Non
         exponent.reshape(-1)[0] = 0.5
     node = helper.make_node("Pow", ["x", "y"], ["z"])
     check(node, {"x": base, "y": exponent}, {"z": base_type}, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op_type", ["ReduceMax", "ReduceMin"])
+@pytest.mark.parametrize("axes, keepdims", [([1], 1), ([0, 2], 0), ([-1], 1), ([], 0)])
+def test_bool_reductions_are_any_and_all(op_type: str, axes: list[int], keepdims: int) -> None:
+    x = RNG.random((3, 5, 7)) < 0.8
+    x[1] = True
+    x[2] = False
+    constants = {"axes": np.array(axes, np.int64)} if axes else {}
+    node = helper.make_node(op_type, ["x", *constants], ["y"], keepdims=keepdims)
+    check(node, {"x": x}, {"y": np.bool_}, opset=20, constants=constants)
+
+
+def test_bool_reduction_of_an_empty_set_gives_false_for_max_and_true_for_min() -> None:
+    """onnxruntime cannot run these (it gives an empty result), so numpy is the reference."""
+    for op_type, expected in (("ReduceMax", False), ("ReduceMin", True)):
+        inputs = {"x": np.zeros((2, 0, 3), np.bool_)}
+        node = helper.make_node(op_type, ["x", "axes"], ["y"], keepdims=1)
+        axes = {"axes": np.array([1], np.int64)}
+        model = single_node_model(node, inputs, {"y": np.bool_}, opset=20, constants=axes)
+        module, params = ziggurat.from_onnx(model)
+        runner = GraphModule(ziggurat.build(module, params=params))
+        runner.run(**inputs)
+        np.testing.assert_array_equal(runner.get_output(0), np.full((2, 1, 3), expected))
