@@ -88,7 +88,10 @@ def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
 
 
 def _windows(
-    x: np.ndarray, op: "graph.PoolOp | graph.ConvOp | _Unpadded", kernel: Sequence[int], fill: float
+    x: np.ndarray,
+    op: "graph.PoolOp | graph.MaxPoolIndicesOp | graph.ConvOp | _Unpadded",
+    kernel: Sequence[int],
+    fill: float,
 ) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
     """Yields (tap, view): for each kernel tap, the strided view of the padded input that the
     tap sees at every output position."""
@@ -177,6 +180,24 @@ def _pool(op: graph.PoolOp, x: np.ndarray) -> np.ndarray:
     else:
         windows = _windows(np.ones((1, 1, *x.shape[2:])), op, kernel, 0.0)
     return total / np.sum([view for _, view in windows], axis=0)
+
+
+def _max_pool_indices(op: graph.MaxPoolIndicesOp, x: np.ndarray) -> np.ndarray:
+    """The first tap in scan order inside the input holding the window's max (or a NaN),
+    as its offset in x, row-major or with the spatial dims column-major."""
+    kernel = op.kernel_values
+    values = np.stack([view for _, view in _windows(x, op, kernel, -np.inf)])
+    offsets = np.arange(x.size, dtype=np.int64).reshape(x.shape)
+    taps = np.stack([view for _, view in _windows(offsets, op, kernel, -1)])
+    with np.errstate(invalid="ignore"):
+        holds = (values == values.max(axis=0)) | np.isnan(values)
+    first = np.argmax(holds & (taps >= 0), axis=0)
+    row_major = np.take_along_axis(taps, first[None], axis=0)[0]
+    if not op.storage_order.value.data:
+        return row_major
+    n, c, *spatial = np.unravel_index(row_major, x.shape)
+    inner = np.ravel_multi_index(spatial[::-1], x.shape[2:][::-1])
+    return ((n * x.shape[1] + c) * int(np.prod(x.shape[2:])) + inner).astype(np.int64)
 
 
 class _Unpadded:
@@ -366,6 +387,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.ConvOp: _conv,
     graph.ConvTransposeOp: _conv_transpose,
     graph.PoolOp: _pool,
+    graph.MaxPoolIndicesOp: _max_pool_indices,
     graph.BatchNormOp: _batch_norm,
     graph.LrnOp: _lrn,
     graph.SliceOp: _slice,

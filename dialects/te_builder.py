@@ -20,6 +20,7 @@ from xdsl.dialects.builtin import (
     f32,
     f64,
     i1,
+    i64,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
@@ -305,6 +306,10 @@ def less(a: SSAValue, b: SSAValue) -> SSAValue:
     return arith.CmpfOp(a, b, "olt").result
 
 
+def is_nan(a: SSAValue) -> SSAValue:
+    return arith.CmpfOp(a, a, "uno").result
+
+
 def select(condition: SSAValue, if_true: SSAValue, if_false: SSAValue) -> SSAValue:
     return arith.SelectOp(condition, if_true, if_false).result
 
@@ -351,6 +356,11 @@ def and_(a: SSAValue, b: SSAValue) -> SSAValue:
 def to_index(value: SSAValue) -> SSAValue:
     """An integer scalar as an index value."""
     return arith.IndexCastOp(value, IndexType()).result
+
+
+def to_i64(index: SSAValue) -> SSAValue:
+    """An index value as an i64 scalar."""
+    return arith.IndexCastOp(index, i64).result
 
 
 def index_less(a: SSAValue, b: SSAValue) -> SSAValue:

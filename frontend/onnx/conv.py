@@ -77,8 +77,6 @@ class Conv(OnnxOpConverter):
 def _pool(
     ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any], kind: str
 ) -> list[SSAValue]:
-    if len(node.output) > 1 and node.output[1]:
-        raise ctx.unsupported("its Indices output is not supported")
     x = required(ctx, node, 0)
     shape = graph.tensor_shape(x)
     spatial = len(shape) - 2
@@ -88,18 +86,22 @@ def _pool(
     strides = _ints(attrs, "strides", [1] * spatial)
     dilations = _ints(attrs, "dilations", [1] * spatial)
     pads = window_pads(ctx, attrs, shape[2:], kernel, strides, dilations)
-    return [
-        graph.PoolOp(
-            x,
-            kind,
-            kernel,
-            strides,
-            pads,
-            dilations,
-            bool(attrs.get("ceil_mode", 0)),
-            bool(attrs.get("count_include_pad", 0)),
-        ).result
-    ]
+    pool = graph.PoolOp(
+        x,
+        kind,
+        kernel,
+        strides,
+        pads,
+        dilations,
+        bool(attrs.get("ceil_mode", 0)),
+        bool(attrs.get("count_include_pad", 0)),
+    )
+    if len(node.output) < 2 or not node.output[1]:
+        return [pool.result]
+    storage_order = int(attrs.get("storage_order", 0))
+    if storage_order not in (0, 1):
+        raise ctx.error(f"storage_order must be 0 or 1, got {storage_order}")
+    return [pool.result, graph.MaxPoolIndicesOp(pool, storage_order).result]
 
 
 @register("MaxPool")

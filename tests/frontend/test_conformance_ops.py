@@ -145,3 +145,22 @@ def test_bool_reduction_of_an_empty_set_gives_false_for_max_and_true_for_min() -
         runner = GraphModule(ziggurat.build(module, params=params))
         runner.run(**inputs)
         np.testing.assert_array_equal(runner.get_output(0), np.full((2, 1, 3), expected))
+
+
+@pytest.mark.parametrize(
+    "shape, attributes",
+    [
+        ((2, 3, 7, 9), {"kernel_shape": [3, 2], "strides": [2, 3], "pads": [1, 0, 1, 1]}),
+        ((1, 2, 6, 5), {"kernel_shape": [2, 2], "storage_order": 1}),
+        ((1, 2, 7, 6), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+        ((2, 2, 9, 8), {"kernel_shape": [2, 3], "dilations": [2, 1], "storage_order": 1}),
+        ((1, 3, 11), {"kernel_shape": [4], "strides": [3], "pads": [2, 1]}),
+        ((1, 2, 4, 5, 6), {"kernel_shape": [2, 3, 2], "strides": [2, 2, 2], "storage_order": 1}),
+    ],
+)
+def test_max_pool_indices(shape: tuple[int, ...], attributes: dict) -> None:
+    """Negative values (a padded tap, -inf, must never win) and repeated maxima (the first
+    in scan order wins)."""
+    x = -np.round(np.abs(RNG.standard_normal(shape)) * 2).astype(np.float32) / 2
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], **attributes)
+    check(node, {"x": x}, {"y": np.float32, "i": np.int64})
