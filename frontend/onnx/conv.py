@@ -149,17 +149,55 @@ class GlobalMaxPool(OnnxOpConverter):
 
 @register("BatchNormalization")
 class BatchNormalization(OnnxOpConverter):
-    """Inference only: the running mean and variance; training outputs are refused."""
+    """Inference: the given mean and variance. Training mode (opset 14 on): the batch's mean
+    and population variance over every dim but the channels normalize, and the running
+    mean and variance outputs move toward them by 1 - momentum. The training outputs of
+    opsets before 14 (with is_test unset) are refused."""
 
     @classmethod
     def _impl_v1(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        if int(attrs.get("training_mode", 0)) or any(node.output[1:]):
-            raise ctx.unsupported("training mode is not supported")
         x, scale, bias, mean, var = (required(ctx, node, i) for i in range(5))
         epsilon = float(attrs.get("epsilon", 1e-5))
+        if int(attrs.get("training_mode", 0)):
+            momentum = float(attrs.get("momentum", 0.9))
+            return _training_batch_norm(ctx, x, scale, bias, (mean, var), epsilon, momentum)
+        if any(node.output[1:]):
+            raise ctx.unsupported("its training outputs before opset 14 are not supported")
         return [graph.BatchNormOp(x, scale, bias, mean, var, epsilon).result]
+
+
+def _training_batch_norm(
+    ctx: ImportContext,
+    x: SSAValue,
+    scale: SSAValue,
+    bias: SSAValue,
+    running: tuple[SSAValue, SSAValue],
+    epsilon: float,
+    momentum: float,
+) -> list[SSAValue]:
+    shape = graph.tensor_shape(x)
+    if len(shape) < 2:
+        raise ctx.error(f"input must have rank >= 2, got {list(shape)}")
+    axes = [0, *range(2, len(shape))]
+    batch_mean = graph.ReduceOp(x, "mean", axes, True).result
+    centered = graph.SubOp(x, batch_mean).result
+    batch_var = graph.ReduceOp(graph.MulOp(centered, centered).result, "mean", axes, True).result
+    per_channel = [graph.ReshapeOp(v, [shape[1]]).result for v in (batch_mean, batch_var)]
+    normalized = graph.BatchNormOp(x, scale, bias, *per_channel, epsilon).result
+    dtype = next(
+        name
+        for name, element in graph.NUMPY_ELEMENT_TYPES.items()
+        if element == graph.element_type_of(x)
+    )
+    kept = ctx.tensor(np.array(momentum, dtype), "momentum")
+    taken = ctx.tensor(np.array(1.0 - momentum, dtype), "one_minus_momentum")
+    updated = [
+        graph.AddOp(graph.MulOp(old, kept).result, graph.MulOp(new, taken).result).result
+        for old, new in zip(running, per_channel, strict=True)
+    ]
+    return [normalized, *updated]
 
 
 @register("LRN")

@@ -164,3 +164,33 @@ def test_max_pool_indices(shape: tuple[int, ...], attributes: dict) -> None:
     x = -np.round(np.abs(RNG.standard_normal(shape)) * 2).astype(np.float32) / 2
     node = helper.make_node("MaxPool", ["x"], ["y", "i"], **attributes)
     check(node, {"x": x}, {"y": np.float32, "i": np.int64})
+
+
+@pytest.mark.parametrize(
+    "shape, attributes",
+    [
+        ((3, 5, 7, 3), {}),
+        ((4, 3, 9), {"momentum": 0.7, "epsilon": 1e-3}),
+        ((6, 4), {"momentum": 0.0}),
+        ((2, 3, 2, 3, 4), {"momentum": 1.0}),
+    ],
+)
+def test_batch_norm_in_training_mode(shape: tuple[int, ...], attributes: dict) -> None:
+    """Batch statistics normalize; the running mean and variance outputs follow momentum."""
+    channels = shape[1]
+    inputs = {
+        "x": (RNG.standard_normal(shape) * 3 - 1).astype(np.float32),
+        "scale": RNG.standard_normal(channels).astype(np.float32),
+        "bias": RNG.standard_normal(channels).astype(np.float32),
+        "mean": RNG.standard_normal(channels).astype(np.float32),
+        "var": RNG.uniform(0.5, 2.0, channels).astype(np.float32),
+    }
+    node = helper.make_node(
+        "BatchNormalization",
+        list(inputs),
+        ["y", "running_mean", "running_var"],
+        training_mode=1,
+        **attributes,
+    )
+    outputs = {"y": np.float32, "running_mean": np.float32, "running_var": np.float32}
+    check(node, inputs, outputs, opset=15)
