@@ -184,8 +184,8 @@ def _training_batch_norm(
     batch_mean = graph.ReduceOp(x, "mean", axes, True).result
     centered = graph.SubOp(x, batch_mean).result
     batch_var = graph.ReduceOp(graph.MulOp(centered, centered).result, "mean", axes, True).result
-    per_channel = [graph.ReshapeOp(v, [shape[1]]).result for v in (batch_mean, batch_var)]
-    normalized = graph.BatchNormOp(x, scale, bias, *per_channel, epsilon).result
+    mean, var = (graph.ReshapeOp(v, [shape[1]]).result for v in (batch_mean, batch_var))
+    normalized = graph.BatchNormOp(x, scale, bias, mean, var, epsilon).result
     dtype = next(
         name
         for name, element in graph.NUMPY_ELEMENT_TYPES.items()
@@ -195,7 +195,7 @@ def _training_batch_norm(
     taken = ctx.tensor(np.array(1.0 - momentum, dtype), "one_minus_momentum")
     updated = [
         graph.AddOp(graph.MulOp(old, kept).result, graph.MulOp(new, taken).result).result
-        for old, new in zip(running, per_channel, strict=True)
+        for old, new in zip(running, (mean, var), strict=True)
     ]
     return [normalized, *updated]
 
