@@ -58,10 +58,15 @@ def _divide(op: graph.DivOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _modulo(op: graph.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The integer remainder as the kernels compute it (te_builder.remainder): a mod 0 is a."""
+    """The remainder as the kernels compute it (te_builder.remainder): an integer a mod 0 is
+    a; floats are C's fmod or numpy's np.mod."""
+    truncated = op.truncated is not None
+    if np.issubdtype(a.dtype, np.floating):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (np.fmod(a, b) if truncated else np.mod(a, b)).astype(a.dtype)
     a, b = np.broadcast_arrays(a, b)
     safe = np.where(b == 0, 1, b).astype(b.dtype)
-    rest = np.fmod(a, safe) if op.truncated is not None else np.mod(a, safe)
+    rest = np.fmod(a, safe) if truncated else np.mod(a, safe)
     return np.where(b == 0, a, rest).astype(a.dtype)
 
 
@@ -90,6 +95,20 @@ def _dequantize(op: graph.DequantizeOp, x: np.ndarray, scale: np.ndarray, zero: 
     return (difference * scale.astype(np.float32)).astype(_dtype(op.result.type))
 
 
+def _power(op: graph.PowOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ** b as the kernels compute it (te_builder.pow): in f64 unless both are floats of
+    one type, then converted to a's type; integers truncate, and are MIN out of range."""
+    if a.dtype == b.dtype and np.issubdtype(a.dtype, np.floating):
+        return np.power(a, b)
+    with np.errstate(all="ignore"):
+        wide = np.power(a.astype(np.float64), b.astype(np.float64))
+    if np.issubdtype(a.dtype, np.floating):
+        return wide.astype(a.dtype)
+    info = np.iinfo(a.dtype)
+    in_range = (wide >= info.min) & (wide < -float(info.min))
+    return np.where(in_range, np.where(in_range, wide, 0.0).astype(a.dtype), info.min)
+
+
 def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
     if op.approximate.data == "tanh":
         return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
@@ -97,7 +116,10 @@ def _gelu(op: graph.GeluOp, x: np.ndarray) -> np.ndarray:
 
 
 def _windows(
-    x: np.ndarray, op: "graph.PoolOp | graph.ConvOp | _Unpadded", kernel: Sequence[int], fill: float
+    x: np.ndarray,
+    op: "graph.PoolOp | graph.MaxPoolIndicesOp | graph.ConvOp | _Unpadded",
+    kernel: Sequence[int],
+    fill: float,
 ) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
     """Yields (tap, view): for each kernel tap, the strided view of the padded input that the
     tap sees at every output position."""
@@ -187,6 +209,24 @@ def _pool(op: graph.PoolOp, x: np.ndarray) -> np.ndarray:
     else:
         windows = _windows(np.ones((1, 1, *x.shape[2:])), op, kernel, 0.0)
     return total / np.sum([view for _, view in windows], axis=0)
+
+
+def _max_pool_indices(op: graph.MaxPoolIndicesOp, x: np.ndarray) -> np.ndarray:
+    """The first tap in scan order inside the input holding the window's max (or a NaN),
+    as its offset in x, row-major or with the spatial dims column-major."""
+    kernel = op.kernel_values
+    values = np.stack([view for _, view in _windows(x, op, kernel, -np.inf)])
+    offsets = np.arange(x.size, dtype=np.int64).reshape(x.shape)
+    taps = np.stack([view for _, view in _windows(offsets, op, kernel, -1)])
+    with np.errstate(invalid="ignore"):
+        holds = (values == values.max(axis=0)) | np.isnan(values)
+    first = np.argmax(holds & (taps >= 0), axis=0)
+    row_major = np.take_along_axis(taps, first[None], axis=0)[0]
+    if not op.storage_order.value.data:
+        return row_major
+    n, c, *spatial = np.unravel_index(row_major, x.shape)
+    inner = np.ravel_multi_index(spatial[::-1], x.shape[2:][::-1])
+    return ((n * x.shape[1] + c) * int(np.prod(x.shape[2:])) + inner).astype(np.int64)
 
 
 class _Unpadded:
@@ -367,7 +407,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.MulOp: lambda op, a, b: a * b,
     graph.DivOp: _divide,
     graph.ModOp: _modulo,
-    graph.PowOp: lambda op, a, b: np.power(a, b),
+    graph.PowOp: _power,
     graph.MaxOp: lambda op, a, b: np.maximum(a, b),
     graph.MinOp: lambda op, a, b: np.minimum(a, b),
     graph.TransposeOp: lambda op, x: np.transpose(x, op.permutation),
@@ -379,6 +419,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.ConvOp: _conv,
     graph.ConvTransposeOp: _conv_transpose,
     graph.PoolOp: _pool,
+    graph.MaxPoolIndicesOp: _max_pool_indices,
     graph.BatchNormOp: _batch_norm,
     graph.LrnOp: _lrn,
     graph.SliceOp: _slice,

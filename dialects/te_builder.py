@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.builder import ImplicitBuilder
-from xdsl.dialects import arith, math
+from xdsl.dialects import arith, llvm, math
 from xdsl.dialects.builtin import (
     AnyFloat,
     DenseIntOrFPElementsAttr,
@@ -19,7 +19,9 @@ from xdsl.dialects.builtin import (
     TensorType,
     bf16,
     f32,
+    f64,
     i1,
+    i64,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
@@ -163,8 +165,12 @@ def div(a: SSAValue, b: SSAValue) -> SSAValue:
 
 
 def remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
-    """The integer remainder of a / b with the sign of b or, `truncated`, of a; never traps
-    (see div): a mod 0 is a, a mod -1 is 0."""
+    """The remainder of a / b with the sign of b or, `truncated`, of a. Integers never trap
+    (see div): a mod 0 is a, a mod -1 is 0. Floats follow C's fmod (LLVM's frem) or, not
+    `truncated`, numpy's np.mod: a remainder of sign other than b's gets b added (so that
+    -3 mod inf is inf) and a zero one takes b's sign."""
+    if isinstance(a.type, AnyFloat):
+        return _float_remainder(a, b, truncated)
     if graph.is_unsigned(a.type):
         return _unsigned_quotient_or_remainder(a, b, arith.RemUIOp, zero_gives_a=True)
     zero, minus_one = const_scalar(0, a.type), const_scalar(-1, a.type)
@@ -214,6 +220,22 @@ def round_even(a: SSAValue) -> SSAValue:
     return math.RoundEvenOp(a).result
 
 
+def _float_remainder(a: SSAValue, b: SSAValue, truncated: bool) -> SSAValue:
+    """xDSL's arith has no remf, so C's fmod is LLVM's frem itself, which the lowering to
+    LLVM passes through untouched."""
+    rest: SSAValue = llvm.FRemOp(a, b).res
+    if truncated:
+        return rest
+    zero = const_scalar(0, a.type)
+    signs_differ = arith.XOrIOp(
+        arith.CmpfOp(rest, zero, "olt").result, arith.CmpfOp(b, zero, "olt").result
+    ).result
+    corrects = arith.AndIOp(arith.CmpfOp(rest, zero, "une").result, signs_differ).result
+    rest = select(corrects, arith.AddfOp(rest, b).result, rest)
+    is_zero = arith.CmpfOp(rest, zero, "oeq").result
+    return select(is_zero, math.CopySignOp(zero, b).result, rest)
+
+
 def exp(a: SSAValue) -> SSAValue:
     return math.ExpOp(a).result
 
@@ -242,7 +264,23 @@ def erf(a: SSAValue) -> SSAValue:
 
 
 def pow(a: SSAValue, b: SSAValue) -> SSAValue:
-    return math.PowFOp(a, b).result
+    """a ** b with the type of a. Floats of one type use the pow of that type; an exponent
+    of another type, or integers, are computed in f64 as onnxruntime's std::pow does, then
+    converted to a's type. An integer result truncates toward zero; one out of the type's
+    range or NaN (0 ** -1, 10 ** 30) is the type's MIN, as x86's conversion in onnxruntime's
+    static_cast gives."""
+    if a.type == b.type and isinstance(a.type, AnyFloat):
+        return math.PowFOp(a, b).result
+    wide = math.PowFOp(cast(a, f64), cast(b, f64)).result
+    if isinstance(a.type, AnyFloat):
+        return cast(wide, a.type)
+    assert isinstance(a.type, IntegerType)
+    limit = float(2 ** (a.type.width.data - 1))
+    in_range = arith.AndIOp(
+        arith.CmpfOp(wide, const_scalar(-limit, f64), "oge").result,
+        arith.CmpfOp(wide, const_scalar(limit, f64), "olt").result,
+    ).result
+    return select(in_range, cast(wide, a.type), const_scalar(-int(limit), a.type))
 
 
 def sigmoid(a: SSAValue) -> SSAValue:
@@ -310,6 +348,10 @@ def less(a: SSAValue, b: SSAValue) -> SSAValue:
     return arith.CmpfOp(a, b, "olt").result
 
 
+def is_nan(a: SSAValue) -> SSAValue:
+    return arith.CmpfOp(a, a, "uno").result
+
+
 def select(condition: SSAValue, if_true: SSAValue, if_false: SSAValue) -> SSAValue:
     return arith.SelectOp(condition, if_true, if_false).result
 
@@ -356,6 +398,11 @@ def and_(a: SSAValue, b: SSAValue) -> SSAValue:
 def to_index(value: SSAValue) -> SSAValue:
     """An integer scalar as an index value."""
     return arith.IndexCastOp(value, IndexType()).result
+
+
+def to_i64(index: SSAValue) -> SSAValue:
+    """An index value as an i64 scalar."""
+    return arith.IndexCastOp(index, i64).result
 
 
 def index_less(a: SSAValue, b: SSAValue) -> SSAValue:

@@ -32,7 +32,14 @@ from ziggurat.dialects.graph.base import (
     tensor_shape,
 )
 from ziggurat.dialects.graph.control import IfOp, LoopOp, ScanOp
-from ziggurat.dialects.graph.conv import BatchNormOp, ConvOp, ConvTransposeOp, LrnOp, PoolOp
+from ziggurat.dialects.graph.conv import (
+    BatchNormOp,
+    ConvOp,
+    ConvTransposeOp,
+    LrnOp,
+    MaxPoolIndicesOp,
+    PoolOp,
+)
 from ziggurat.dialects.graph.elementwise import (
     GELU_APPROXIMATIONS,
     AddOp,
@@ -103,7 +110,7 @@ Graph = Dialect(
         AddOp, SubOp, MulOp, DivOp, ModOp, PowOp, MaxOp, MinOp,
         ClipOp, LeakyReluOp, HardSigmoidOp, PReluOp,
         MatmulOp, SoftmaxOp, LayerNormOp, ReshapeOp, TransposeOp, ConcatOp,
-        ConvOp, ConvTransposeOp, PoolOp, BatchNormOp, LrnOp, ReduceOp,
+        ConvOp, ConvTransposeOp, PoolOp, MaxPoolIndicesOp, BatchNormOp, LrnOp, ReduceOp,
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
         IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,

@@ -302,6 +302,71 @@ class PoolOp(WindowOp):
         check_result_shape(self, expected, self.result.type)
 
 
+@irdl_op_definition
+class MaxPoolIndicesOp(WindowOp):
+    """Where each window of a max pool (graph.pool's window properties) takes its maximum:
+    the first such tap's offset in the whole input, NCHW row-major (ONNX MaxPool's Indices);
+    `storage_order` 1 takes the spatial dims column-major (n, c, then w * H + h). A window
+    holding NaN points at its first NaN.
+
+        %i = graph.max_pool_indices %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, storage_order = 0 : i64} : tensor<1x1x4x4xf32> -> tensor<1x1x2x2xi64>
+    """
+
+    name = "graph.max_pool_indices"
+    input = operand_def()
+    kernel = prop_def(DenseArrayBase.constr(i64))
+    ceil_mode = prop_def(IntegerAttr)
+    storage_order = prop_def(IntegerAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(
+        self,
+        pool: PoolOp,
+        storage_order: int = 0,
+    ):
+        super().__init__(
+            operands=[pool.input],
+            properties={
+                "kernel": pool.kernel,
+                "strides": pool.strides,
+                "pads": pool.pads,
+                "dilations": pool.dilations,
+                "ceil_mode": pool.ceil_mode,
+                "storage_order": IntegerAttr(storage_order, i64),
+            },
+            result_types=[tensor_of(tensor_shape(pool.result), i64)],
+        )
+
+    @property
+    def kernel_values(self) -> tuple[int, ...]:
+        return tuple(self.kernel.get_values())
+
+    def verify_(self) -> None:
+        x = tensor_shape(self.input)
+        if len(x) < 3 or len(self.kernel_values) != len(x) - 2:
+            raise VerifyException(
+                "graph.max_pool_indices needs rank >= 3 and one kernel size per spatial dim."
+            )
+        if self.storage_order.value.data not in (0, 1):
+            raise VerifyException("graph.max_pool_indices storage_order must be 0 or 1.")
+        if element_type_of(self.result) != i64:
+            raise VerifyException("graph.max_pool_indices result must be a tensor of i64.")
+        self._check_window(len(x) - 2)
+        expected = pool_shape(
+            x,
+            self.kernel_values,
+            self.stride_values,
+            self.pad_values,
+            self.dilation_values,
+            bool(self.ceil_mode.value.data),
+        )
+        assert isinstance(self.result.type, TensorType)
+        check_result_shape(self, expected, self.result.type)
+
+
 def pool_shape(
     x: Sequence[int],
     kernel: Sequence[int],

@@ -3,6 +3,7 @@
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    AnyFloat,
     FloatAttr,
     IntegerType,
     StringAttr,
@@ -219,10 +220,11 @@ class DivOp(BinaryElementwiseOp):
 
 @irdl_op_definition
 class ModOp(BinaryElementwiseOp):
-    """The integer remainder of lhs / rhs with numpy broadcasting: with the sign of rhs
-    (Python's %, ONNX Mod fmod=0) or, `truncated`, with the sign of lhs (C's %, fmod=1).
-    x mod 0 is x (so that x = 0 * 0 + x, see te_builder.div): onnxruntime fails the run
-    instead, and a compiled kernel has no way to; x mod -1 is 0.
+    """The remainder of lhs / rhs with numpy broadcasting: with the sign of rhs (Python's %,
+    ONNX Mod fmod=0) or, `truncated`, with the sign of lhs (C's % and fmod, fmod=1).
+    For integers x mod 0 is x (so that x = 0 * 0 + x, see te_builder.div): onnxruntime fails
+    the run instead, and a compiled kernel has no way to; x mod -1 is 0. For floats x mod 0
+    is NaN, and an untruncated zero remainder takes the sign of rhs (numpy's np.mod).
 
     %2 = graph.mod %0, %1 {truncated} : (tensor<6xi32>, tensor<6xi32>) -> tensor<6xi32>
     """
@@ -236,17 +238,34 @@ class ModOp(BinaryElementwiseOp):
         if truncated:
             self.properties["truncated"] = UnitAttr()
 
-    def verify_(self) -> None:
-        super().verify_()
-        if not isinstance(element_type_of(self.lhs), IntegerType):
-            raise VerifyException(f"{self.name} takes integers, got {element_type_of(self.lhs)}.")
-
 
 @irdl_op_definition
 class PowOp(BinaryElementwiseOp):
-    """lhs ** rhs with numpy broadcasting."""
+    """lhs ** rhs with numpy broadcasting. The exponent may have another element type than
+    the base (ONNX Pow's T1 and T2): the result has the base's. Operands of different
+    types, and integer operands, are computed in f64 (as onnxruntime's std::pow) and
+    converted to the base's type, integers truncated toward zero and saturated.
+
+    %2 = graph.pow %0, %1 : (tensor<3xf32>, tensor<3xi64>) -> tensor<3xf32>
+    """
 
     name = "graph.pow"
+
+    def verify_(self) -> None:
+        base_type, exponent_type = element_type_of(self.lhs), element_type_of(self.rhs)
+        if element_type_of(self.result) != base_type:
+            raise VerifyException(
+                f"graph.pow result must have the base's element type {base_type}, got "
+                f"{element_type_of(self.result)}."
+            )
+        if exponent_type == i1 or not isinstance(exponent_type, IntegerType | AnyFloat):
+            raise VerifyException(f"graph.pow exponent must be numeric, got {exponent_type}.")
+        try:
+            expected = shapes.broadcast_shapes(tensor_shape(self.lhs), tensor_shape(self.rhs))
+        except ValueError as err:
+            raise VerifyException(f"{self.name}: {err}.") from err
+        assert isinstance(self.result.type, TensorType)
+        check_result_shape(self, expected, self.result.type)
 
 
 @irdl_op_definition

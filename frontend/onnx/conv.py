@@ -86,9 +86,14 @@ def convolution(
 def _pool(
     ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any], kind: str
 ) -> list[SSAValue]:
-    if len(node.output) > 1 and node.output[1]:
-        raise ctx.unsupported("its Indices output is not supported")
-    return [pooling(ctx, attrs, required(ctx, node, 0), kind)]
+    pool = pooling(ctx, attrs, required(ctx, node, 0), kind)
+    if len(node.output) < 2 or not node.output[1]:
+        return [pool]
+    storage_order = int(attrs.get("storage_order", 0))
+    if storage_order not in (0, 1):
+        raise ctx.error(f"storage_order must be 0 or 1, got {storage_order}")
+    assert isinstance(pool.owner, graph.PoolOp)
+    return [pool, graph.MaxPoolIndicesOp(pool.owner, storage_order).result]
 
 
 def pooling(ctx: ImportContext, attrs: dict[str, Any], x: SSAValue, kind: str) -> SSAValue:
@@ -158,17 +163,55 @@ class GlobalMaxPool(OnnxOpConverter):
 
 @register("BatchNormalization")
 class BatchNormalization(OnnxOpConverter):
-    """Inference only: the running mean and variance; training outputs are refused."""
+    """Inference: the given mean and variance. Training mode (opset 14 on): the batch's mean
+    and population variance over every dim but the channels normalize, and the running
+    mean and variance outputs move toward them by 1 - momentum. The training outputs of
+    opsets before 14 (with is_test unset) are refused."""
 
     @classmethod
     def _impl_v1(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
-        if int(attrs.get("training_mode", 0)) or any(node.output[1:]):
-            raise ctx.unsupported("training mode is not supported")
         x, scale, bias, mean, var = (required(ctx, node, i) for i in range(5))
         epsilon = float(attrs.get("epsilon", 1e-5))
+        if int(attrs.get("training_mode", 0)):
+            momentum = float(attrs.get("momentum", 0.9))
+            return _training_batch_norm(ctx, x, scale, bias, (mean, var), epsilon, momentum)
+        if any(node.output[1:]):
+            raise ctx.unsupported("its training outputs before opset 14 are not supported")
         return [graph.BatchNormOp(x, scale, bias, mean, var, epsilon).result]
+
+
+def _training_batch_norm(
+    ctx: ImportContext,
+    x: SSAValue,
+    scale: SSAValue,
+    bias: SSAValue,
+    running: tuple[SSAValue, SSAValue],
+    epsilon: float,
+    momentum: float,
+) -> list[SSAValue]:
+    shape = graph.tensor_shape(x)
+    if len(shape) < 2:
+        raise ctx.error(f"input must have rank >= 2, got {list(shape)}")
+    axes = [0, *range(2, len(shape))]
+    batch_mean = graph.ReduceOp(x, "mean", axes, True).result
+    centered = graph.SubOp(x, batch_mean).result
+    batch_var = graph.ReduceOp(graph.MulOp(centered, centered).result, "mean", axes, True).result
+    mean, var = (graph.ReshapeOp(v, [shape[1]]).result for v in (batch_mean, batch_var))
+    normalized = graph.BatchNormOp(x, scale, bias, mean, var, epsilon).result
+    dtype = next(
+        name
+        for name, element in graph.NUMPY_ELEMENT_TYPES.items()
+        if element == graph.element_type_of(x)
+    )
+    kept = ctx.tensor(np.array(momentum, dtype), "momentum")
+    taken = ctx.tensor(np.array(1.0 - momentum, dtype), "one_minus_momentum")
+    updated = [
+        graph.AddOp(graph.MulOp(old, kept).result, graph.MulOp(new, taken).result).result
+        for old, new in zip(running, (mean, var), strict=True)
+    ]
+    return [normalized, *updated]
 
 
 @register("LRN")

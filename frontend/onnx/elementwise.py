@@ -122,16 +122,24 @@ for _name, (_opset, _binary_op) in VARIADIC.items():
 
 @register("Mod")
 class Mod(OnnxOpConverter):
-    """Integers only: fmod=0 keeps the divisor's sign, fmod=1 the dividend's (graph.mod says
-    what a zero divisor gives). Float Mod (fmod=1, C's fmod) is refused."""
+    """fmod=0 keeps the divisor's sign, fmod=1 the dividend's (C's fmod for floats);
+    graph.mod says what a zero divisor gives. Before opset 28 floats need fmod=1."""
 
     @classmethod
     def _impl_v10(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
+        if not attrs.get("fmod", 0) and isinstance(
+            graph.element_type_of(required(ctx, node, 0)), AnyFloat
+        ):
+            raise ctx.error("fmod must be 1 for floats before opset 28")
+        return cls._impl_v28(ctx, node, attrs)
+
+    @classmethod
+    def _impl_v28(
+        cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
+    ) -> list[SSAValue]:
         lhs, rhs = required(ctx, node, 0), required(ctx, node, 1)
-        if isinstance(graph.element_type_of(lhs), AnyFloat):
-            raise ctx.unsupported("Mod of floats is not supported")
         _check_divisor(ctx, node, rhs)
         return [graph.ModOp(lhs, rhs, truncated=bool(attrs.get("fmod", 0))).result]
 

@@ -4,6 +4,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from xdsl.dialects.builtin import i1, i32
 from xdsl.ir import SSAValue
 
 from ziggurat.dialects import graph
@@ -144,6 +145,23 @@ def _reduce_axes(
     return axes
 
 
+BOOL_REDUCTIONS = {"max": "sum", "min": "prod"}
+"""ReduceMax of bools is any (a count of true values that is not zero), ReduceMin all (a
+product of ones and zeros); an empty set gives false and true, as ONNX's lowest and highest
+bool."""
+
+
+def _bool_reduction(
+    ctx: ImportContext, x: SSAValue, kind: str, axes: list[int], keepdims: bool
+) -> SSAValue:
+    if kind not in BOOL_REDUCTIONS:
+        raise ctx.error(f"bool tensors have no {kind} reduction")
+    counts = graph.CastOp(x, i32).result
+    return graph.CastOp(
+        graph.ReduceOp(counts, BOOL_REDUCTIONS[kind], axes, keepdims).result, i1
+    ).result
+
+
 def _reduction(kind: str) -> type[OnnxOpConverter]:
     def impl(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
@@ -152,9 +170,10 @@ def _reduction(kind: str) -> type[OnnxOpConverter]:
         axes = _reduce_axes(ctx, node, attrs, len(graph.tensor_shape(x)))
         if axes is None:
             return [x]
-        if graph.element_type_of(x) == graph.element_type_for(np.bool_):
-            raise ctx.unsupported("reductions of bool tensors are not supported")
-        return [graph.ReduceOp(x, kind, axes, bool(attrs.get("keepdims", 1))).result]
+        keepdims = bool(attrs.get("keepdims", 1))
+        if graph.element_type_of(x) == i1:
+            return [_bool_reduction(ctx, x, kind, axes, keepdims)]
+        return [graph.ReduceOp(x, kind, axes, keepdims).result]
 
     return type(f"Reduce{kind.title()}", (OnnxOpConverter,), {"_impl_v1": classmethod(impl)})
 

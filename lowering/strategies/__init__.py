@@ -14,7 +14,14 @@ from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
 from ziggurat.lowering.recurrence import keep_in_kernel
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.conv import batch_norm, conv, conv_transpose, lrn, pool
+from ziggurat.lowering.strategies.conv import (
+    batch_norm,
+    conv,
+    conv_transpose,
+    lrn,
+    max_pool_indices,
+    pool,
+)
 from ziggurat.lowering.strategies.elementwise import (
     binary,
     cast,
@@ -78,6 +85,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.ConvOp: conv,
     graph.ConvTransposeOp: conv_transpose,
     graph.PoolOp: pool,
+    graph.MaxPoolIndicesOp: max_pool_indices,
     graph.BatchNormOp: batch_norm,
     graph.LrnOp: lrn,
     graph.ReduceOp: reduce,

@@ -4,6 +4,8 @@ copy of the input is made."""
 
 from collections.abc import Sequence
 
+import numpy as np
+from xdsl.dialects.builtin import i64
 from xdsl.ir import Operation, SSAValue
 
 from ziggurat.dialects import graph
@@ -110,6 +112,70 @@ def pool(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
         return tb.div(total, tb.reduce("sum", kernel, counted))
 
     return tb.compute(graph.tensor_shape(op.results[0]), element, tag=f"{op.kind.data}_pool")
+
+
+def max_pool_indices(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """The window's max as graph.pool computes it, then the least offset among the taps
+    inside the input that hold it (the first in scan order) or hold NaN: row-major offsets
+    grow along the scan, and column-major ones (storage_order 1) are ranked by row-major
+    position before being returned."""
+    assert isinstance(op, graph.MaxPoolIndicesOp)
+    (x,) = args
+    shape = graph.tensor_shape(x)
+    spatial = len(shape) - 2
+    kernel, strides, pads, dilations = (
+        op.kernel_values,
+        op.stride_values,
+        op.pad_values,
+        op.dilation_values,
+    )
+    checked = [False, False, *([True] * spatial)]
+    column_major = op.storage_order.value.data == 1
+    never = tb.const_scalar(np.iinfo(np.int64).max, i64)
+
+    def positions(outs: Sequence[SSAValue], taps: Sequence[SSAValue]) -> list[SSAValue]:
+        return [
+            window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
+            for d in range(spatial)
+        ]
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        n, c, outs = idx[0], idx[1], idx[2:]
+
+        def value(k: Sequence[SSAValue]) -> SSAValue:
+            return tb.read_or(x, [n, c, *positions(outs, k)], -float("inf"), checked)
+
+        maximum = tb.reduce("max", kernel, value)
+
+        def offset(k: Sequence[SSAValue]) -> SSAValue:
+            at = positions(outs, k)
+            inside = tb.in_range(at[0], shape[2])
+            for d in range(1, spatial):
+                inside = tb.and_(inside, tb.in_range(at[d], shape[2 + d]))
+            row_major = tb.to_i64(tb.linearize([n, c, *at], shape))
+            tap = value(k)
+            holds = tb.select(tb.equal(tap, maximum), row_major, never)
+            return tb.select(inside, tb.select(tb.is_nan(tap), row_major, holds), never)
+
+        first = tb.reduce("min", kernel, offset)
+        if not column_major:
+            return first
+        return tb.to_i64(column_major_offset(tb.to_index(first), shape))
+
+    return tb.compute(
+        graph.tensor_shape(op.results[0]), element, element_type=i64, tag="max_pool_indices"
+    )
+
+
+def column_major_offset(row_major: SSAValue, shape: Sequence[int]) -> SSAValue:
+    """A row-major offset into an N, C, spatial... tensor, re-linearized with the spatial
+    dims column-major (the first varying fastest)."""
+    n, c, *spatial = tb.delinearize(row_major, shape)
+    base = tb.linearize([n, c], shape[:2])
+    for extent in shape[2:]:
+        base = tb.index_mul(base, extent)
+    inner = tb.linearize(spatial[::-1], shape[2:][::-1])
+    return tb.index_add(base, inner)
 
 
 def batch_norm(op: Operation, args: Sequence[SSAValue]) -> SSAValue:

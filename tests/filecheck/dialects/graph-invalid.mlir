@@ -69,3 +69,27 @@ func.func @bad_layer_norm(%x: tensor<2x8xf32>, %g: tensor<3xf32>) -> tensor<2x8x
   %0 = graph.layer_norm %x, %g, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x8xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x8xf32>
   func.return %0 : tensor<2x8xf32>
 }
+
+// -----
+
+func.func @pow_result_not_the_base_type(%a: tensor<3xf32>, %b: tensor<3xi64>) -> tensor<3xi64> {
+  // expected-error@+1 {{result must have the base's element type f32, got i64}}
+  %0 = graph.pow %a, %b : (tensor<3xf32>, tensor<3xi64>) -> tensor<3xi64>
+  func.return %0 : tensor<3xi64>
+}
+
+// -----
+
+func.func @max_pool_indices_storage_order(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xi64> {
+  // expected-error@+1 {{storage_order must be 0 or 1}}
+  %0 = graph.max_pool_indices %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, storage_order = 2 : i64} : tensor<1x1x4x4xf32> -> tensor<1x1x2x2xi64>
+  func.return %0 : tensor<1x1x2x2xi64>
+}
+
+// -----
+
+func.func @max_pool_indices_not_i64(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error@+1 {{result must be a tensor of i64}}
+  %0 = graph.max_pool_indices %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, storage_order = 0 : i64} : tensor<1x1x4x4xf32> -> tensor<1x1x2x2xf32>
+  func.return %0 : tensor<1x1x2x2xf32>
+}

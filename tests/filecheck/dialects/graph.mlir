@@ -54,3 +54,16 @@ func.func @cnn(%x: tensor<1x3x32x32xf32>, %w: tensor<8x3x7x7xf32>, %b: tensor<8x
   %9 = graph.prelu %8, %7 : (tensor<1x16x1x1xf32>, tensor<1x16x1x1xf32>) -> tensor<1x16x1x1xf32>
   func.return %9 : tensor<1x16x1x1xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @mixed_types
+// CHECK:         graph.max_pool_indices %{{.*}} {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, storage_order = 1 : i64} : tensor<1x2x5x5xf32> -> tensor<1x2x2x2xi64>
+// CHECK:         graph.pow %{{.*}}, %{{.*}} : (tensor<1x2x2x2xi64>, tensor<2x1x1xf32>) -> tensor<1x2x2x2xi64>
+// CHECK:         graph.mod %{{.*}}, %{{.*}} {truncated} : (tensor<3xf64>, tensor<3xf64>) -> tensor<3xf64>
+func.func @mixed_types(%x: tensor<1x2x5x5xf32>, %e: tensor<2x1x1xf32>, %a: tensor<3xf64>) -> (tensor<1x2x2x2xi64>, tensor<3xf64>) {
+  %0 = graph.max_pool_indices %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, storage_order = 1 : i64} : tensor<1x2x5x5xf32> -> tensor<1x2x2x2xi64>
+  %1 = graph.pow %0, %e : (tensor<1x2x2x2xi64>, tensor<2x1x1xf32>) -> tensor<1x2x2x2xi64>
+  %2 = graph.mod %a, %a {truncated} : (tensor<3xf64>, tensor<3xf64>) -> tensor<3xf64>
+  func.return %1, %2 : tensor<1x2x2x2xi64>, tensor<3xf64>
+}
