@@ -87,8 +87,15 @@ def write_package(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "target": {key: target[key] for key in TARGET_KEYS},
-        "members": {name: _sha256(data) for name, data in contents.items()},
     }
+    return write_archive(path, manifest, contents)
+
+
+def write_archive(path: Path, manifest: dict[str, Any], contents: Mapping[str, bytes]) -> Path:
+    """`contents` and the manifest (given its members' digests and its checksum) as a `.zgt`
+    written through a temporary file beside `path`: a failure leaves no partial file and a
+    reader never sees one half written."""
+    manifest["members"] = {name: _sha256(data) for name, data in contents.items()}
     manifest["checksum"] = _manifest_checksum(manifest)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

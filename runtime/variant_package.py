@@ -20,8 +20,6 @@ that each variant names every input, once.
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,8 +40,8 @@ from ziggurat.runtime.package import (
     TARGET_KEYS,
     Package,
     _check_manifest,
-    _manifest_checksum,
     _sha256,
+    write_archive,
 )
 from ziggurat.runtime.params import load_params, save_params
 from ziggurat.runtime.variant_inputs import InputSpec
@@ -109,22 +107,8 @@ def write_variant_package(
         "shape_inputs": list(shape_inputs),
         "outputs": list(outputs),
         "variants": described,
-        "members": {name: _sha256(data) for name, data in contents.items()},
     }
-    manifest["checksum"] = _manifest_checksum(manifest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream, zipfile.ZipFile(stream, "w") as archive:
-            archive.comment = COMMENT
-            archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
-            for name, data in contents.items():
-                archive.writestr(name, data)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    return path
+    return write_archive(path, manifest, contents)
 
 
 def package_format_version(path: str | Path) -> object:
