@@ -18,6 +18,11 @@ import numpy as np
 from ziggurat.runtime.errors import ResourceLimitError, RuntimeModuleError
 from ziggurat.runtime.limits import limit_text, memory_limit, size_text
 
+ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError)
+"""What zipfile raises on a damaged archive: a bad structure or checksum (BadZipFile,
+ValueError), a truncation (EOFError), a compression method it lacks (NotImplementedError),
+an encrypted member (RuntimeError)."""
+
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -105,5 +110,5 @@ def load_arrays(source: str | Path | IO[bytes] | bytes, label: str) -> dict[str,
             return arrays
     except OSError as err:
         raise ArrayFileError(f"cannot read {label}: {err.strerror or err}") from err
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+    except ZIP_DAMAGE as err:
         raise ArrayFileError(f"{label} is not a complete .npz file: {err}") from err

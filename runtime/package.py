@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ziggurat.runtime.array_files import ArrayFileError, zip_member_sizes
+from ziggurat.runtime.array_files import ZIP_DAMAGE, ArrayFileError, zip_member_sizes
 from ziggurat.runtime.errors import PackageError
 from ziggurat.runtime.params import load_params, save_params
 
@@ -129,7 +129,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
             return {name: archive.read(name) for name in (MANIFEST, *MEMBERS)}
     except OSError as err:
         raise PackageError(f"cannot read {path}: {err.strerror or err}") from err
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+    except ZIP_DAMAGE as err:
         raise PackageError(
             f"{path} is not a complete .zgt file (truncated or corrupt: {err})"
         ) from err

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ziggurat.runtime.array_files import ArrayFileError, zip_member_sizes
+from ziggurat.runtime.array_files import ZIP_DAMAGE, ArrayFileError, zip_member_sizes
 from ziggurat.runtime.errors import PackageError
 from ziggurat.runtime.package import (
     COMMENT,
@@ -120,7 +120,7 @@ def package_format_version(path: str | Path) -> object:
             if MANIFEST not in names or archive.getinfo(MANIFEST).file_size > MANIFEST_PEEK_BYTES:
                 return None
             manifest = json.loads(archive.read(MANIFEST))
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError):
+    except (OSError, *ZIP_DAMAGE):
         return None
     return manifest.get("format_version") if isinstance(manifest, dict) else None
 
@@ -147,7 +147,7 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
             return manifest, {name: archive.read(name) for name in sorted(listed)}
     except OSError as err:
         raise PackageError(f"cannot read {path}: {err.strerror or err}") from err
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+    except ZIP_DAMAGE as err:
         raise PackageError(
             f"{path} is not a complete .zgt file (truncated or corrupt: {err})"
         ) from err
