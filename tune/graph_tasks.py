@@ -98,7 +98,8 @@ def extract_graph_tasks(
     opt_level: int = 3,
 ) -> list[GraphTask]:
     """One task per signature of the convolutions graph-winograd may rewrite, heaviest
-    first; none below opt_level 3 (which does not run graph-winograd)."""
+    first; none below opt_level 3 (which does not run graph-winograd). A task is named by
+    its input (N x C x H x W) and output channels: `winograd_1x64x56x56_64`."""
     passes = GRAPH_PASSES_BY_LEVEL[opt_level]
     if "graph-winograd" not in passes:
         return []
@@ -120,7 +121,7 @@ def extract_graph_tasks(
         default = tile_for(conv, 0, rules.min_tiles) or 0
         found[key] = GraphTask(
             key=key,
-            name=f"winograd_conv_{'x'.join(map(str, x))}_to_{'x'.join(map(str, y))}",
+            name=f"winograd_{x[0]}x{x[1] * x[4]}x{x[2]}x{x[3]}_{y[1] * y[4]}",
             kernel_ir=_standalone(conv),
             arguments=(
                 _argument(conv.input.type, "input"),

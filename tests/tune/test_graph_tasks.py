@@ -138,7 +138,10 @@ def test_tune_model_tunes_the_choice_first_and_the_kernels_it_leads_to(chain, tm
     choices = measurer.measured_by_task[graph_task.key]
     assert sorted(c[TILE_KNOB] for c in set(choices)) == [0, 2, 4]
     first = result.tasks[0]
-    assert first.name == graph_task.name and first.best_config == Config.of({TILE_KNOB: 2})
+    assert (
+        first.name == graph_task.name == "winograd_1x32x28x28_32"
+        and first.best_config == Config.of({TILE_KNOB: 2})
+    )
     with use_configs({graph_task.key: Config.of({TILE_KNOB: 2})}):
         kernel_keys = {t.key for t in tune.extract_tasks(module, TARGET, params)}
     assert set(measurer.measured_by_task) == kernel_keys | {graph_task.key}
