@@ -43,8 +43,8 @@ class Observed:
             self.high = max(self.high, float(finite.max()))
 
     def see_histogram(self, values: np.ndarray) -> None:
-        t = self.threshold
-        counts, _ = np.histogram(values, len(self.counts), range=(-t, t))
+        t = np.float32(self.threshold)
+        counts, _ = np.histogram(values.astype(np.float32), len(self.counts), range=(-t, t))
         self.counts += counts
 
     def edges(self) -> np.ndarray:
