@@ -14,6 +14,7 @@ scale 1 and zero point 0.
 """
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -43,8 +44,9 @@ class Observed:
             self.high = max(self.high, float(finite.max()))
 
     def see_histogram(self, values: np.ndarray) -> None:
-        t = np.float32(self.threshold)
-        counts, _ = np.histogram(values.astype(np.float32), len(self.counts), range=(-t, t))
+        t = np.float32(self.threshold)  # float32 bounds bin as onnxruntime's histograms do
+        bounds = cast(tuple[float, float], (-t, t))
+        counts, _ = np.histogram(values.astype(np.float32), len(self.counts), range=bounds)
         self.counts += counts
 
     def edges(self) -> np.ndarray:
