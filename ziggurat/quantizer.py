@@ -15,9 +15,11 @@ requantization), its weight int8 symmetric (per output channel by default), its 
 at scale input_scale * weight_scale. graph-fuse-qdq then makes integer products of them.
 By default (`skip_default=True`) these stay float, as TVM's `skip_conv_layers=[0]` and
 onnxruntime's experience advise: convolutions reading at most 4 channels (the RGB stem: its
-input is raw pixels and its K = C*kh*kw is too small to gain) and depthwise convolutions
-(K = kh*kw, little to gain, the most to lose per channel); softmax and every op but the
-products are never quantized. `skip` names more (a product's result name or its weight's
+input is raw pixels and its K = C*kh*kw is too small to gain), depthwise convolutions
+(K = kh*kw, little to gain, the most to lose per channel) and the head, a product whose
+output is a model output directly or through a softmax (TVM's `skip_dense_layer`: its
+output quantized to 256 levels ties near-equal logits and changes the top-1 answer, for a
+small share of the time); softmax and every op but the products are never quantized. `skip` names more (a product's result name or its weight's
 name, as the IR prints them).
 
 bf16: no calibration; see ziggurat/bf16_products.py.
@@ -129,8 +131,23 @@ def products(module: ModuleOp, params: dict) -> list[Product]:
     return found
 
 
+def is_head(product: Product) -> bool:
+    """The product gives a model output, directly or through a softmax (the classifier)."""
+    value = product.output
+    while True:
+        users = [use.operation for use in value.uses]
+        if any(isinstance(user, func.ReturnOp) for user in users):
+            return True
+        if len(users) != 1 or not isinstance(users[0], graph.SoftmaxOp):
+            return False
+        value = users[0].results[0]
+
+
 def default_skip(product: Product) -> bool:
-    """The RGB stem (at most 4 input channels) and depthwise convolutions stay float."""
+    """The RGB stem (at most 4 input channels), depthwise convolutions and the classifier
+    head stay float."""
+    if is_head(product):
+        return True
     if not isinstance(product.op, graph.ConvOp):
         return False
     channels = graph.tensor_shape(product.op.input)[1]
