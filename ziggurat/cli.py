@@ -364,6 +364,11 @@ def run_model(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.check and args.quantize is not None:
+        raise ZigguratError(
+            "--check compares with the float model at 1e-4; a quantized build differs from it "
+            "by design (compare top-1 answers instead)"
+        )
     return run_model(
         args.model,
         _parse_inputs(args.input),

@@ -99,6 +99,14 @@ def test_int8_skip_rules_can_be_overridden() -> None:
     assert counts["integer-convs"] == 4 and counts["integer-matmuls"] == 1
     fewer, store = ziggurat.quantize(mod, params, calibration, skip=["w1"])
     assert fuse_statistics(fewer, dict(store))["integer-convs"] == 1
+    per_tensor, store = ziggurat.quantize(mod, params, calibration, per_channel=False)
+    scales = [
+        constant_value(op.scale, store)
+        for op in per_tensor.walk()
+        if isinstance(op, graph.DequantizeOp) and "xi8>" in str(op.input.type)
+    ]
+    assert len(scales) == 2 and all(s.size == 1 for s in scales)
+    assert fuse_statistics(per_tensor, dict(store))["integer-convs"] == 2
 
 
 def test_int8_mlp_agrees_with_fp32() -> None:

@@ -91,3 +91,10 @@ def test_bad_options_give_one_line(
     assert "Traceback" not in result.stderr and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "m.zgt").exists()
+
+
+def test_run_refuses_check_of_a_quantized_build(files: tuple[Path, Path]) -> None:
+    model, _ = files
+    result = run("run", str(model), "--quantize", "bf16", "--check")
+    assert result.returncode == 1 and "differs from it by design" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
