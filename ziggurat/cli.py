@@ -217,10 +217,10 @@ def _load_or_compile(
     if _is_package(model):
         from ziggurat.runtime import load_module
 
-        if shapes or target or quantization:
-            raise ZigguratError(
-                f"{model} is already compiled: --shape, --target and --quantize do not apply"
-            )
+        if shapes or target:
+            raise ZigguratError(f"{model} is already compiled: --shape and --target do not apply")
+        if quantization:
+            raise ZigguratError(f"{model} is already compiled: --quantize does not apply")
         lib = load_module(str(model))
         elapsed = time.perf_counter() - started
         return lib, f"loaded {model} in {elapsed * 1e3:.1f} ms, {_short(lib.target)}"

@@ -43,6 +43,8 @@ def test_compile_int8_then_run_the_package(files: tuple[Path, Path], tmp_path: P
     result = run("run", str(package), "--repeat", "0")
     assert result.returncode == 0, result.stderr
     assert "output 'probabilities': shape [1, 10]" in result.stdout
+    result = run("run", str(package), "--quantize", "bf16")
+    assert result.returncode == 1 and "--quantize does not apply" in result.stderr
 
 
 def test_run_bf16_and_int8_entropy(files: tuple[Path, Path]) -> None:
