@@ -43,6 +43,7 @@ from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
 from ziggurat.tune.measure import Measurement, MeasureOption
+from ziggurat.tune.pipeline import Measurer, Pipeline, arrivals
 from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import Task, extract_tasks
@@ -50,12 +51,11 @@ from ziggurat.tune.tuner import (
     Callback,
     GATuner,
     GridSearchTuner,
-    Measurer,
     RandomTuner,
     Tuner,
-    arrivals,
     batch_size,
     open_measurer,
+    trials_since_best,
 )
 from ziggurat.tune.xgb_tuner import XGBTuner
 
@@ -158,6 +158,8 @@ class _TaskState:
     rounds: list[tuple[int, float]] = field(default_factory=list[tuple[int, float]])
     """(trials, best seconds) after each round."""
     since_best: int = 0
+    open_rounds: list[int] = field(default_factory=list[int])
+    """Measurements still to come of each round in flight, oldest first."""
     stopped: str = ""
     confirmed: dict[Config, float] = field(default_factory=dict[Config, float])
     """Median timings of the default and the best config when timed again in turns."""
@@ -231,29 +233,9 @@ def tune_model(
     callback = log_to_file(log)
     measured = confirmations = 0
     try:
-        pending = [s for s in states if s.task.default not in s.tuner.visited]
-        while budget - measured > 0 and (
-            deadline is None or time.monotonic() + _reserve(states, start) < deadline
-        ):
-            for state in states:
-                _check_stop(state, roofline, early_stopping)
-            active = [s for s in states if not s.stopped]
-            if not active:
-                break
-            size = min(batch_size(measurer), budget - measured)
-            if pending:
-                size = max(1, min(size, (budget - measured) // len(pending)))
-            state = pending.pop(0) if pending else max(active, key=_TaskState.priority)
-            if state.stopped:
-                continue
-            before = state.best
-            got = _one_round(state, size, measurer, callback)
-            if got == 0:
-                state.stopped = "space"
-                continue
-            measured += got
-            state.since_best = 0 if state.best < before else state.since_best + got
-            state.rounds.append((len(state.tuner.visited), state.best))
+        measured = _search(
+            states, budget, deadline, start, measurer, callback, roofline, early_stopping
+        )
         confirmations = sum(
             _confirm(state, measurer, callback) for state in states if state.tuner.trials
         )
@@ -275,6 +257,63 @@ def tune_model(
             mod, params, cpu, opt_level, best
         )
     return outcome
+
+
+def _search(
+    states: Sequence[_TaskState],
+    budget: int,
+    deadline: float | None,
+    start: float,
+    measurer: Measurer,
+    callback: Callback,
+    roofline: Roofline,
+    early_stopping: int | None,
+) -> int:
+    """Spends up to `budget` trials on the tasks, a batch at a time to the task that gains
+    most, proposing the next batch while the last is still measured where the measurer
+    takes several (`tune.pipeline`). Returns the trials measured."""
+    pipeline = Pipeline(measurer)
+    by_key = {state.task.key: state for state in states}
+    pending = [s for s in states if s.task.default not in s.tuner.visited]
+    planned = measured = 0
+    while True:
+        while (
+            pipeline.wants_more()
+            and budget - planned > 0
+            and (deadline is None or time.monotonic() + _reserve(states, start) < deadline)
+        ):
+            for state in states:
+                _check_stop(state, roofline, early_stopping)
+            active = [s for s in states if not s.stopped]
+            if not active:
+                break
+            size = min(batch_size(measurer), budget - planned)
+            if pending:
+                size = max(1, min(size, (budget - planned) // len(pending)))
+            state = pending.pop(0) if pending else max(active, key=_TaskState.priority)
+            if state.stopped:
+                continue
+            batch = state.tuner.propose(size)
+            if not batch:
+                state.stopped = "space"
+                continue
+            pipeline.submit(state.task, batch)
+            state.open_rounds.append(len(batch))
+            planned += len(batch)
+        if not pipeline.in_flight():
+            return measured
+        task, measurements = pipeline.next()
+        state = by_key[task.key]
+        state.since_best = trials_since_best(state.since_best, state.best, measurements)
+        state.tuner.learn(measurements)
+        measured += len(measurements)
+        callback(state.tuner, measurements)
+        if state.bar is not None:
+            _show(state)(state.tuner, measurements)
+        state.open_rounds[0] -= len(measurements)
+        if state.open_rounds[0] <= 0:
+            state.open_rounds.pop(0)
+            state.rounds.append((len(state.tuner.visited), state.best))
 
 
 def _reserve(states: Sequence[_TaskState], start: float) -> float:
@@ -304,14 +343,6 @@ def _confirm(state: _TaskState, measurer: Measurer, callback: Callback) -> int:
     if all(timings.values()):
         state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
     return count
-
-
-def _one_round(state: _TaskState, size: int, measurer: Measurer, callback: Callback) -> int:
-    """Measures up to `size` new configs of the task; returns how many it measured."""
-    before = state.tuner.trials
-    callbacks = [callback, _show(state)] if state.bar is not None else [callback]
-    state.tuner.tune(n_trial=size, measurer=measurer, callbacks=callbacks)
-    return state.tuner.trials - before
 
 
 def _check_stop(state: _TaskState, roofline: Roofline, early_stopping: int | None) -> None:
