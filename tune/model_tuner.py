@@ -43,7 +43,7 @@ from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
 from ziggurat.tune.measure import Measurement, MeasureOption
-from ziggurat.tune.pipeline import Measurer, Pipeline, arrivals
+from ziggurat.tune.pipeline import Measurer, Pipeline
 from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import Task, extract_tasks
@@ -236,9 +236,7 @@ def tune_model(
         measured = _search(
             states, budget, deadline, start, measurer, callback, roofline, early_stopping
         )
-        confirmations = sum(
-            _confirm(state, measurer, callback) for state in states if state.tuner.trials
-        )
+        confirmations = _confirm([s for s in states if s.tuner.trials], measurer, callback)
     finally:
         for state in states:
             if state.bar is not None:
@@ -323,25 +321,32 @@ def _reserve(states: Sequence[_TaskState], start: float) -> float:
     return pace * 2 * CONFIRM_TURNS * sum(1 for s in states if s.tuner.trials)
 
 
-def _confirm(state: _TaskState, measurer: Measurer, callback: Callback) -> int:
-    """Times the default and the best config again, in turns, and keeps their timings of
-    those turns: measured moments apart during the search, a default timed while the host
-    was slow makes an equal config look faster; timed in turns, the two meet the same host.
-    Returns how many timings it took (all logged)."""
-    task, tuner = state.task, state.tuner
-    best = tuner.best_config
-    if best is None or best == task.default or task.default not in tuner.costs:
-        return 0
-    timings: dict[Config, list[float]] = {task.default: [], best: []}
+def _confirm(states: Sequence[_TaskState], measurer: Measurer, callback: Callback) -> int:
+    """Times each task's default and best config again, in turns, and keeps their timings
+    of those turns: measured moments apart during the search, a default timed while the
+    host was slow makes an equal config look faster; timed in turns, the two meet the same
+    host. Every task's turns go to the measurer at once (a cluster measures them side by
+    side). Returns how many timings it took (all logged)."""
+    pipeline = Pipeline(measurer)
+    timings: dict[str, dict[Config, list[float]]] = {}
+    for state in states:
+        task, best = state.task, state.tuner.best_config
+        if best is None or best == task.default or task.default not in state.tuner.costs:
+            continue
+        timings[task.key] = {task.default: [], best: []}
+        pipeline.submit(task, [task.default, best] * CONFIRM_TURNS)
+    by_key = {state.task.key: state for state in states}
     count = 0
-    for measurements in arrivals(measurer, task, [task.default, best] * CONFIRM_TURNS):
-        callback(tuner, measurements)
+    while pipeline.in_flight():
+        task, measurements = pipeline.next()
+        callback(by_key[task.key].tuner, measurements)
         count += len(measurements)
         for m in measurements:
             if m.result.error_code == ErrorCode.NO_ERROR:
-                timings[m.config].append(m.result.median)
-    if all(timings.values()):
-        state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
+                timings[task.key][m.config].append(m.result.median)
+    for key, timed in timings.items():
+        if all(timed.values()):
+            by_key[key].confirmed = {config: statistics.median(t) for config, t in timed.items()}
     return count
 
 

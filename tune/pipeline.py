@@ -10,7 +10,7 @@ idles at the end of a round. A config in flight counts as visited, so none is pr
 """
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from ziggurat.schedule.space import Config
@@ -81,14 +81,3 @@ class Pipeline:
             return task, [measurement]
         task, configs = self._queued.popleft()
         return task, self.measurer.measure(task, configs)
-
-
-def arrivals(
-    measurer: Measurer, task: Task, configs: Sequence[Config]
-) -> Iterator[list[Measurement]]:
-    """The measurements of `configs` in the groups they arrive in (nothing else may be in
-    flight on the measurer)."""
-    pipeline = Pipeline(measurer)
-    pipeline.submit(task, configs)
-    while pipeline.in_flight():
-        yield pipeline.next()[1]
