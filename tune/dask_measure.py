@@ -27,7 +27,10 @@ cannot cancel a running task. The discipline:
   workers left. Losing the scheduler ends the run with one clear
   ZigguratError; every measurement so far is in the log, which resumes.
 
-Measurements stream back as they complete (`stream`), each naming the worker that made it.
+Measurements stream back as they complete (`stream`, or `submit` and `next_done`, which let
+the tuners queue the next batch, of any task, behind the candidates in flight:
+`tune.pipeline`), each naming the worker that made it. Each worker keeps its measuring
+processes between candidates and starts one as a client connects (`warm_up`).
 A template loaded from a file (`--load-plugin`) goes with the payload as source text; a worker
 imports it from the client's path if the same file is there, else from a copy.
 Dask is imported only here and only when used: `pip install 'ziggurat[distributed]'`.
