@@ -27,7 +27,10 @@ cannot cancel a running task. The discipline:
   workers left. Losing the scheduler ends the run with one clear
   ZigguratError; every measurement so far is in the log, which resumes.
 
-Measurements stream back as they complete (`stream`), each naming the worker that made it.
+Measurements stream back as they complete (`stream`, or `submit` and `next_done`, which let
+the tuners queue the next batch, of any task, behind the candidates in flight:
+`tune.pipeline`), each naming the worker that made it. Each worker keeps its measuring
+processes between candidates and starts one as a client connects (`warm_up`).
 A template loaded from a file (`--load-plugin`) goes with the payload as source text; a worker
 imports it from the client's path if the same file is there, else from a copy.
 Dask is imported only here and only when used: `pip install 'ziggurat[distributed]'`.
@@ -42,14 +45,17 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import llvmlite.binding as llvm
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.core.targets import physical_cores
 from ziggurat.dialects.target import CpuTargetAttr
 from ziggurat.schedule.space import Config
 from ziggurat.tune.candidate import task_spec
@@ -97,6 +103,23 @@ class HostCpu(NamedTuple):
         return self.name == target.cpu.data and enabled <= set(self.features.split(","))
 
 
+@dataclass
+class _SentTask:
+    """A task as it goes over the wire, and the hosts that may measure it."""
+
+    task: Task
+    spec: dict[str, Any]
+    template_sources: dict[str, str]
+    """The source of each of its template files, by path."""
+    hosts: list[str]
+
+
+class _Flight(NamedTuple):
+    sent: _SentTask
+    config: Config
+    attempt: int
+
+
 class DaskMeasurer:
     """Measures candidates on the workers of a Dask cluster (see the module's docstring).
     Use as a context manager, or call close()."""
@@ -111,8 +134,12 @@ class DaskMeasurer:
         """Host CPU of each worker seen, by address."""
         self.retried: list[Config] = []
         """Candidates measured again because their worker died."""
-        self._template_sources: dict[str, str] = {}
-        """The source of each template file of the task being measured, by path."""
+        self._tasks: dict[str, _SentTask] = {}
+        """The tasks measured so far, by key."""
+        self._flights: dict[Any, _Flight] = {}
+        """The candidates in flight, by their Dask future."""
+        self._arrived: deque[tuple[Task, Measurement]] = deque()
+        """Measurements completed and not yet handed back."""
         if self.runner.address == "local":
             self._client = self._start_local_cluster(distributed)
         else:
@@ -124,6 +151,8 @@ class DaskMeasurer:
                 raise ZigguratError(
                     f"cannot reach the Dask scheduler at {self.runner.address}: {err}"
                 ) from None
+        with contextlib.suppress(Exception):  # a worker that cannot warm up starts cold
+            self._client.run(warm_up, self.runner.threads, on_error="ignore")
         self.attempts = ATTEMPTS if self._scheduler_retries() == 0 else 1
         """Tries of a candidate whose worker dies, by this measurer: one more where the
         scheduler does not retry a task on its own (allowed-failures 0), else only the
@@ -204,33 +233,60 @@ class DaskMeasurer:
         return list(self.stream(task, configs))
 
     def stream(self, task: Task, configs: Sequence[Config]) -> Iterator[Measurement]:
-        """The measurements of `configs` as they complete."""
-        distributed = require_distributed()
-        spec = task_spec(task)
-        self._template_sources = {path: Path(path).read_text() for path in spec["templates"]}
-        threads = self.runner.threads or task.target.cores.data
-        try:
-            hosts = self._wait_for_hosts(task)
-            pending: dict[Any, tuple[Config, int]] = {}
+        """The measurements of `configs` as they complete (nothing else may be in flight)."""
+        self.submit(task, configs)
+        while self._flights or self._arrived:
+            yield self.next_done()[1]
+
+    def submit(self, task: Task, configs: Sequence[Config]) -> None:
+        """Starts measuring `configs` behind the candidates in flight (`next_done` hands
+        their measurements back)."""
+        with self._scheduler_lost():
+            sent = self._sent(task)
+            sent.hosts = self._wait_for_hosts(task)
             for config in configs:
-                pending[self._submit(spec, config, threads, hosts)] = (config, 1)
-            while pending:
-                done = self._first_done(distributed, list(pending))
+                self._flights[self._submit(sent, config)] = _Flight(sent, config, 1)
+
+    def in_flight(self) -> int:
+        return len(self._flights) + len(self._arrived)
+
+    def next_done(self) -> tuple[Task, Measurement]:
+        """The next measurement to complete, with its task; a candidate whose worker died is
+        measured again first (see the module's docstring)."""
+        distributed = require_distributed()
+        with self._scheduler_lost():
+            while not self._arrived:
+                done = self._first_done(distributed, list(self._flights))
                 if not done:
-                    hosts = self._wait_for_hosts(task)
+                    sent = next(iter(self._flights.values())).sent
+                    sent.hosts = self._wait_for_hosts(sent.task)
                 for future in done:
-                    config, attempt = pending.pop(future)
-                    if future.status == "finished":
-                        yield _measurement_from_json(config, future.result())
-                    elif future.status == "cancelled":
-                        if not self._connected():
-                            raise CancelledError()
-                        yield _failed(config, CancelledError("its Dask task was cancelled"), 1)
-                    elif _worker_died(future) and attempt < self.attempts:
-                        self.retried.append(config)
-                        pending[self._submit(spec, config, threads, hosts)] = (config, attempt + 1)
-                    else:
-                        yield _failed(config, future.exception(), attempt)
+                    self._land(future)
+        return self._arrived.popleft()
+
+    def _land(self, future: Any) -> None:
+        """Takes in a finished future of a flight: its measurement, or another try."""
+        flight = self._flights.pop(future)
+        task, config = flight.sent.task, flight.config
+        if future.status == "finished":
+            self._arrived.append((task, _measurement_from_json(config, future.result())))
+        elif future.status == "cancelled":
+            if not self._connected():
+                raise CancelledError()
+            error = CancelledError("its Dask task was cancelled")
+            self._arrived.append((task, _failed(config, error, 1)))
+        elif _worker_died(future) and flight.attempt < self.attempts:
+            self.retried.append(config)
+            retry = _Flight(flight.sent, config, flight.attempt + 1)
+            self._flights[self._submit(flight.sent, config)] = retry
+        else:
+            self._arrived.append((task, _failed(config, future.exception(), flight.attempt)))
+
+    @contextlib.contextmanager
+    def _scheduler_lost(self) -> Iterator[None]:
+        """Turns losing the scheduler into one clear ZigguratError."""
+        try:
+            yield
         except (CancelledError, OSError, TimeoutError) as err:
             if self._connected():
                 raise
@@ -238,6 +294,14 @@ class DaskMeasurer:
                 f"lost the Dask scheduler at {self.runner.address} ({type(err).__name__}); "
                 "every measurement so far is in the log: run the same command again to resume"
             ) from None
+
+    def _sent(self, task: Task) -> "_SentTask":
+        """The task's wire form, made once per task."""
+        if task.key not in self._tasks:
+            spec = task_spec(task)
+            sources = {path: Path(path).read_text() for path in spec["templates"]}
+            self._tasks[task.key] = _SentTask(task, spec, sources, [])
+        return self._tasks[task.key]
 
     def _first_done(self, distributed: Any, futures: list[Any]) -> list[Any]:
         """The futures done after waiting up to `POLL_SECONDS` for one."""
@@ -269,10 +333,10 @@ class DaskMeasurer:
                 )
             time.sleep(POLL_SECONDS)
 
-    def _submit(self, spec: dict[str, Any], config: Config, threads: int, hosts: list[str]) -> Any:
+    def _submit(self, sent: "_SentTask", config: Config) -> Any:
         runner = self.runner
         payload = {
-            "task": spec,
+            "task": sent.spec,
             "config": dict(config),
             "build_timeout": self.builder.timeout,
             "runner": {
@@ -282,17 +346,17 @@ class DaskMeasurer:
                 "min_repeat_ms": runner.min_repeat_ms,
                 "check": runner.check,
             },
-            "threads": threads,
+            "threads": runner.threads or sent.task.target.cores.data,
             "machine_lock": runner.machine_lock,
-            "template_sources": self._template_sources,
+            "template_sources": sent.template_sources,
         }
         return self._client.submit(
             measure_candidate,
             json.dumps(payload),
-            key=f"ziggurat-measure-{spec['name']}-{uuid.uuid4().hex}",
+            key=f"ziggurat-measure-{sent.spec['name']}-{uuid.uuid4().hex}",
             pure=False,
             resources={runner.resource: 1},
-            workers=hosts,
+            workers=sent.hosts,
             allow_other_workers=False,
             retries=0,
         )
@@ -356,7 +420,41 @@ def _measurement_from_json(config: Config, text: str) -> Measurement:
 
 # On the worker.
 
-_per_thread = threading.local()
+_idle: dict[int, list[IsolatedMeasurer]] = {}
+"""This worker's measuring processes not measuring now, by their kernel thread count."""
+_idle_lock = threading.Lock()
+
+
+def _take_measurer(threads: int) -> IsolatedMeasurer:
+    """An idle measuring process of this worker with `threads` kernel threads, else a new
+    one; idle ones with another thread count are closed."""
+    with _idle_lock:
+        for count in [c for c in _idle if c != threads]:
+            for other in _idle.pop(count):
+                other.close()
+        idle = _idle.get(threads)
+        if idle:
+            return idle.pop()
+    return IsolatedMeasurer({"OMP_NUM_THREADS": str(threads)})
+
+
+def _give_back(threads: int, measurer: IsolatedMeasurer) -> None:
+    with _idle_lock:
+        _idle.setdefault(threads, []).append(measurer)
+
+
+def warm_up(threads: int | None) -> None:
+    """Starts a measuring process on this worker (run on each when a client connects), so
+    that its start-up (Python and the compiler's imports, a second or more) overlaps the
+    client's work instead of delaying the first candidate. `threads`: the runner's kernel
+    thread count, None for this machine's physical cores (what a native target has)."""
+    count = threads or physical_cores()
+    with _idle_lock:
+        if _idle.get(count):
+            return
+    measurer = IsolatedMeasurer({"OMP_NUM_THREADS": str(count)})
+    measurer.start()
+    _give_back(count, measurer)
 
 
 def template_files(sources: dict[str, str]) -> list[str]:
@@ -386,30 +484,29 @@ def host_cpu() -> tuple[str, str]:
 
 
 def measure_candidate(payload: str) -> str:
-    """Runs on a Dask worker: builds, checks and times one candidate in this worker
-    thread's measuring process, started with the kernel thread count the payload gives and
+    """Runs on a Dask worker: builds, checks and times one candidate in an idle measuring
+    process of this worker (one per candidate measured at once, kept between candidates),
+    started with the kernel thread count the payload gives and
     holding the machine's lock to time. Answers JSON."""
     from distributed import get_worker
 
     request = json.loads(payload)
     request["task"]["templates"] = template_files(request["template_sources"])
     threads = int(request["threads"])
-    held = getattr(_per_thread, "measurer", None)
-    if held is None or held[0] != threads:
-        if held is not None:
-            held[1].close()
-        held = (threads, IsolatedMeasurer({"OMP_NUM_THREADS": str(threads)}))
-        _per_thread.measurer = held
+    measurer = _take_measurer(threads)
     fields: dict[str, Any] = {"threads": threads}
     if request["machine_lock"]:
         fields["lock"] = default_lock_path()
-    measurement = held[1].measure(
-        request["task"],
-        Config.of(request["config"]),
-        LocalBuilder(timeout=request["build_timeout"]),
-        LocalRunner(**request["runner"]),
-        fields,
-    )
+    try:
+        measurement = measurer.measure(
+            request["task"],
+            Config.of(request["config"]),
+            LocalBuilder(timeout=request["build_timeout"]),
+            LocalRunner(**request["runner"]),
+            fields,
+        )
+    finally:
+        _give_back(threads, measurer)
     return json.dumps(
         {
             "result": result_fields(measurement.result),

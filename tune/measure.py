@@ -198,8 +198,7 @@ class IsolatedMeasurer:
         runner: LocalRunner | DaskRunner,
         fields: Mapping[str, Any] | None = None,
     ) -> Measurement:
-        if self._worker is None:
-            self._worker = _WorkerProcess(self.env)
+        worker = self.start()
         self._next_id += 1
         request = {
             "id": self._next_id,
@@ -215,11 +214,11 @@ class IsolatedMeasurer:
         timeouts = {"queued": waiting, "build": builder.timeout, "built": waiting}
         timeouts["run"] = runner.timeout
         start = time.perf_counter()
-        self._worker.send(request)
+        worker.send(request)
         phase = "queued"
         while True:
             try:
-                answer = self._worker.next_answer(timeouts[phase])
+                answer = worker.next_answer(timeouts[phase])
             except queue.Empty:
                 self._restart()
                 message = f"the {_PHASES[phase]} took longer than {timeouts[phase]:g} s"
@@ -240,6 +239,12 @@ class IsolatedMeasurer:
                 result.get("trace", ""),
                 result.get("kernel_hash", ""),
             )
+
+    def start(self) -> "_WorkerProcess":
+        """The worker process, started now if it is not running."""
+        if self._worker is None:
+            self._worker = _WorkerProcess(self.env)
+        return self._worker
 
     def _restart(self) -> None:
         if self._worker is not None:

@@ -44,6 +44,7 @@ from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
 from ziggurat.tune.graph_tasks import extract_graph_tasks
 from ziggurat.tune.measure import Measurement, MeasureOption
+from ziggurat.tune.pipeline import Measurer, Pipeline
 from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, MeasureRecord, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import Task, extract_tasks
@@ -51,12 +52,11 @@ from ziggurat.tune.tuner import (
     Callback,
     GATuner,
     GridSearchTuner,
-    Measurer,
     RandomTuner,
     Tuner,
-    arrivals,
     batch_size,
     open_measurer,
+    trials_since_best,
 )
 from ziggurat.tune.xgb_tuner import XGBTuner
 
@@ -165,6 +165,8 @@ class _TaskState:
     rounds: list[tuple[int, float]] = field(default_factory=list[tuple[int, float]])
     """(trials, best seconds) after each round."""
     since_best: int = 0
+    open_rounds: list[int] = field(default_factory=list[int])
+    """Measurements still to come of each round in flight, oldest first."""
     stopped: str = ""
     confirmed: dict[Config, float] = field(default_factory=dict[Config, float])
     """Median timings of the default and the best config when timed again in turns."""
@@ -245,33 +247,10 @@ def tune_model(
             state.rounds.append((len(state.tuner.visited), state.best))
         budget = n_trial - sum(len(s.tuner.visited) for s in [*graph_states, *states])
         deadline = start + time_budget if time_budget is not None else None
-        measured = 0
-        pending = [s for s in states if s.task.default not in s.tuner.visited]
-        while budget - measured > 0 and (
-            deadline is None or time.monotonic() + _reserve(states, start) < deadline
-        ):
-            for state in states:
-                _check_stop(state, roofline, early_stopping)
-            active = [s for s in states if not s.stopped]
-            if not active:
-                break
-            size = min(batch_size(measurer), budget - measured)
-            if pending:
-                size = max(1, min(size, (budget - measured) // len(pending)))
-            state = pending.pop(0) if pending else max(active, key=_TaskState.priority)
-            if state.stopped:
-                continue
-            before = state.best
-            got = _one_round(state, size, measurer, callback)
-            if got == 0:
-                state.stopped = "space"
-                continue
-            measured += got
-            state.since_best = 0 if state.best < before else state.since_best + got
-            state.rounds.append((len(state.tuner.visited), state.best))
-        confirmations += sum(
-            _confirm(state, measurer, callback) for state in states if state.tuner.trials
+        measured = _search(
+            states, budget, deadline, start, measurer, callback, roofline, early_stopping
         )
+        confirmations += _confirm([s for s in states if s.tuner.trials], measurer, callback)
     finally:
         for state in [*graph_states, *states]:
             if state.bar is not None:
@@ -311,14 +290,73 @@ def _tune_graph_tasks(
 ) -> tuple[int, int]:
     """Measures every choice of each graph task (a space of a few points), then its default
     and best again in turns. Returns the trials and the confirming timings it took."""
-    measured = confirmations = 0
+    measured = 0
     for state in states:
         state.tuner.load_history(history)
-        measured += _one_round(state, len(state.task.space), measurer, callback)
+        before = state.tuner.trials
+        callbacks = [callback, _show(state)] if state.bar is not None else [callback]
+        state.tuner.tune(len(state.task.space), callbacks=callbacks, measurer=measurer)
+        measured += state.tuner.trials - before
         state.stopped = "space"
-        if state.tuner.trials:
-            confirmations += _confirm(state, measurer, callback)
+    confirmations = _confirm([s for s in states if s.tuner.trials], measurer, callback)
     return measured, confirmations
+
+
+def _search(
+    states: Sequence[_TaskState],
+    budget: int,
+    deadline: float | None,
+    start: float,
+    measurer: Measurer,
+    callback: Callback,
+    roofline: Roofline,
+    early_stopping: int | None,
+) -> int:
+    """Spends up to `budget` trials on the tasks, a batch at a time to the task that gains
+    most, proposing the next batch while the last is still measured where the measurer
+    takes several (`tune.pipeline`). Returns the trials measured."""
+    pipeline = Pipeline(measurer)
+    by_key = {state.task.key: state for state in states}
+    pending = [s for s in states if s.task.default not in s.tuner.visited]
+    planned = measured = 0
+    while True:
+        while (
+            pipeline.wants_more()
+            and budget - planned > 0
+            and (deadline is None or time.monotonic() + _reserve(states, start) < deadline)
+        ):
+            for state in states:
+                _check_stop(state, roofline, early_stopping)
+            active = [s for s in states if not s.stopped]
+            if not active:
+                break
+            size = min(batch_size(measurer), budget - planned)
+            if pending:
+                size = max(1, min(size, (budget - planned) // len(pending)))
+            state = pending.pop(0) if pending else max(active, key=_TaskState.priority)
+            if state.stopped:
+                continue
+            batch = state.tuner.propose(size)
+            if not batch:
+                state.stopped = "space"
+                continue
+            pipeline.submit(state.task, batch)
+            state.open_rounds.append(len(batch))
+            planned += len(batch)
+        if not pipeline.in_flight():
+            return measured
+        task, measurements = pipeline.next()
+        state = by_key[task.key]
+        state.since_best = trials_since_best(state.since_best, state.best, measurements)
+        state.tuner.learn(measurements)
+        measured += len(measurements)
+        callback(state.tuner, measurements)
+        if state.bar is not None:
+            _show(state)(state.tuner, measurements)
+        state.open_rounds[0] -= len(measurements)
+        if state.open_rounds[0] <= 0:
+            state.open_rounds.pop(0)
+            state.rounds.append((len(state.tuner.visited), state.best))
 
 
 def _reserve(states: Sequence[_TaskState], start: float) -> float:
@@ -328,34 +366,33 @@ def _reserve(states: Sequence[_TaskState], start: float) -> float:
     return pace * 2 * CONFIRM_TURNS * sum(1 for s in states if s.tuner.trials)
 
 
-def _confirm(state: _TaskState, measurer: Measurer, callback: Callback) -> int:
-    """Times the default and the best config again, in turns, and keeps their timings of
-    those turns: measured moments apart during the search, a default timed while the host
-    was slow makes an equal config look faster; timed in turns, the two meet the same host.
-    Returns how many timings it took (all logged)."""
-    task, tuner = state.task, state.tuner
-    best = tuner.best_config
-    if best is None or best == task.default or task.default not in tuner.costs:
-        return 0
-    timings: dict[Config, list[float]] = {task.default: [], best: []}
+def _confirm(states: Sequence[_TaskState], measurer: Measurer, callback: Callback) -> int:
+    """Times each task's default and best config again, in turns, and keeps their timings
+    of those turns: measured moments apart during the search, a default timed while the
+    host was slow makes an equal config look faster; timed in turns, the two meet the same
+    host. Every task's turns go to the measurer at once (a cluster measures them side by
+    side). Returns how many timings it took (all logged)."""
+    pipeline = Pipeline(measurer)
+    timings: dict[str, dict[Config, list[float]]] = {}
+    for state in states:
+        task, best = state.task, state.tuner.best_config
+        if best is None or best == task.default or task.default not in state.tuner.costs:
+            continue
+        timings[task.key] = {task.default: [], best: []}
+        pipeline.submit(task, [task.default, best] * CONFIRM_TURNS)
+    by_key = {state.task.key: state for state in states}
     count = 0
-    for measurements in arrivals(measurer, task, [task.default, best] * CONFIRM_TURNS):
-        callback(tuner, measurements)
+    while pipeline.in_flight():
+        task, measurements = pipeline.next()
+        callback(by_key[task.key].tuner, measurements)
         count += len(measurements)
         for m in measurements:
             if m.result.error_code == ErrorCode.NO_ERROR:
-                timings[m.config].append(m.result.median)
-    if all(timings.values()):
-        state.confirmed = {config: statistics.median(t) for config, t in timings.items()}
+                timings[task.key][m.config].append(m.result.median)
+    for key, timed in timings.items():
+        if all(timed.values()):
+            by_key[key].confirmed = {config: statistics.median(t) for config, t in timed.items()}
     return count
-
-
-def _one_round(state: _TaskState, size: int, measurer: Measurer, callback: Callback) -> int:
-    """Measures up to `size` new configs of the task; returns how many it measured."""
-    before = state.tuner.trials
-    callbacks = [callback, _show(state)] if state.bar is not None else [callback]
-    state.tuner.tune(n_trial=size, measurer=measurer, callbacks=callbacks)
-    return state.tuner.trials - before
 
 
 def _check_stop(state: _TaskState, roofline: Roofline, early_stopping: int | None) -> None:

@@ -14,12 +14,12 @@ default); tests pass a `SimulatedMeasurer`.
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
 
 from ziggurat.schedule.space import Config
 from ziggurat.tune.dask_measure import DaskMeasurer
 from ziggurat.tune.measure import DaskRunner, LocalMeasurer, Measurement, MeasureOption
+from ziggurat.tune.pipeline import Measurer, Pipeline, StreamingMeasurer
 from ziggurat.tune.records import ErrorCode, MeasureRecord
 from ziggurat.tune.tasks import Task
 
@@ -30,22 +30,6 @@ BATCH_SIZE = 8
 """Configs proposed and measured per round (callbacks see each round)."""
 
 
-class Measurer(Protocol):
-    def measure(self, task: Task, configs: Sequence[Config]) -> list[Measurement]: ...
-
-
-@runtime_checkable
-class StreamingMeasurer(Measurer, Protocol):
-    """A measurer whose measurements arrive one by one, in any order (a cluster's): the
-    tuner learns from and logs each as it comes, so an interruption loses none."""
-
-    def stream(self, task: Task, configs: Sequence[Config]) -> Iterator[Measurement]: ...
-
-    def slots(self) -> int:
-        """How many candidates it can measure at once."""
-        ...
-
-
 def batch_size(measurer: Measurer) -> int:
     """Configs per round: `BATCH_SIZE`, or more to keep every worker of a cluster busy."""
     if isinstance(measurer, StreamingMeasurer):
@@ -53,15 +37,14 @@ def batch_size(measurer: Measurer) -> int:
     return BATCH_SIZE
 
 
-def arrivals(
-    measurer: Measurer, task: Task, configs: Sequence[Config]
-) -> Iterator[list[Measurement]]:
-    """The measurements of `configs` in the groups they arrive in."""
-    if isinstance(measurer, StreamingMeasurer):
-        for measurement in measurer.stream(task, configs):
-            yield [measurement]
-    else:
-        yield measurer.measure(task, configs)
+def trials_since_best(since: int, best: float, measurements: Sequence[Measurement]) -> int:
+    """Trials without a new best after `measurements`, in their order, where `since` came
+    before them and `best` was the best time."""
+    for m in measurements:
+        better = m.result.error_code == ErrorCode.NO_ERROR and m.result.median < best
+        since = 0 if better else since + 1
+        best = min(best, m.result.median)
+    return since
 
 
 def open_measurer(option: MeasureOption | None) -> LocalMeasurer | DaskMeasurer:
@@ -79,6 +62,7 @@ class Tuner(ABC):
         self.task = task
         self.rng = random.Random(seed)
         self.visited: set[Config] = set()
+        """Configs measured or in flight."""
         self.points = set(task.space.points)
         """The space's configs, for telling whether a proposed one is in it."""
         self.costs: dict[Config, float] = {}
@@ -138,29 +122,39 @@ class Tuner(ABC):
         callbacks: Sequence[Callback],
         measurer: Measurer,
     ) -> None:
-        since_best = 0
-        done = 0
-        while done < n_trial and (early_stopping is None or since_best < early_stopping):
-            size = min(batch_size(measurer), n_trial - done)
-            batch = self._with_default_first(size)
-            if not batch:
+        pipeline = Pipeline(measurer)
+        since_best = planned = 0
+        while True:
+            while (
+                pipeline.wants_more()
+                and planned < n_trial
+                and (early_stopping is None or since_best < early_stopping)
+            ):
+                batch = self.propose(min(batch_size(measurer), n_trial - planned))
+                if not batch:
+                    break
+                pipeline.submit(self.task, batch)
+                planned += len(batch)
+            if not pipeline.in_flight():
                 break
-            measured_any = False
-            for measurements in arrivals(measurer, self.task, batch):
-                measured_any = measured_any or bool(measurements)
-                before = self.best_cost
-                self.update(measurements)
-                for m in measurements:
-                    done += 1
-                    self.trials += 1
-                    self.errors += m.result.error_code != ErrorCode.NO_ERROR
-                    better = m.result.error_code == ErrorCode.NO_ERROR and m.result.median < before
-                    since_best = 0 if better else since_best + 1
-                    before = min(before, m.result.median)
-                for callback in callbacks:
-                    callback(self, measurements)
-            if not measured_any:
-                break
+            _, measurements = pipeline.next()
+            since_best = trials_since_best(since_best, self.best_cost, measurements)
+            self.learn(measurements)
+            for callback in callbacks:
+                callback(self, measurements)
+
+    def propose(self, size: int) -> list[Config]:
+        """Up to `size` configs to measure next, the default first while it has not been;
+        they count as visited from now on (measurements in flight are not proposed again)."""
+        batch = self._with_default_first(size)
+        self.visited.update(batch)
+        return batch
+
+    def learn(self, measurements: Sequence[Measurement]) -> None:
+        """Takes in measurements of proposed configs."""
+        self.update(measurements)
+        self.trials += len(measurements)
+        self.errors += sum(m.result.error_code != ErrorCode.NO_ERROR for m in measurements)
 
     def _with_default_first(self, size: int) -> list[Config]:
         if self.task.default not in self.visited:

@@ -58,17 +58,23 @@ class KillsAWorker:
         self.killed: str = ""
 
     def measure(self, task: tune.Task, configs: Sequence[Config]):
-        return list(self.stream(task, configs))
+        return self.measurer.measure(task, configs)
 
     def slots(self) -> int:
         return self.measurer.slots()
 
-    def stream(self, task: tune.Task, configs: Sequence[Config]):
-        for measurement in self.measurer.stream(task, configs):
-            self.seen += 1
-            if self.seen >= self.after and not self.killed:
-                self._kill_a_busy_worker()
-            yield measurement
+    def submit(self, task: tune.Task, configs: Sequence[Config]) -> None:
+        self.measurer.submit(task, configs)
+
+    def in_flight(self) -> int:
+        return self.measurer.in_flight()
+
+    def next_done(self):
+        done = self.measurer.next_done()
+        self.seen += 1
+        if self.seen >= self.after and not self.killed:
+            self._kill_a_busy_worker()
+        return done
 
     def _kill_a_busy_worker(self) -> None:
         client = self.measurer.client

@@ -1,6 +1,8 @@
 """Tuners, early stopping, resume and apply_history_best, on a simulated measurer (fast and
 deterministic) and on one real, isolated measurement of a small kernel."""
 
+from collections import deque
+
 import numpy as np
 import pytest
 from models import MATMUL_RELU
@@ -12,7 +14,7 @@ from ziggurat.core.context import make_context
 from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 from ziggurat.schedule.space import Config
-from ziggurat.tune.measure import LocalMeasurer, LocalRunner, measure_option
+from ziggurat.tune.measure import LocalMeasurer, LocalRunner, Measurement, measure_option
 from ziggurat.tune.records import ErrorCode, load_records
 
 TARGET = "llvm -mcpu=native"
@@ -115,20 +117,29 @@ def test_early_stopping_ends_after_that_many_trials_without_a_new_best(task: tun
 
 
 class StreamingSimulation(tune.SimulatedMeasurer):
-    """Measurements one at a time, last first (as a cluster's come back in any order), from
-    `slots` workers."""
+    """Measurements one at a time, each batch last first (as a cluster's come back in any
+    order), from `slots` workers."""
 
     def __init__(self, slots: int):
         super().__init__(failing_share=0.0)
         self.workers = slots
         self.rounds: list[int] = []
+        self.in_flight_at_submit: list[int] = []
+        self.flights: deque[tuple[tune.Task, Measurement]] = deque()
 
     def slots(self) -> int:
         return self.workers
 
-    def stream(self, task, configs):
+    def submit(self, task, configs):
         self.rounds.append(len(configs))
-        yield from reversed(self.measure(task, configs))
+        self.in_flight_at_submit.append(self.in_flight())
+        self.flights.extend((task, m) for m in reversed(self.measure(task, configs)))
+
+    def in_flight(self) -> int:
+        return len(self.flights)
+
+    def next_done(self):
+        return self.flights.popleft()
 
 
 def test_a_streaming_measurers_results_are_logged_one_by_one_in_rounds_its_size(
@@ -144,7 +155,10 @@ def test_a_streaming_measurers_results_are_logged_one_by_one_in_rounds_its_size(
     tuner = tune.RandomTuner(task)
     tuner.tune(n_trial=50, measurer=measurer, callbacks=[tune.callback.log_to_file(log), count])
     assert measurer.rounds == [20, 20, 10]
+    assert measurer.in_flight_at_submit == [0, 20, 20], "the next batch goes before one ends"
     assert logged == [1] * 50 and len(load_records(log)) == 50
+    records = load_records(log)
+    assert len({r.config for r in records}) == 50, "no config proposed while in flight"
     assert tuner.trials == 50 and tuner.best_cost == min(tuner.costs.values())
 
 
