@@ -7,9 +7,10 @@ the graph op in the te kernel). One kernel, whatever T is (time is a loop, not u
     for d in directions (parallel: a bidirectional op's directions on two cores):
       h, c <- initial_h, initial_c
       for s in 0..T-1 (serial):
-        acc[b, :] = h[b] @ R^T for every b: register tiles of up to 4 batch rows by one
-                    packed block of 64 columns, the hidden units streamed; the blocks run
-                    across the cores when one direction's step is big enough
+        acc[b, :] = h[b] @ R^T for every b: register tiles of up to 4 batch rows by
+                    packed blocks of 64 columns (up to 4 blocks for fewer rows), the
+                    hidden units streamed, odd steps taking the blocks in reverse order;
+                    the blocks run across the cores when one direction's step is big enough
         for b in 0..B-1:
           t = s, or T-1-s in reverse, or len[b]-1-s with sequence_lens; valid = s < len[b]
           gates from gates_in[t*B + b] + acc[b], clip, activations, peepholes (vectorized
