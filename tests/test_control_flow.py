@@ -194,6 +194,14 @@ def test_scan_outputs_need_a_trip_count_known_at_build_time() -> None:
         ziggurat.from_onnx(model)
 
 
+def test_scan_outputs_without_a_trip_count_are_refused() -> None:
+    model = loop_with_early_exit()
+    model.graph.node[0].input[0] = ""
+    del model.graph.initializer[:]
+    with pytest.raises(UnsupportedOpError, match="Loop.*'loop'.*need a trip count M.*has none"):
+        ziggurat.from_onnx(model)
+
+
 def test_a_slice_at_the_iteration_number_in_a_loop_body() -> None:
     model = loop_slicing_its_iteration()
     runner = build(model)

@@ -170,6 +170,11 @@ class Loop(OnnxOpConverter):
         count: int | SSAValue | None = ctx.input(node, 0) if known_count is None else None
         if known_count is not None:
             count = max(int(_scalar(known_count)), 0)
+        if scan_count and count is None:
+            raise ctx.unsupported(
+                "its scan outputs need a trip count M (their buffers are [M, ...]), and it has "
+                "none: it runs until its condition ends it"
+            )
         if scan_count and not isinstance(count, int):
             raise ctx.unsupported(
                 "its scan outputs need the trip count M at build time, but here M is only "
