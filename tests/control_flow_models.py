@@ -38,6 +38,40 @@ def loop_with_early_exit() -> onnx.ModelProto:
     return h.make_model(graph, opset_imports=OPSET)
 
 
+def loop_slicing_its_iteration() -> onnx.ModelProto:
+    """for i < 4: y += table[i : i + 1] (a slice at the iteration number, as Loop's ONNX
+    example does); scan out y."""
+    table = np.arange(12, dtype=np.float32).reshape(6, 2)
+    body = h.make_graph(
+        [
+            h.make_node("Unsqueeze", ["i", "axis"], ["start"]),
+            h.make_node("Add", ["start", "one"], ["end"]),
+            h.make_node("Slice", ["table", "start", "end"], ["row"]),
+            h.make_node("Reshape", ["row", "flat"], ["flat_row"]),
+            h.make_node("Add", ["y_in", "flat_row"], ["y_out"]),
+            h.make_node("Identity", ["c_in"], ["c_out"]),
+            h.make_node("Identity", ["y_out"], ["scan"]),
+        ],
+        "body",
+        [tensor("i", T.INT64, []), tensor("c_in", T.BOOL, []), tensor("y_in", T.FLOAT, [2])],
+        [tensor("c_out", T.BOOL, []), tensor("y_out", T.FLOAT, [2]), tensor("scan", T.FLOAT, [2])],
+        [
+            h.make_tensor("axis", T.INT64, [1], [0]),
+            h.make_tensor("one", T.INT64, [1], [1]),
+            h.make_tensor("flat", T.INT64, [1], [2]),
+            h.make_tensor("table", T.FLOAT, [6, 2], table.reshape(-1).tolist()),
+        ],
+    )
+    graph = h.make_graph(
+        [h.make_node("Loop", ["M", "", "y"], ["y_final", "ys"], body=body, name="loop")],
+        "slice_at_iteration",
+        [tensor("y", T.FLOAT, [2])],
+        [tensor("y_final", T.FLOAT, [2]), tensor("ys", T.FLOAT, [None, 2])],
+        [h.make_tensor("M", T.INT64, [], [4])],
+    )
+    return h.make_model(graph, opset_imports=OPSET)
+
+
 def loop_with_outer_values(body_inputs: int = 4) -> onnx.ModelProto:
     """A runtime trip count; the body reads w (computed outside the loop) and carries a, b."""
     inputs = [

@@ -10,6 +10,7 @@ from control_flow_models import (
     if_inside_loop,
     if_on_input_size,
     if_on_runtime_bool,
+    loop_slicing_its_iteration,
     loop_with_early_exit,
     loop_with_outer_values,
     random,
@@ -21,6 +22,7 @@ import ziggurat
 from ziggurat.core.errors import ModelImportError, UnsupportedOpError
 from ziggurat.core.pipelines import to_target_pipeline
 from ziggurat.core.reference import run_reference
+from ziggurat.frontend.onnx.dynamic import DynamicModel
 from ziggurat.runtime import GraphModule, load_module
 from ziggurat.runtime.errors import PlanError, RunError
 from ziggurat.runtime.memory import validate_storage
@@ -139,12 +141,75 @@ def test_a_body_with_the_wrong_inputs_names_the_node() -> None:
         ziggurat.from_onnx(loop_with_outer_values(body_inputs=3))
 
 
+def _runtime_trip_count(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`'s Loop with its trip count M a graph input."""
+    del model.graph.initializer[:]
+    model.graph.input.append(onnx.helper.make_tensor_value_info("M", onnx.TensorProto.INT64, []))
+    return model
+
+
+def test_a_runtime_trip_count_with_scan_outputs_compiles_a_variant_per_count() -> None:
+    model = _runtime_trip_count(loop_with_early_exit())
+    module, params = ziggurat.from_onnx(model)
+    assert isinstance(module, DynamicModel) and module.shape_inputs == ("M",)
+    runner = GraphModule(ziggurat.build(module, params=params))
+    for count, x, rows in ((6, 1.0, 4), (6, 0.1, 6), (2, 0.1, 2), (9, 0.1, 9), (0, 1.0, 0)):
+        feeds = {"x": np.full(3, x, np.float32), "s0": np.zeros(3, np.float32)}
+        check(runner, model, {**feeds, "M": np.array(count, np.int64)})
+        assert runner.get_output(1).shape == (rows, 3)
+
+
 def test_scan_outputs_need_a_trip_count_known_at_build_time() -> None:
+    """An inner Loop whose M is the outer Loop's iteration number: its scan outputs would
+    change shape from one outer iteration to the next."""
+    inner = loop_with_early_exit().graph
+    helper = onnx.helper
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["c_in"], ["c_out"]),
+            helper.make_node(
+                "Loop",
+                ["j", "", "s_in"],
+                ["s_out", "rows"],
+                body=inner.node[0].attribute[0].g,
+                name="inner",
+            ),
+        ],
+        "outer_body",
+        [
+            helper.make_tensor_value_info("j", onnx.TensorProto.INT64, []),
+            helper.make_tensor_value_info("c_in", onnx.TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s_in", onnx.TensorProto.FLOAT, [3]),
+        ],
+        [
+            helper.make_tensor_value_info("c_out", onnx.TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s_out", onnx.TensorProto.FLOAT, [3]),
+        ],
+    )
     model = loop_with_early_exit()
-    graph = model.graph
-    graph.input.append(onnx.helper.make_tensor_value_info("M", onnx.TensorProto.INT64, []))
-    del graph.initializer[:]
-    with pytest.raises(UnsupportedOpError, match="Loop.*'loop'.*known at build time"):
+    model.graph.node[0].attribute[0].g.CopyFrom(body)
+    del model.graph.output[1]
+    del model.graph.node[0].output[1]
+    with pytest.raises(UnsupportedOpError, match="Loop.*'inner'.*only known at run time"):
+        ziggurat.from_onnx(model)
+
+
+def test_scan_outputs_without_a_trip_count_are_refused() -> None:
+    model = loop_with_early_exit()
+    model.graph.node[0].input[0] = ""
+    del model.graph.initializer[:]
+    with pytest.raises(UnsupportedOpError, match="Loop.*'loop'.*need a trip count M.*has none"):
+        ziggurat.from_onnx(model)
+
+
+def test_a_slice_at_the_iteration_number_in_a_loop_body() -> None:
+    model = loop_slicing_its_iteration()
+    runner = build(model)
+    for y in (np.zeros(2, np.float32), random(RNG, 2)):
+        check(runner, model, {"y": y})
+    body = model.graph.node[0].attribute[0].g
+    body.node[1].input[1] = "start"
+    with pytest.raises(UnsupportedOpError, match="Slice.*ends are not the starts plus"):
         ziggurat.from_onnx(model)
 
 
@@ -157,6 +222,7 @@ def test_the_pipeline_lowers_scans_first() -> None:
     [
         if_on_runtime_bool,
         loop_with_early_exit,
+        loop_slicing_its_iteration,
         loop_with_outer_values,
         scan_reverse_on_axis_1,
         if_inside_loop,

@@ -170,10 +170,17 @@ class Loop(OnnxOpConverter):
         count: int | SSAValue | None = ctx.input(node, 0) if known_count is None else None
         if known_count is not None:
             count = max(int(_scalar(known_count)), 0)
+        if scan_count and count is None:
+            raise ctx.unsupported(
+                "its scan outputs need a trip count M (their buffers are [M, ...]), and it has "
+                "none: it runs until its condition ends it"
+            )
         if scan_count and not isinstance(count, int):
             raise ctx.unsupported(
-                "its scan outputs need the trip count M known at build time (a constant): "
-                "their buffers are [M, ...]; loop-carried values alone work with a runtime M"
+                "its scan outputs need the trip count M at build time, but here M is only "
+                "known at run time: their buffers are [M, ...]; a constant M or one given "
+                "as a graph input (a variant compiled per value) works, and loop-carried "
+                "values alone work with any runtime M"
             )
         region, yielded = import_subgraph(ctx, body, [SCALAR_I64, SCALAR_I1, *carried], "body")
         if yielded[0].type not in (SCALAR_I1, graph.tensor_of((1,), i1)):

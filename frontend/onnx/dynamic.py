@@ -45,16 +45,27 @@ SHAPE_ONLY_OPS = ("Shape", "Size")
 """Ops whose outputs depend on their input's shape alone, which every variant fixes."""
 
 
+def shape_operands(node: onnx.NodeProto) -> tuple[int, ...]:
+    """The operands of `node` that decide its output shapes: SHAPE_OPERANDS', and a Loop's
+    trip count M when the Loop has scan outputs (their buffers are [M, ...]; a Loop of
+    loop-carried values alone runs any M from one build)."""
+    if node.op_type == "Loop":
+        body = next((a.g for a in node.attribute if a.name == "body"), None)
+        carried = max(len(node.input) - 2, 0)
+        return (0,) if body is not None and len(body.output) > 1 + carried else ()
+    return SHAPE_OPERANDS.get(node.op_type, ())
+
+
 def shape_deciding_inputs(nodes: Sequence[onnx.NodeProto], input_names: Iterable[str]) -> list[str]:
-    """The graph inputs (of `input_names`, in that order) whose values flow into an operand of
-    SHAPE_OPERANDS, through any ops but the shape-only ones."""
+    """The graph inputs (of `input_names`, in that order) whose values flow into an operand
+    `shape_operands` names, through any ops but the shape-only ones."""
     names = list(input_names)
     producers = {output: node for node in nodes for output in node.output if output}
     pending = [
         node.input[index]
         for node in nodes
         if node.domain in ("", "ai.onnx")
-        for index in SHAPE_OPERANDS.get(node.op_type, ())
+        for index in shape_operands(node)
         if index < len(node.input) and node.input[index]
     ]
     seen: set[str] = set()

@@ -61,10 +61,18 @@ class MatMul(OnnxOpConverter):
 
 
 def matmul(ctx: ImportContext, a: SSAValue, b: SSAValue) -> SSAValue:
-    """numpy.matmul of a and b as graph.matmul, vectors reshaped around it."""
+    """numpy.matmul of a and b as graph.matmul, vectors reshaped around it. A stack of
+    one-row matrices times one matrix (a sequence's steps times a classifier) is one matrix
+    product of the stacked rows: a batch of one-row products would reread b for each row.
+    Taller stacks stay batched, their epilogues fused into the product."""
     a_shape, b_shape = graph.tensor_shape(a), graph.tensor_shape(b)
     if not a_shape or not b_shape:
         raise ctx.error("MatMul operands must have rank >= 1")
+    rows_of_one = len(a_shape) >= 3 and a_shape[-2] == 1 and num_elements(a_shape[:-2]) > 1
+    if rows_of_one and len(b_shape) == 2:
+        rows = graph.ReshapeOp(a, (num_elements(a_shape[:-1]), a_shape[-1])).result
+        product = graph.MatmulOp(rows, b).result
+        return graph.ReshapeOp(product, (*a_shape[:-1], b_shape[1])).result
     if len(a_shape) == 1:
         a = graph.ReshapeOp(a, (1, a_shape[0])).result
     if len(b_shape) == 1:

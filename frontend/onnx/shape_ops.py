@@ -11,6 +11,7 @@ from ziggurat.dialects import graph
 from ziggurat.dialects.shapes import broadcast_shapes, num_elements
 from ziggurat.frontend.onnx.context import ImportContext, required
 from ziggurat.frontend.onnx.registry import OnnxOpConverter, register
+from ziggurat.frontend.onnx.runtime_slice import runtime_slice
 
 
 def _reshape(ctx: ImportContext, x: SSAValue, shape: tuple[int, ...]) -> SSAValue:
@@ -225,10 +226,15 @@ class Slice(OnnxOpConverter):
     def _impl_v10(
         cls, ctx: ImportContext, node: onnx.NodeProto, attrs: dict[str, Any]
     ) -> list[SSAValue]:
+        axes, steps = _constant_ints(ctx, node, 3, "axes"), _constant_ints(ctx, node, 4, "steps")
+        x = required(ctx, node, 0)
+        if len(node.input) > 2 and (
+            ctx.constant_input(node, 1) is None or ctx.constant_input(node, 2) is None
+        ):
+            return [runtime_slice(ctx, node, x, axes, steps)]
         starts = _required_constant_ints(ctx, node, 1, "starts")
         ends = _required_constant_ints(ctx, node, 2, "ends")
-        axes, steps = _constant_ints(ctx, node, 3, "axes"), _constant_ints(ctx, node, 4, "steps")
-        return [slice_value(ctx, required(ctx, node, 0), starts, ends, axes, steps)]
+        return [slice_value(ctx, x, starts, ends, axes, steps)]
 
 
 @register("Split")

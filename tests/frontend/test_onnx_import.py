@@ -71,6 +71,19 @@ def test_matmul_with_vectors_and_batches() -> None:
     check_against_onnxruntime(model, {"x": (2, 3, 4), "v": (3,)})
 
 
+def test_a_stack_of_rows_times_a_matrix_is_one_matrix_product() -> None:
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    model = make_model(nodes, {"x": [6, 2, 1, 8]}, {"y": None}, {"w": weights(8, 5)})
+    module, _ = ziggurat.from_onnx(model)
+    (matmul,) = [op for op in module.walk() if op.name == "graph.matmul"]
+    assert [list(graph.tensor_shape(v)) for v in (*matmul.operands, matmul.results[0])] == [
+        [12, 8],
+        [8, 5],
+        [12, 5],
+    ]
+    check_against_onnxruntime(model, {"x": (6, 2, 1, 8)})
+
+
 @pytest.mark.parametrize("opset", [11, 13])
 def test_softmax_by_opset(opset: int) -> None:
     nodes = [helper.make_node("Softmax", ["x"], ["y"], axis=1)]

@@ -3,7 +3,7 @@
 // graph.recurrence keeps its op through convert-graph-to-te; convert-te-to-sched builds the
 // loops: per direction (kept on one core here: one direction) the states from their initial
 // values, a serial time loop; per step the product in register tiles of batch rows (unrolled)
-// by one packed block of columns (accumulators zeroed, the hidden units streamed, the
+// by packed blocks of columns (one here, unrolled) (accumulators zeroed, the hidden units streamed, the
 // block's lanes vectorized), then per batch entry the gates vectorized over the hidden units;
 // at the end the states copied to rows T and T + 1.
 // Reverse with sequence_lens (clamped to [0, T]): t = len - 1 - s within the length, s past it.
@@ -19,16 +19,18 @@
 // CHECK:           sched.store %{{.*}}, %[[C]]
 // CHECK:           sched.for %[[S:.*]] = 0 to 3 step 1 {
 // CHECK:                 sched.for %{{.*}} = 0 to 1 step 1 unroll {
-// CHECK-NEXT:              sched.for %{{.*}} = 0 to 8 step 1 vectorize {
-// CHECK:                     sched.store %{{.*}}, %[[ACC]]
+// CHECK-NEXT:              sched.for %{{.*}} = 0 to 1 step 1 unroll {
+// CHECK:                     sched.for %{{.*}} = 0 to 8 step 1 vectorize {
+// CHECK:                       sched.store %{{.*}}, %[[ACC]]
 // CHECK:                 sched.for %[[K:.*]] = 0 to 2 step 1 {
 // CHECK-NEXT:              sched.for %[[ROW:.*]] = 0 to 1 step 1 unroll {
 // CHECK-NEXT:                %[[BR:.*]] = arith.addi %{{.*}}, %[[ROW]] : index
 // CHECK-NEXT:                %[[HK:.*]] = sched.load %[[H]][%[[D]], %[[BR]], %[[K]]]
-// CHECK-NEXT:                sched.for %[[LANE:.*]] = 0 to 8 step 1 vectorize {
-// CHECK:                       sched.load %[[RP]][%[[D]], %{{.*}}, %[[K]], %[[LANE]]]
-// CHECK:                       arith.mulf %[[HK]]
-// CHECK:                     sched.store %{{.*}}, %[[ACC]]
+// CHECK-NEXT:                sched.for %[[MEMBER:.*]] = 0 to 1 step 1 unroll {
+// CHECK:                       sched.for %[[LANE:.*]] = 0 to 8 step 1 vectorize {
+// CHECK:                         sched.load %[[RP]][%[[D]], %{{.*}}, %[[K]], %[[LANE]]]
+// CHECK:                         arith.mulf %[[HK]]
+// CHECK:                       sched.store %{{.*}}, %[[ACC]]
 // CHECK:             sched.for %[[B:.*]] = 0 to 1 step 1 {
 // CHECK:               %[[LEN32:.*]] = sched.load %[[LENS]][%[[B]]] : memref<1xi32>
 // CHECK-NEXT:          %[[RAW:.*]] = arith.index_cast %[[LEN32]] : i32 to index
