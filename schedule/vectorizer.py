@@ -56,6 +56,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from ziggurat.dialects import sched
+from ziggurat.dialects.int8 import Dot4Op
 from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
 from ziggurat.schedule.index_residues import (
     Residues,
@@ -104,6 +105,7 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     math.PowFOp,
     math.CopySignOp,
     math.FmaOp,
+    Dot4Op,
 )
 """Ops computed lane by lane on vectors, lowered to LLVM vector instructions or intrinsics.
 Integer <-> float conversions are not among them: xDSL's arith.sitofp and arith.fptosi take
@@ -243,8 +245,8 @@ class LoopVectorizer:
             self._store(op, kinds[2:])
         elif "linear" in kinds:
             self._linear_index(op, kinds)
-        elif op.dialect_name() not in ("arith", "math"):
-            raise NotVectorizable(f"{op.name} is not an arith or math op")
+        elif op.dialect_name() not in ("arith", "math") and not isinstance(op, LANEWISE_OPS):
+            raise NotVectorizable(f"{op.name} is not an arith, math or lane-wise op")
         elif "vector" not in kinds:
             self._emit(op.clone(value_mapper=self.uniform))
         else:

@@ -42,6 +42,7 @@ INJECTIVE = (
 )  # fmt: skip
 OUT_FUSABLE = (
     graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp, graph.WinogradOutputOp,
+    graph.ConvU8S8Op, graph.MatmulU8S8Op,
 )  # fmt: skip
 REDUCTION = (
     graph.ReduceOp,
