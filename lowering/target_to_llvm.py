@@ -51,6 +51,7 @@ from ziggurat.lowering.control_to_target import lower_slices, lower_while_loops
 from ziggurat.lowering.dot4 import lower_dot4
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
+from ziggurat.lowering.vector_casts import lower_vector_casts
 
 BUFFER_ALIGNMENT = 64
 PARALLEL_RUNTIMES = ("gomp", "serial")
@@ -259,6 +260,7 @@ class ConvertTargetToLLVM(ModulePass):
         emulate_bfloat16(op)
         cpu = op.attributes.get(target.CPU_ATTR)
         lower_dot4(op, cpu if isinstance(cpu, target.CpuTargetAttr) else None)
+        lower_vector_casts(op)
         heap = HeapScratch(op)
         for constant in [g for g in op.ops if isinstance(g, memref.GlobalOp)]:
             Rewriter.replace_op(constant, lower_global(constant))
