@@ -243,3 +243,56 @@ def test_int8_gemm_share_of_vnni_peak(benchmark, report) -> None:
         f"int8 GEMM {size}^3, one core: {gmacs:7.1f} GMAC/s | one core's VNNI peak "
         f"{peak:7.1f} ({gmacs / peak:.0%} of it) | two cores {size**3 / two / 1e9:7.1f} GMAC/s"
     )
+
+
+def _conv_model(channels: int, size: int) -> onnx.ModelProto:
+    """DQ -> 3x3 conv (pad 1) -> Q, uint8 activations, int8 per-channel symmetric weights."""
+    rng = np.random.default_rng(0)
+    w_scale = rng.uniform(0.002, 0.02, channels).astype(np.float32)
+    initializers = {
+        "xs": np.array(0.02, np.float32), "xz": np.array(3, np.uint8),
+        "w": rng.integers(-127, 128, (channels, channels, 3, 3)).astype(np.int8),
+        "ws": w_scale, "wz": np.zeros(channels, np.int8),
+        "b": rng.integers(-500, 500, channels).astype(np.int32),
+        "bs": np.float32(0.02) * w_scale, "ys": np.array(0.3, np.float32),
+        "yz": np.array(0, np.uint8),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["xf"]),
+        helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wf"], axis=0),
+        helper.make_node("DequantizeLinear", ["b", "bs"], ["bf"], axis=0),
+        helper.make_node("Conv", ["xf", "wf", "bf"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["y"]),
+    ]
+    shape = (1, channels, size, size)
+    graph = helper.make_graph(
+        nodes,
+        "int8_conv",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.UINT8, shape)],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.UINT8, shape)],
+        [numpy_helper.from_array(v, n) for n, v in initializers.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    return model
+
+
+@pytest.mark.parametrize("channels, size", [(64, 56), (256, 14)])
+def test_int8_conv3x3_one_core(benchmark, report, channels: int, size: int) -> None:
+    """One QDQ 3x3 convolution, each engine on one core (onnxruntime's QLinearConv)."""
+    model = _conv_model(channels, size)
+    x = np.random.default_rng(4).integers(0, 256, (1, channels, size, size)).astype(np.uint8)
+    runner = _ziggurat(model, {"x": x}, 1)
+    session = _onnxruntime_one_core(model.SerializeToString())
+    runner.run()
+    equal = float(np.mean(runner.get_output(0) == session.run(None, {"x": x})[0]))
+    ours = median_seconds(runner.run, repeat=50, warmup=5)
+    theirs = median_seconds(lambda: session.run(None, {"x": x}), repeat=50, warmup=5)
+    macs = channels * channels * 9 * size * size
+    benchmark.extra_info.update({"ziggurat_ms": ours * 1e3, "onnxruntime_ms": theirs * 1e3})
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    report.append(
+        f"int8 conv 3x3 {channels}->{channels}, {size}x{size}, one core: ziggurat "
+        f"{ours * 1e3:.3f} ms ({macs / ours / 1e9:.0f} GMAC/s) | onnxruntime {theirs * 1e3:.3f} ms "
+        f"(onnxruntime/ziggurat {theirs / ours:.2f}) | {equal:.2%} equal"
+    )
