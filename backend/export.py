@@ -11,6 +11,7 @@ from typing import Any
 
 from ziggurat.core.targets import AVX2_CPUS, AVX512_CPUS
 from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.lowering.dot4 import has_vnni
 from ziggurat.runtime.errors import LinkError
 from ziggurat.runtime.host import architecture
 from ziggurat.runtime.linker import link_shared_object
@@ -28,6 +29,8 @@ def required_features(cpu: CpuTargetAttr) -> list[str]:
     name = cpu.cpu.data
     implied = AVX512_FEATURES if name in AVX512_CPUS else AVX2_FEATURES if name in AVX2_CPUS else ()
     features = dict.fromkeys([*enabled, *(f for f in implied if f not in disabled)])
+    if has_vnni(cpu):
+        features["avx512vnni"] = None  # the int8 kernels' vpdpbusd
     return list(features)
 
 

@@ -24,12 +24,14 @@ from xdsl.printer import Printer
 from ziggurat.core.registry import PLUGIN_DIALECTS
 from ziggurat.dialects.flow import Flow
 from ziggurat.dialects.graph import Graph
+from ziggurat.dialects.int8 import Int8
 from ziggurat.dialects.sched import Sched
 from ziggurat.dialects.target import Target
 from ziggurat.dialects.te import TE
 
-OWN_DIALECTS = (Graph, TE, Sched, Target, Flow)
-"""Ziggurat's dialects, one per level, top to bottom, then control flow over buffers."""
+OWN_DIALECTS = (Graph, TE, Sched, Target, Flow, Int8)
+"""Ziggurat's dialects, one per level, top to bottom, then control flow over buffers, then the
+int8 kernels' scalar op."""
 
 STANDARD_DIALECTS = (Builtin, Func, Arith, Math, MemRef, Scf, Cf, Vector, LLVM)
 """xDSL's dialects that the levels use for scalars, control flow and the LLVM exit."""

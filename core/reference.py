@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.core.int8_reference import INT8_EVALUATORS
 from ziggurat.core.recurrence_reference import recurrence
 from ziggurat.core.reference_control import CONTROL_EVALUATORS
 from ziggurat.dialects import graph
@@ -442,6 +443,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.WinogradInputOp: _winograd_input,
     graph.WinogradOutputOp: _winograd_output,
     graph.RecurrenceOp: recurrence,
+    **INT8_EVALUATORS,
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
 

@@ -48,8 +48,10 @@ from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
 from ziggurat.lowering.bfloat16 import emulate_bfloat16
 from ziggurat.lowering.control_to_target import lower_slices, lower_while_loops
+from ziggurat.lowering.dot4 import lower_dot4
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
+from ziggurat.lowering.vector_casts import lower_vector_casts
 
 BUFFER_ALIGNMENT = 64
 PARALLEL_RUNTIMES = ("gomp", "serial")
@@ -256,6 +258,9 @@ class ConvertTargetToLLVM(ModulePass):
                 f"{', '.join(PARALLEL_RUNTIMES)}, got '{self.parallel_runtime}'."
             )
         emulate_bfloat16(op)
+        cpu = op.attributes.get(target.CPU_ATTR)
+        lower_dot4(op, cpu if isinstance(cpu, target.CpuTargetAttr) else None)
+        lower_vector_casts(op)
         heap = HeapScratch(op)
         for constant in [g for g in op.ops if isinstance(g, memref.GlobalOp)]:
             Rewriter.replace_op(constant, lower_global(constant))
@@ -266,7 +271,6 @@ class ConvertTargetToLLVM(ModulePass):
             Rewriter.insert_op(lower_entry(entry), InsertPoint.before(entry))
             Rewriter.erase_op(entry)
         index_to_i64(op)
-        cpu = op.attributes.get(target.CPU_ATTR)
         cores = cpu.cores.data if isinstance(cpu, target.CpuTargetAttr) else 1
         if self.parallel_runtime == "gomp" and cores > 1:
             statistics.count("loops-outlined", outline_parallel_loops(op, cores))

@@ -51,11 +51,14 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
+    IntegerType,
     VectorType,
+    f32,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from ziggurat.dialects import sched
+from ziggurat.dialects.int8 import Dot4Op, VectorCastOp
 from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
 from ziggurat.schedule.index_residues import (
     Residues,
@@ -104,10 +107,23 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     math.PowFOp,
     math.CopySignOp,
     math.FmaOp,
+    Dot4Op,
 )
 """Ops computed lane by lane on vectors, lowered to LLVM vector instructions or intrinsics.
 Integer <-> float conversions are not among them: xDSL's arith.sitofp and arith.fptosi take
-scalars only, so a loop that casts stays scalar."""
+scalars only; they become int8.vector_cast (CONVERSIONS)."""
+
+CONVERSIONS: dict[type[Operation], str] = {
+    arith.SIToFPOp: "sitofp",
+    arith.UIToFPOp: "uitofp",
+    arith.FPToSIOp: "fptosi",
+    arith.FPToUIOp: "fptoui",
+    arith.ExtSIOp: "extsi",
+    arith.ExtUIOp: "extui",
+    arith.TruncIOp: "trunci",
+}
+"""Conversions vectorized as int8.vector_cast, between integers and f32 only (bf16 and f16
+values are emulated or converted per op by the lowering)."""
 
 
 class NotVectorizable(Exception):
@@ -243,8 +259,8 @@ class LoopVectorizer:
             self._store(op, kinds[2:])
         elif "linear" in kinds:
             self._linear_index(op, kinds)
-        elif op.dialect_name() not in ("arith", "math"):
-            raise NotVectorizable(f"{op.name} is not an arith or math op")
+        elif op.dialect_name() not in ("arith", "math") and not isinstance(op, LANEWISE_OPS):
+            raise NotVectorizable(f"{op.name} is not an arith, math or lane-wise op")
         elif "vector" not in kinds:
             self._emit(op.clone(value_mapper=self.uniform))
         else:
@@ -329,13 +345,18 @@ class LoopVectorizer:
             self.uniform[op.results[0]] = new.results[0]
 
     def _lanewise(self, op: Operation, kinds: list[str]) -> None:
-        if not isinstance(op, LANEWISE_OPS):
+        if not isinstance(op, LANEWISE_OPS) and not _vector_conversion(op):
             raise NotVectorizable(f"{op.name} has no vector form here")
         if any(isinstance(v.type, IndexType) for v in (*op.operands, *op.results)):
             raise NotVectorizable(f"{op.name} on index values")
-        if isinstance(op, arith.SelectOp) and kinds[0] == "uniform":
+        if type(op) in CONVERSIONS:
+            vector_type = self._vector_type(op.results[0].type)
+            new: Operation = VectorCastOp(
+                CONVERSIONS[type(op)], self._as_vector(op.operands[0]), vector_type
+            )
+        elif isinstance(op, arith.SelectOp) and kinds[0] == "uniform":
             condition = self._scalar(op.operands[0])
-            new: Operation = arith.SelectOp(condition, *map(self._as_vector, op.operands[1:]))
+            new = arith.SelectOp(condition, *map(self._as_vector, op.operands[1:]))
         elif isinstance(op, arith.SelectOp):
             new = VectorSelectOp(*map(self._as_vector, op.operands))
         elif isinstance(op, arith.CmpfOp):
@@ -349,3 +370,12 @@ class LoopVectorizer:
                 attributes=dict(op.attributes),
             )
         self.vectors.update(zip(op.results, self._emit(new).results, strict=True))
+
+
+def _vector_conversion(op: Operation) -> bool:
+    """Whether `op` is a conversion int8.vector_cast takes: integers and f32 only."""
+    if type(op) not in CONVERSIONS:
+        return False
+    return all(
+        isinstance(t, IntegerType) or t == f32 for t in (op.operands[0].type, op.results[0].type)
+    )

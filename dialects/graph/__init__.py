@@ -70,6 +70,7 @@ from ziggurat.dialects.graph.elementwise import (
     TanhOp,
     UnaryElementwiseOp,
 )
+from ziggurat.dialects.graph.int8 import ConvU8S8Op, MatmulU8S8Op, PackU8x4Op
 from ziggurat.dialects.graph.layout import (
     ConvNchwcOp,
     Layout,
@@ -114,7 +115,7 @@ Graph = Dialect(
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
         IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
-        QuantizeOp, DequantizeOp,
+        QuantizeOp, DequantizeOp, PackU8x4Op, ConvU8S8Op, MatmulU8S8Op,
         RecurrenceOp,
     ],
     [],

@@ -36,6 +36,7 @@ from ziggurat.lowering.strategies.elementwise import (
     scalar_param,
     unary,
 )
+from ziggurat.lowering.strategies.int8 import INT8_STRATEGIES
 from ziggurat.lowering.strategies.layout import LAYOUT_STRATEGIES
 from ziggurat.lowering.strategies.nn import layer_norm, matmul, reduce, softmax
 from ziggurat.lowering.strategies.shape import (
@@ -104,6 +105,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.WinogradInputOp: winograd_input,
     graph.WinogradOutputOp: winograd_output,
     **LAYOUT_STRATEGIES,
+    **INT8_STRATEGIES,
 }
 
 

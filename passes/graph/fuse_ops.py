@@ -8,7 +8,8 @@ batch_norm). The rest is opaque, a kernel of its own: graph.winograd_input among
 producer fused into it would be recomputed for every window position that reads it.
 Algorithm, in program order:
 1. An op not yet grouped anchors a group.
-2. While the group has fewer than `max-depth` ops, its earliest user joins if it is
+2. While the group has fewer than `max-depth` ops (`INT8_EPILOGUE_EXTRA` more for an int8
+   product), its earliest user joins if it is
    elementwise (any anchor) or injective (only after an elementwise or injective anchor) and
    its other operands are group members, come from before the anchor, or are weights.
 3. The group is cut back to its longest prefix with one sink: every member but one is read
@@ -42,7 +43,14 @@ INJECTIVE = (
 )  # fmt: skip
 OUT_FUSABLE = (
     graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp, graph.WinogradOutputOp,
+    graph.ConvU8S8Op, graph.MatmulU8S8Op,
 )  # fmt: skip
+INT8_PRODUCTS = (graph.ConvU8S8Op, graph.MatmulU8S8Op)
+INT8_EPILOGUE_EXTRA = 4
+"""Ops an int8 product's group may take beyond `max-depth`: its requantization is five ops
+(cast, scale, round, zero point, saturating cast), and a residual add after it in a QDQ
+model three more (dequantize, add, quantize), with room for a relu or clip moved onto the
+integers: otherwise the add's quantize is a kernel of its own, reading the f32 sum."""
 REDUCTION = (
     graph.ReduceOp,
     graph.SoftmaxOp,
@@ -196,7 +204,10 @@ class GraphFuseOps(ModulePass):
                 or pattern_kind(candidate) == "opaque"
             ):
                 continue
-            group = _grow(candidate, grouped, position, self.max_depth)
+            depth = self.max_depth
+            if isinstance(candidate, INT8_PRODUCTS):
+                depth += INT8_EPILOGUE_EXTRA
+            group = _grow(candidate, grouped, position, depth)
             if len(group) > 1:
                 grouped.update(group)
                 groups.append(group)

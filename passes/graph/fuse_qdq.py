@@ -39,6 +39,7 @@ from ziggurat.core.context import params_of
 from ziggurat.core.reference import EVALUATORS
 from ziggurat.dialects import graph
 from ziggurat.passes.graph.constants import constant_value, make_constant
+from ziggurat.passes.graph.qdq_int8 import packed_conv, packed_matmul
 
 MOVABLE = (graph.ReshapeOp, graph.TransposeOp, graph.PoolOp, graph.ReluOp, graph.ClipOp)
 EIGHT_BIT = ("ui8", "i8")
@@ -198,19 +199,26 @@ def _fuse_conv(quantize: graph.QuantizeOp, params: dict[str, np.ndarray]) -> boo
     if not usable or w[1].size not in (1, channels):
         return False
     rewrite = Rewrite(quantize, params)
-    if bias is None:
-        bias = rewrite.constant(np.zeros(channels, np.int32), "zero_bias")
-    accumulator = rewrite.add(
-        graph.ConvOp(
-            rewrite.widened(x[0].input, x[2]),
-            rewrite.widened(w[0].input, w[2]),
-            bias,
-            conv.stride_values,
-            conv.pad_values,
-            conv.dilation_values,
-            conv.groups.value.data,
+    constant_bias = np.zeros(channels, np.int32) if bias is None else folded(bias, params)
+    accumulator = None
+    if constant_bias is not None:
+        accumulator = packed_conv(
+            rewrite, conv, (x[0].input, x[2]), (w[0].input, w[2]), constant_bias
         )
-    )
+    if accumulator is None:
+        if bias is None:
+            bias = rewrite.constant(np.zeros(channels, np.int32), "zero_bias")
+        accumulator = rewrite.add(
+            graph.ConvOp(
+                rewrite.widened(x[0].input, x[2]),
+                rewrite.widened(w[0].input, w[2]),
+                bias,
+                conv.stride_values,
+                conv.pad_values,
+                conv.dilation_values,
+                conv.groups.value.data,
+            )
+        )
     spatial = len(graph.tensor_shape(conv.result)) - 2
     multiplier = (x[1].reshape(()) * w[1].reshape(-1)) / own[0]
     if multiplier.size > 1:
@@ -254,14 +262,21 @@ def _fuse_matmul(quantize: graph.QuantizeOp, params: dict[str, np.ndarray]) -> b
         if not usable:
             return False
     rewrite = Rewrite(quantize, params)
-    product = graph.MatmulOp(
-        rewrite.widened(a[0].input, a[2]),
-        rewrite.widened(b[0].input, b[2]),
-        transpose_b=matmul.transpose_b is not None,
-    )
-    accumulator = rewrite.add(product)
-    if bias is not None:
-        accumulator = rewrite.add(graph.AddOp(accumulator, bias))
+    constant_bias = None if bias is None else folded(bias, params)
+    accumulator = None
+    if bias is None or constant_bias is not None:
+        accumulator = packed_matmul(
+            rewrite, matmul, (a[0].input, a[2]), (b[0].input, b[2]), constant_bias
+        )
+    if accumulator is None:
+        product = graph.MatmulOp(
+            rewrite.widened(a[0].input, a[2]),
+            rewrite.widened(b[0].input, b[2]),
+            transpose_b=matmul.transpose_b is not None,
+        )
+        accumulator = rewrite.add(product)
+        if bias is not None:
+            accumulator = rewrite.add(graph.AddOp(accumulator, bias))
     multiplier = (a[1].reshape(()) * b[1].reshape(-1)) / own[0]
     _replace(quantize, rewrite.requantized(accumulator, multiplier, quantize))
     statistics.count("integer-matmuls")

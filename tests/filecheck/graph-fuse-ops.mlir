@@ -91,3 +91,30 @@ func.func @loop_body(%x: tensor<4xf32>, %w0: tensor<4xf32>) -> tensor<4xf32> {
   }) : (tensor<4xf32>) -> (tensor<4xf32>)
   func.return %s : tensor<4xf32>
 }
+
+// -----
+
+// An int8 product's group may grow four ops past max-depth: the requantization (cast,
+// scale, round, zero point, cast), then a QDQ residual add (dequantize, add, quantize) end
+// in its kernel, nine ops.
+// CHECK-LABEL: func.func @int8_residual
+// CHECK:         graph.fused {{.*}} {kind = "conv_u8s8_cast_mul_round_add_cast_dequantize_add_quantize"}
+// SHALLOW:       graph.fused {{.*}} {kind = "conv_u8s8_cast_mul_round_add_cast"}
+func.func @int8_residual(%x: tensor<1x1x4x4xi32>, %r: tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xui8> {
+  %w = graph.weight "w" : tensor<4x1x1x1xi32>
+  %b = graph.weight "b" : tensor<4xi32>
+  %m = graph.constant dense<0.5> : tensor<f32>
+  %z = graph.constant dense<3.0> : tensor<f32>
+  %s = graph.constant dense<0.25> : tensor<f32>
+  %q = graph.constant dense<3> : tensor<ui8>
+  %0 = graph.conv_u8s8 %x, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64, pad_byte = 0 : i64} : (tensor<1x1x4x4xi32>, tensor<4x1x1x1xi32>, tensor<4xi32>) -> tensor<1x4x4x4xi32>
+  %1 = graph.cast %0 : tensor<1x4x4x4xi32> -> tensor<1x4x4x4xf32>
+  %2 = graph.mul %1, %m : (tensor<1x4x4x4xf32>, tensor<f32>) -> tensor<1x4x4x4xf32>
+  %3 = graph.round %2 : tensor<1x4x4x4xf32>
+  %4 = graph.add %3, %z : (tensor<1x4x4x4xf32>, tensor<f32>) -> tensor<1x4x4x4xf32>
+  %5 = graph.cast %4 : tensor<1x4x4x4xf32> -> tensor<1x4x4x4xui8>
+  %6 = graph.dequantize %5, %s, %q : (tensor<1x4x4x4xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x4x4xf32>
+  %7 = graph.add %6, %r : (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %8 = graph.quantize %7, %s, %q : (tensor<1x4x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x4x4xui8>
+  func.return %8 : tensor<1x4x4x4xui8>
+}

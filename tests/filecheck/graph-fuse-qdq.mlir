@@ -1,13 +1,15 @@
 // RUN: ziggurat-opt %s --split-input-file -p graph-fuse-qdq | filecheck %s
 
-// DQ -> conv -> Q with a per-channel weight scale and an int32 bias: an int32 conv of the
-// zero-point-subtracted operands, requantized by x_scale * w_scale / y_scale per channel.
+// DQ -> conv -> Q with a symmetric int8 weight (zero point 0), per-channel scales and an
+// int32 bias: the int8 fast path. The activation packed 4 channels to an i32 at run time, the
+// weight at build time (o0: bytes 2, -1 -> 0xFF02; o1: 1, 4 -> 0x0401), the bias less
+// x_zp * sum(w) (8 - 3 * 1, -8 - 3 * 5), padding with x_zp; requantized by
+// x_scale * w_scale / y_scale per channel.
 // CHECK-LABEL: func.func @conv
-// CHECK:         %[[X:.*]] = graph.cast %x : tensor<1x2x4x4xui8> -> tensor<1x2x4x4xi32>
-// CHECK-NEXT:    %[[XZ:.*]] = graph.constant dense<3> : tensor<i32>
-// CHECK-NEXT:    %[[XS:.*]] = graph.sub %[[X]], %[[XZ]]
-// CHECK-NEXT:    %[[W:.*]] = graph.cast %w : tensor<2x2x1x1xi8> -> tensor<2x2x1x1xi32>
-// CHECK-NEXT:    %[[ACC:.*]] = graph.conv %[[XS]], %[[W]], %b {{.*}} -> tensor<1x2x4x4xi32>
+// CHECK:         %[[P:.*]] = graph.pack_u8x4 %x {axis = 1 : i64} : (tensor<1x2x4x4xui8>) -> tensor<1x1x4x4xi32>
+// CHECK-NEXT:    %[[W:.*]] = graph.constant dense<{{\[\[\[\[}}65282]]], {{\[\[\[}}1025]]]]> : tensor<2x1x1x1xi32>
+// CHECK-NEXT:    %[[B:.*]] = graph.constant dense<[5, -23]> : tensor<2xi32>
+// CHECK-NEXT:    %[[ACC:.*]] = graph.conv_u8s8 %[[P]], %[[W]], %[[B]] {{.*}}pad_byte = 3 : i64} {{.*}} -> tensor<1x2x4x4xi32>
 // CHECK-NEXT:    %[[F:.*]] = graph.cast %[[ACC]] : tensor<1x2x4x4xi32> -> tensor<1x2x4x4xf32>
 // CHECK-NEXT:    %[[M:.*]] = graph.constant dense<{{\[\[\[}}0.166666672]], {{\[\[}}0.0833333358]]]> : tensor<2x1x1xf32>
 // CHECK-NEXT:    %[[S:.*]] = graph.mul %[[F]], %[[M]]
@@ -22,6 +24,45 @@ func.func @conv(%x: tensor<1x2x4x4xui8>) -> tensor<1x2x4x4xui8> {
   %w = graph.constant dense<[[[[2]], [[-1]]], [[[1]], [[4]]]]> : tensor<2x2x1x1xi8>
   %ws = graph.constant dense<[[[[0.25]]], [[[0.125]]]]> : tensor<2x1x1x1xf32>
   %wz = graph.constant dense<0> : tensor<i8>
+  %b = graph.constant dense<[8, -8]> : tensor<2xi32>
+  %bs = graph.constant dense<[0.125, 0.0625]> : tensor<2xf32>
+  %bz = graph.constant dense<0> : tensor<i32>
+  %ys = graph.constant dense<0.75> : tensor<f32>
+  %yz = graph.constant dense<128> : tensor<ui8>
+  %0 = graph.dequantize %x, %xs, %xz : (tensor<1x2x4x4xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x2x4x4xf32>
+  %1 = graph.dequantize %w, %ws, %wz : (tensor<2x2x1x1xi8>, tensor<2x1x1x1xf32>, tensor<i8>) -> tensor<2x2x1x1xf32>
+  %2 = graph.dequantize %b, %bs, %bz : (tensor<2xi32>, tensor<2xf32>, tensor<i32>) -> tensor<2xf32>
+  %3 = graph.conv %0, %1, %2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  %4 = graph.quantize %3, %ys, %yz : (tensor<1x2x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x2x4x4xui8>
+  func.return %4 : tensor<1x2x4x4xui8>
+}
+
+// -----
+
+// The same with a weight zero point of 1 (not symmetric): an int32 conv of the
+// zero-point-subtracted operands, requantized by x_scale * w_scale / y_scale per channel.
+// CHECK-LABEL: func.func @conv_widened
+// CHECK:         %[[X:.*]] = graph.cast %x : tensor<1x2x4x4xui8> -> tensor<1x2x4x4xi32>
+// CHECK-NEXT:    %[[XZ:.*]] = graph.constant dense<3> : tensor<i32>
+// CHECK-NEXT:    %[[XS:.*]] = graph.sub %[[X]], %[[XZ]]
+// CHECK-NEXT:    %[[WW:.*]] = graph.cast %w : tensor<2x2x1x1xi8> -> tensor<2x2x1x1xi32>
+// CHECK-NEXT:    %[[WZ:.*]] = graph.constant dense<1> : tensor<i32>
+// CHECK-NEXT:    %[[W:.*]] = graph.sub %[[WW]], %[[WZ]]
+// CHECK-NEXT:    %[[ACC:.*]] = graph.conv %[[XS]], %[[W]], %b {{.*}} -> tensor<1x2x4x4xi32>
+// CHECK-NEXT:    %[[F:.*]] = graph.cast %[[ACC]] : tensor<1x2x4x4xi32> -> tensor<1x2x4x4xf32>
+// CHECK-NEXT:    %[[M:.*]] = graph.constant dense<{{\[\[\[}}0.166666672]], {{\[\[}}0.0833333358]]]> : tensor<2x1x1xf32>
+// CHECK-NEXT:    %[[S:.*]] = graph.mul %[[F]], %[[M]]
+// CHECK-NEXT:    %[[R:.*]] = graph.round %[[S]]
+// CHECK-NEXT:    %[[YZ:.*]] = graph.constant dense<1.280000e+02> : tensor<f32>
+// CHECK-NEXT:    %[[Y:.*]] = graph.add %[[R]], %[[YZ]]
+// CHECK-NEXT:    %[[Q:.*]] = graph.cast %[[Y]] : tensor<1x2x4x4xf32> -> tensor<1x2x4x4xui8>
+// CHECK-NEXT:    func.return %[[Q]]
+func.func @conv_widened(%x: tensor<1x2x4x4xui8>) -> tensor<1x2x4x4xui8> {
+  %xs = graph.constant dense<0.5> : tensor<f32>
+  %xz = graph.constant dense<3> : tensor<ui8>
+  %w = graph.constant dense<[[[[2]], [[-1]]], [[[1]], [[4]]]]> : tensor<2x2x1x1xi8>
+  %ws = graph.constant dense<[[[[0.25]]], [[[0.125]]]]> : tensor<2x1x1x1xf32>
+  %wz = graph.constant dense<1> : tensor<i8>
   %b = graph.constant dense<[8, -8]> : tensor<2xi32>
   %bs = graph.constant dense<[0.125, 0.0625]> : tensor<2xf32>
   %bz = graph.constant dense<0> : tensor<i32>
