@@ -16,7 +16,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.parser import Parser
 
-from ziggurat.backend.compile import compile_target_module
+from ziggurat.backend.compile import build, compile_target_module
 from ziggurat.core.context import CompilerContext, ir_text, make_context
 from ziggurat.core.pass_manager import PassManager
 from ziggurat.core.pipelines import DEFAULT_SCHEDULES
@@ -53,6 +53,7 @@ def task_spec(task: Task) -> dict[str, Any]:
         "default": dict(task.default),
         "flops": task.flops,
         "templates": list(task.template_files),
+        "kind": task.kind,
     }
 
 
@@ -105,6 +106,8 @@ def task_kernel(module: ModuleOp) -> func.FuncOp:
 def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> Candidate:
     """Builds the task's kernel with `config`; InstantiationError if the config does not
     apply, any other exception if the build fails."""
+    if spec.get("kind") == "graph":
+        return build_graph_candidate(spec, config, seed)
     load_template_files(spec.get("templates", []))
     start = time.perf_counter()
     inputs, weights = random_feeds(spec, seed)
@@ -133,6 +136,20 @@ def build_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> C
     }
     text = trace.data if isinstance(trace, StringAttr) else ""
     return Candidate(runner, text, kernel_hash, inputs, list(lib.output_names), phases)
+
+
+def build_graph_candidate(spec: Mapping[str, Any], config: Config, seed: int = 0) -> Candidate:
+    """Builds a graph task's module (`tune.graph_tasks`) as a model, its choice set by
+    `config`: every kernel it leads to gets its default schedule. The code cache is left
+    alone (a candidate is built once)."""
+    start = time.perf_counter()
+    inputs, weights = random_feeds(spec, seed)
+    module = Parser(make_context(), spec["module"]).parse_module()
+    with use_configs({spec["key"]: config}, strict=True):
+        lib = build(module, spec["target"], weights, opt_level=3, use_cache=False)
+    built = hashlib.sha256(f"{spec['module']}{sorted(config.items())}".encode()).hexdigest()
+    phases = {"build": time.perf_counter() - start}
+    return Candidate(GraphModule(lib), str(config), built, inputs, list(lib.output_names), phases)
 
 
 def scheduled_kernel_hash(kernel: func.FuncOp) -> str:

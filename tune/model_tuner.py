@@ -42,8 +42,9 @@ from ziggurat.runtime.benchmark import measure
 from ziggurat.schedule.dispatch import use_configs
 from ziggurat.schedule.space import Config
 from ziggurat.tune.callback import log_to_file
+from ziggurat.tune.graph_tasks import extract_graph_tasks
 from ziggurat.tune.measure import Measurement, MeasureOption
-from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, load_records
+from ziggurat.tune.records import DEFAULT_MARGIN, ErrorCode, MeasureRecord, load_records
 from ziggurat.tune.roofline import Roofline
 from ziggurat.tune.tasks import Task, extract_tasks
 from ziggurat.tune.tuner import (
@@ -129,7 +130,7 @@ class ModelTuningResult:
             gflops = t.flops / t.best_seconds / 1e9 if t.best_seconds < math.inf else 0.0
             rows.append(
                 f"{t.name:<28} {t.weight:>6} {t.trials:>6} {_us(t.default_seconds)} "
-                f"{_us(t.best_seconds)} {gflops:8.1f} {t.share_of_bound:6.0%}  {t.stopped}"
+                f"{_us(t.best_seconds)} {gflops:8.1f} {_share(t)}  {t.stopped}"
             )
         rows.append(
             f"{self.trials} trials and {self.confirmations} confirming timings in "
@@ -143,6 +144,12 @@ class ModelTuningResult:
                 f"({self.default_latency / self.tuned_latency:.2f}x)"
             )
         return "\n".join(rows)
+
+
+def _share(task: TaskResult) -> str:
+    """The share of its bound a task reached; "-" for a graph task, which has none (its
+    Winograd choices do fewer multiplications than its FLOPs count)."""
+    return f"{task.share_of_bound:6.0%}" if task.bound_seconds > 0 else f"{'-':>6}"
 
 
 def _us(seconds: float) -> str:
@@ -203,34 +210,42 @@ def tune_model(
     if tuner not in TUNERS:
         raise ZigguratError(f"unknown tuner {tuner!r}; tuners are {', '.join(sorted(TUNERS))}")
     cpu = as_target(target)
-    tasks = extract_tasks(mod, cpu, params, opt_level)
-    if not tasks:
-        raise ZigguratError("the model has no kernel with knobs to tune")
+    graph_tasks = extract_graph_tasks(mod, cpu, params, opt_level)
     roofline = roofline or Roofline.measure(cpu)
     history = load_records(log) if Path(log).is_file() else []
-    states = [
-        _TaskState(
-            task,
-            TUNERS[tuner](task),
-            roofline.bound(task.flops, task.operand_bytes) + _copy_bound(task, roofline),
-            _bar(task, n, len(tasks), n_trial) if progress else None,
-        )
-        for n, task in enumerate(tasks)
-    ]
-    xgb_tuners = [s.tuner for s in states if isinstance(s.tuner, XGBTuner)]
-    for state in states:
-        state.tuner.load_history(history)
-        if isinstance(state.tuner, XGBTuner):
-            state.tuner.transfer_from = [t for t in xgb_tuners if t is not state.tuner]
-        state.rounds.append((len(state.tuner.visited), state.best))
-    budget = n_trial - sum(len(s.tuner.visited) for s in states)
-    deadline = start + time_budget if time_budget is not None else None
     owned = None
     if measurer is None:
         measurer = owned = open_measurer(measure_option)
     callback = log_to_file(log)
-    measured = confirmations = 0
+    graph_states = [
+        _TaskState(task, GridSearchTuner(task), 0.0, _bar(task, n, n_trial) if progress else None)
+        for n, task in enumerate(graph_tasks)
+    ]
+    states: list[_TaskState] = []
     try:
+        graph_trials, confirmations = _tune_graph_tasks(graph_states, history, measurer, callback)
+        with use_configs(_chosen(graph_states)):
+            tasks = extract_tasks(mod, cpu, params, opt_level)
+        if not tasks and not graph_tasks:
+            raise ZigguratError("the model has no kernel with knobs to tune")
+        states = [
+            _TaskState(
+                task,
+                TUNERS[tuner](task),
+                roofline.bound(task.flops, task.operand_bytes) + _copy_bound(task, roofline),
+                _bar(task, len(graph_tasks) + n, n_trial) if progress else None,
+            )
+            for n, task in enumerate(tasks)
+        ]
+        xgb_tuners = [s.tuner for s in states if isinstance(s.tuner, XGBTuner)]
+        for state in states:
+            state.tuner.load_history(history)
+            if isinstance(state.tuner, XGBTuner):
+                state.tuner.transfer_from = [t for t in xgb_tuners if t is not state.tuner]
+            state.rounds.append((len(state.tuner.visited), state.best))
+        budget = n_trial - sum(len(s.tuner.visited) for s in [*graph_states, *states])
+        deadline = start + time_budget if time_budget is not None else None
+        measured = 0
         pending = [s for s in states if s.task.default not in s.tuner.visited]
         while budget - measured > 0 and (
             deadline is None or time.monotonic() + _reserve(states, start) < deadline
@@ -254,17 +269,19 @@ def tune_model(
             measured += got
             state.since_best = 0 if state.best < before else state.since_best + got
             state.rounds.append((len(state.tuner.visited), state.best))
-        confirmations = sum(
+        confirmations += sum(
             _confirm(state, measurer, callback) for state in states if state.tuner.trials
         )
     finally:
-        for state in states:
+        for state in [*graph_states, *states]:
             if state.bar is not None:
                 state.bar.close()
         if owned is not None:
             owned.close()
+    states = [*graph_states, *states]
     results = [_result(s) for s in states]
-    outcome = ModelTuningResult(results, measured, time.monotonic() - start, confirmations)
+    trials = graph_trials + measured
+    outcome = ModelTuningResult(results, trials, time.monotonic() - start, confirmations)
     if end_to_end:
         best = {
             state.task.key: result.best_config
@@ -275,6 +292,33 @@ def tune_model(
             mod, params, cpu, opt_level, best
         )
     return outcome
+
+
+def _chosen(states: Sequence[_TaskState]) -> dict[str, Config]:
+    """The config each task keeps (its default unless another won by the margin)."""
+    return {
+        state.task.key: config
+        for state in states
+        if (config := _result(state).best_config) is not None
+    }
+
+
+def _tune_graph_tasks(
+    states: Sequence[_TaskState],
+    history: Sequence[MeasureRecord],
+    measurer: Measurer,
+    callback: Callback,
+) -> tuple[int, int]:
+    """Measures every choice of each graph task (a space of a few points), then its default
+    and best again in turns. Returns the trials and the confirming timings it took."""
+    measured = confirmations = 0
+    for state in states:
+        state.tuner.load_history(history)
+        measured += _one_round(state, len(state.task.space), measurer, callback)
+        state.stopped = "space"
+        if state.tuner.trials:
+            confirmations += _confirm(state, measurer, callback)
+    return measured, confirmations
 
 
 def _reserve(states: Sequence[_TaskState], start: float) -> float:
@@ -353,10 +397,10 @@ def _copy_bound(task: Task, roofline: Roofline) -> float:
     return task.context_bytes / roofline.bandwidth(task.context_bytes)
 
 
-def _bar(task: Task, n: int, count: int, n_trial: int) -> tqdm:
+def _bar(task: Task, n: int, n_trial: int) -> tqdm:
     return tqdm(
         total=min(len(task.space), n_trial),
-        desc=f"[Task {n + 1:>2}/{count}] {task.name}",
+        desc=f"[Task {n + 1:>2}] {task.name}",
         unit="trial",
         position=n,
         leave=True,

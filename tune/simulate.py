@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ziggurat.passes.graph.winograd import TILE_KNOB
 from ziggurat.schedule.space import Config
 from ziggurat.tune.measure import Measurement
 from ziggurat.tune.records import ErrorCode, MeasureResult
@@ -19,6 +20,8 @@ from ziggurat.tune.tasks import Task
 PARALLEL_PENALTY = {"auto": 0.0, "fused": 0.03, "none": 0.1}
 SIMULATED_FLOPS = 1e11
 """FLOP/s of a task's best config: the cost of a config scales with the task's FLOPs."""
+WINOGRAD_COSTS = {0: 1.0, 2: 0.6, 4: 0.75}
+"""A graph task's cost by its Winograd tile, relative to the direct convolution."""
 
 
 class SimulatedMeasurer:
@@ -37,7 +40,9 @@ class SimulatedMeasurer:
         """Seconds per run without noise, the task's FLOPs at `SIMULATED_FLOPS` at best:
         lowest at tile_rows 6, tile_cols two vectors, the
         first vector axis, row blocks outer, the reduction unrolled by 2 and the parallel
-        policy left to the build."""
+        policy left to the build. A graph task's cost is its `WINOGRAD_COSTS`."""
+        if task.kind == "graph":
+            return max(task.flops, 1) / SIMULATED_FLOPS * WINOGRAD_COSTS[int(config[TILE_KNOB])]
         rows, cols = int(config["tile_rows"]), int(config["tile_cols"])
         target_cols = 2 * task.lanes
         shape_penalty = (rows - 6) ** 2 / 36 + (cols - target_cols) ** 2 / target_cols**2

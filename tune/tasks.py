@@ -13,6 +13,7 @@ from which a candidate is built and timed, here or in another process.
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from xdsl.dialects import func
@@ -65,6 +66,9 @@ class Task:
     template_files: tuple[str, ...] = ()
     """Files of the registered template that schedules the kernel, if one does (a measuring
     worker imports them)."""
+    kind: ClassVar[str] = "kernel"
+    """What `module_text` holds: a kernel at the sched level ("kernel") or a graph-level
+    module (`tune.graph_tasks`), which a worker builds from the graph passes on."""
 
     @property
     def config_space(self) -> ConfigSpace:

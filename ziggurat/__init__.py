@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "from_onnx": ("ziggurat.frontend.onnx.importer", "from_onnx"),
     "build": ("ziggurat.builder", "build"),
+    "quantize": ("ziggurat.quantizer", "quantize"),
     "load_module": ("ziggurat.runtime.loader", "load_module"),
     "UnsupportedOpError": ("ziggurat.core.errors", "UnsupportedOpError"),
     "ZigguratError": ("ziggurat.core.errors", "ZigguratError"),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ziggurat.core.errors import ZigguratError
+from ziggurat.quantize_cli import add_quantize_options, quantization_of
 from ziggurat.runtime.array_files import ArrayFileError, load_array
 from ziggurat.runtime.dtypes import numeric_kind
 from ziggurat.runtime.errors import RuntimeModuleError
@@ -132,7 +133,13 @@ def cmd_compile(args: argparse.Namespace) -> None:
     imported = time.perf_counter() - started
     kind = kinds[output.suffix]
     lib = _build(
-        module, params, target, args.opt_level, args.tuning_log, keep_target_ir=kind == "target"
+        module,
+        params,
+        target,
+        args.opt_level,
+        args.tuning_log,
+        keep_target_ir=kind == "target",
+        quantization=quantization_of(args),
     )
     assert isinstance(lib, Module)
     artifacts = lib.keepalive
@@ -202,6 +209,7 @@ def _load_or_compile(
     target: str | None,
     opt_level: int,
     tuning_log: str | None = None,
+    quantization: Callable[[object, dict], tuple] | None = None,
 ) -> tuple["Module | VariantModule | ProfiledModule", str]:
     """The runnable module, and a line saying where it came from. A `.zgt` loads with the
     runtime alone; anything else is an ONNX model to compile."""
@@ -211,6 +219,8 @@ def _load_or_compile(
 
         if shapes or target:
             raise ZigguratError(f"{model} is already compiled: --shape and --target do not apply")
+        if quantization:
+            raise ZigguratError(f"{model} is already compiled: --quantize does not apply")
         lib = load_module(str(model))
         elapsed = time.perf_counter() - started
         return lib, f"loaded {model} in {elapsed * 1e3:.1f} ms, {_short(lib.target)}"
@@ -218,7 +228,9 @@ def _load_or_compile(
     from ziggurat.frontend.onnx.importer import from_onnx
 
     module, params = from_onnx(model, shape=shapes)
-    built = _build(module, params, target or NATIVE, opt_level, tuning_log)
+    built = _build(
+        module, params, target or NATIVE, opt_level, tuning_log, quantization=quantization
+    )
     if isinstance(module, DynamicModel):
         return built, f"compiles a variant per input shapes for {_short(built.target)}"
     return built, f"compiled in {time.perf_counter() - started:.2f} s for {_short(built.target)}"
@@ -231,9 +243,14 @@ def _build(
     opt_level: int,
     tuning_log: str | None,
     keep_target_ir: bool = False,
+    quantization: Callable[[object, dict], tuple] | None = None,
 ) -> "Module | VariantModule":
-    """`ziggurat.build`, with the best configs of a tuning log when one is given."""
+    """`ziggurat.build`, with the best configs of a tuning log when one is given, of the
+    module quantized first when asked (ziggurat/quantize_cli.py)."""
     from ziggurat.builder import build
+
+    if quantization is not None:
+        module, params = quantization(module, params)
 
     def built() -> "Module | VariantModule":
         return build(
@@ -302,6 +319,7 @@ def run_model(
     repeat: int,
     output: Path | None = None,
     tuning_log: str | None = None,
+    quantization: Callable[[object, dict], tuple] | None = None,
 ) -> int:
     """Loads a `.zgt` or compiles an ONNX model, runs it, optionally checks it against a
     reference and saves its outputs, prints latency; returns the exit code."""
@@ -309,7 +327,7 @@ def run_model(
 
     if not _is_package(model):
         shapes = {**shapes, **{name: value.shape for name, value in inputs.items()}}
-    lib, origin = _load_or_compile(model, shapes, target, opt_level, tuning_log)
+    lib, origin = _load_or_compile(model, shapes, target, opt_level, tuning_log, quantization)
     runner = GraphModule(lib)
     _complete_inputs(runner, inputs)
     runner.run(**inputs)
@@ -346,6 +364,11 @@ def run_model(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.check and args.quantize is not None:
+        raise ZigguratError(
+            "--check compares with the float model at 1e-4; a quantized build differs from it "
+            "by design (compare top-1 answers instead)"
+        )
     return run_model(
         args.model,
         _parse_inputs(args.input),
@@ -356,6 +379,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.repeat,
         Path(args.output) if args.output else None,
         args.tuning_log,
+        quantization_of(args),
     )
 
 
@@ -480,6 +504,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="print where the time went: import, each pass, the compile units, writing",
     )
     _add_build_options(comp)
+    add_quantize_options(comp)
     comp.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a .zgt, or compile and run an ONNX model")
@@ -487,6 +512,7 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="FILE.npz", help="save the outputs, by name")
     run.add_argument("--check", action="store_true", help="compare with onnxruntime (ONNX only)")
     run.add_argument("--repeat", type=int, default=100, help="timed runs after the first (0: none)")
+    add_quantize_options(run)
     run.set_defaults(handler=cmd_run)
 
     bench = commands.add_parser("bench", help="latency, memory plan and per-kernel profile")

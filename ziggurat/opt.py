@@ -8,15 +8,18 @@ mlir-opt's debugging flags.
 Weights referenced by `graph.weight` load from `model.params.npz` beside the input (or
 `--params FILE`); weights that passes add are written beside the `-o` output. Errors print as `file:line:col: error: ...` and exit 1; a failing pass also
 leaves `<input>.repro.mlir` to replay with `--run-reproducer`. `--traceback` shows Python's
-trace instead.
+trace instead. `--tuning-log best.jsonl` runs the passes under that log's best configs (the
+templates' and graph-winograd's choices), as `ziggurat compile --tuning-log` builds.
 """
 
 import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from io import StringIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Dialect
@@ -35,10 +38,14 @@ from ziggurat.core.errors import ZigguratError
 from ziggurat.core.instruments import DumpIRTree, PassStatistics, PassTiming, PrintIR
 from ziggurat.core.pass_manager import PassFailure, PassInstrument, PassManager, parse_passes
 from ziggurat.core.registry import PLUGIN_DIALECTS, all_passes
+from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.expected_diagnostics import check, expectations
 from ziggurat.plugins import load_entry_point_plugins, load_plugin
 from ziggurat.runtime.errors import RuntimeModuleError
 from ziggurat.runtime.params import load_params, save_params
+
+if TYPE_CHECKING:
+    from ziggurat.tune.records import MeasureRecord
 
 REPRODUCER_HEADER = "// ziggurat-opt reproducer"
 REPRODUCER_PIPELINE = "// pipeline: "
@@ -83,6 +90,11 @@ class ZigguratOptMain(xDSLOptMain):
             help="weights (.npz) for graph.weight; default: <input>.params.npz if present",
         )
         add("--traceback", action="store_true", help="show Python tracebacks for errors")
+        add(
+            "--tuning-log",
+            metavar="FILE.jsonl",
+            help="run the passes with the best configs of this tuning log",
+        )
         add(
             "--load-plugin",
             action="append",
@@ -146,6 +158,7 @@ class ZigguratOptMain(xDSLOptMain):
             args.input_file = args.run_reproducer
             args.passes = args.passes or pipeline
         self.pass_manager = PassManager(parse_passes(args.passes)) if args.passes else None
+        self._tuning_records: list[MeasureRecord] | None = None
         self._load_params()
 
     def _save_params(self) -> None:
@@ -221,10 +234,25 @@ class ZigguratOptMain(xDSLOptMain):
                 keep_reproducer=not self.args.no_reproducer,
             )
             try:
-                manager.run(self.ctx, module)
+                with self._tuned_configs(module):
+                    manager.run(self.ctx, module)
             except PassFailure as failure:
                 raise DriverError(self._failure_message(failure)) from failure
         return module
+
+    def _tuned_configs(self, module: ModuleOp) -> AbstractContextManager[object]:
+        """The `--tuning-log`'s best configs for the module's target (the host without one);
+        the tuning layer loads only when asked for (it takes seconds to import)."""
+        if not self.args.tuning_log:
+            return nullcontext()
+        from ziggurat.tune.history import apply_history_best
+        from ziggurat.tune.records import load_records
+
+        if self._tuning_records is None:
+            self._tuning_records = load_records(self.args.tuning_log)
+        cpu = module.attributes.get(CPU_ATTR)
+        target = cpu if isinstance(cpu, CpuTargetAttr) else "llvm -mcpu=native"
+        return apply_history_best(self._tuning_records, target, quiet=True)
 
     def _failure_message(self, failure: PassFailure) -> str:
         message = f"{self.input_name()}: error: {failure}"

@@ -18,11 +18,17 @@ default, takes per convolution the largest m that still gives `min-tiles` tiles:
 ResNet-18, F(4x4) at 56x56 and 28x28, F(2x2) at 14x14 (6.7 ms against 7.5 with F(2x2)
 throughout, measured in one run).
 
+Under `tune.apply_history_best` (or `use_configs`) a convolution whose signature has a tuned
+config takes its `winograd_tile` instead (0: the direct convolution): the choice decides
+which kernels exist, so the tuner times it on the convolution alone (`tune.graph_tasks`)
+before tuning the kernels it leads to. An explicit `tile` option wins over both.
+
 Runs after graph-alter-layout (which makes the blocked convolutions) and before
 graph-fuse-ops, which fuses each graph.winograd_output with its elementwise consumers as it
 would the convolution.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +43,35 @@ from ziggurat.core.errors import CompileError
 from ziggurat.core.reference import transform_layout
 from ziggurat.dialects import graph
 from ziggurat.passes.graph.constants import constant_value, make_constant
+from ziggurat.schedule.dispatch import config_for, is_strict
+
+TILE_KNOB = "winograd_tile"
+"""The knob of a convolution's Winograd choice: an output tile size, or 0 for direct."""
+
+
+def winograd_key(conv: graph.ConvNchwcOp) -> str:
+    """The dispatch key of a convolution's Winograd choice: its operand types and window,
+    so convolutions of one signature (in any model) share it."""
+    signature = [
+        "graph-winograd",
+        *(str(v.type) for v in (conv.input, conv.weight, conv.bias)),
+        *(str(values) for values in (conv.stride_values, conv.pad_values, conv.dilation_values)),
+    ]
+    return hashlib.sha256("|".join(signature).encode()).hexdigest()[:24]
+
+
+def tuned_tile(conv: graph.ConvNchwcOp) -> int | None:
+    """The tile a tuned config gives the convolution (0: direct), or None without one."""
+    config = config_for(winograd_key(conv))
+    if config is None:
+        return None
+    tile = config.get(TILE_KNOB)
+    if tile != 0 and tile not in graph.WINOGRAD_TILES:
+        if is_strict():
+            raise CompileError(f"graph-winograd: a config's {TILE_KNOB} is {tile!r}.")
+        return None
+    assert isinstance(tile, int)
+    return tile
 
 
 def tile_for(conv: graph.ConvNchwcOp, tile: int, min_tiles: int) -> int | None:
@@ -94,8 +129,12 @@ class GraphWinograd(ModulePass):
         params = params_of(ctx)
         for conv in [o for o in op.walk() if isinstance(o, graph.ConvNchwcOp)]:
             weight = constant_value(conv.weight, params)
-            tile = tile_for(conv, self.tile, self.min_tiles)
-            if tile is None or not qualifies(conv, weight, self.min_channels):
+            if not qualifies(conv, weight, self.min_channels):
+                continue
+            tile = None if self.tile else tuned_tile(conv)
+            if tile is None:
+                tile = tile_for(conv, self.tile, self.min_tiles)
+            if not tile:
                 continue
             assert weight is not None
             u = make_constant(transformed_weight(weight, tile), params, "winograd_weight")

@@ -5,6 +5,8 @@
 // RUN: ziggurat-opt %s --params %t.npz --split-input-file -p graph-winograd | filecheck %s --check-prefix=FEW
 // RUN: ziggurat-opt %s --params %t.npz --split-input-file -p 'graph-winograd{min-tiles=1},graph-fuse-ops' | filecheck %s --check-prefix=FUSED
 // RUN: not ziggurat-opt %s --params %t.npz --no-reproducer -p 'graph-winograd{tile=3}' 2>&1 | filecheck %s --check-prefix=BAD
+// RUN: ziggurat-opt %s --params %t.npz --split-input-file --tuning-log %S/Inputs/graph-winograd-tuned.jsonl -p 'graph-winograd{min-tiles=16}' | filecheck %s --check-prefix=TUNED
+// RUN: ziggurat-opt %s --params %t.npz --split-input-file --tuning-log %S/Inputs/graph-winograd-tuned.jsonl -p 'graph-winograd{tile=2 min-tiles=1}' | filecheck %s
 
 // A 3x3 stride-1 blocked convolution becomes F(2x2, 3x3): the input transform (16 positions
 // x 16 tiles x 32 channels), one GEMM per position on the weight transformed now, and the
@@ -33,6 +35,12 @@
 // FUSED-LABEL: func.func @conv3x3
 // FUSED:         graph.winograd_input %x
 // FUSED:         graph.fused {{.*}} {kind = "winograd_output_relu"}
+// A tuning log's record for the convolution's signature (F(4x4) timed fastest) wins over
+// the heuristic (F(2x2) for 16 tiles); an explicit tile option wins over the log.
+// TUNED-LABEL: func.func @conv3x3
+// TUNED:         graph.winograd_input %x {tile = 4 : i64, {{.*}} -> tensor<36x4x32xf32>
+// TUNED-LABEL: func.func @others
+// TUNED-NOT:     graph.winograd_input
 // BAD: pass 'graph-winograd' failed: graph-winograd: tile must be 0 (chosen per convolution) or 2 or 4, got 3.
 func.func @conv3x3(%x: tensor<1x2x8x8x16xf32>) -> tensor<1x1x8x8x16xf32> {
   %w = graph.weight "w" : tensor<1x2x3x3x16x16xf32>
