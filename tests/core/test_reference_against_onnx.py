@@ -214,17 +214,17 @@ def test_bf16_fast_path_ops_match_the_rounded_products():
     """The packed bf16 evaluation after graph-pack-bf16 against the bf16 scheme's f32 products
     of rounded operands: the same numbers summed in another order (rtol 1e-3)."""
     rng = np.random.default_rng(4)
-    w, m = rng.standard_normal((8, 3, 3, 3)), rng.standard_normal((240, 10))
+    w, m = rng.standard_normal((8, 16, 3, 3)), rng.standard_normal((240, 10))
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
         helper.make_node("Flatten", ["c"], ["f"]),
         helper.make_node("MatMul", ["f", "m"], ["y"]),
     ]
     weights = [numpy_helper.from_array(v.astype(np.float32), n) for n, v in (("w", w), ("m", m))]
-    x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (1, 3, 6, 5))
+    x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
     y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (1, 10))
     model = helper.make_model(helper.make_graph(nodes, "bf16", [x_info], [y_info], weights))
-    x = rng.standard_normal((1, 3, 6, 5)).astype(np.float32)
+    x = rng.standard_normal((1, 16, 6, 5)).astype(np.float32)
     module, params = ziggurat.from_onnx(model)
     qmod, qparams = ziggurat.quantize(module, params, scheme="bf16")
     (want,) = run_reference(qmod, qparams, {"x": x})

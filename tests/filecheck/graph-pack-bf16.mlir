@@ -1,4 +1,5 @@
 // RUN: ziggurat-opt %s --split-input-file -p graph-pack-bf16 | filecheck %s
+// RUN: ziggurat-opt %s --split-input-file -p 'graph-pack-bf16{min-channels=1}' | filecheck %s --check-prefix=SMALL
 
 // A matmul of a bf16-rounded input and a bf16 constant weight (the bf16 scheme's form): the
 // input packed two to an i32 along K at run time (K = 3: the last word padded with 0), the
@@ -38,12 +39,16 @@ func.func @transposed(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
 
 // -----
 
-// A convolution: input and weight packed along their channel axis, the f32 bias kept.
+// A convolution with fewer input channels than `min-channels` (16) stays f32; with the
+// option at 1, input and weight are packed along their channel axis, the f32 bias kept.
 // CHECK-LABEL: func.func @conv
-// CHECK:         %[[P:.*]] = graph.pack_bf16x2 %{{.*}} {axis = 1 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x1x4x4xi32>
-// CHECK-NEXT:    %[[W:.*]] = graph.constant dense<{{\[\[\[\[}}1077952384]]], {{\[\[\[}}-1082114048]]]]> : tensor<2x1x1x1xi32>
-// CHECK-NEXT:    %[[Y:.*]] = graph.conv_bf16 %[[P]], %[[W]], %b {{.*}}pads = array<i64: 1, 1, 1, 1>{{.*}} : (tensor<1x1x4x4xi32>, tensor<2x1x1x1xi32>, tensor<2xf32>) -> tensor<1x2x6x6xf32>
-// CHECK-NEXT:    func.return %[[Y]]
+// CHECK-NOT:     graph.pack_bf16x2
+// CHECK:         graph.conv %{{.*}} -> tensor<1x2x6x6xf32>
+// SMALL-LABEL: func.func @conv
+// SMALL:         %[[P:.*]] = graph.pack_bf16x2 %{{.*}} {axis = 1 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x1x4x4xi32>
+// SMALL-NEXT:    %[[W:.*]] = graph.constant dense<{{\[\[\[\[}}1077952384]]], {{\[\[\[}}-1082114048]]]]> : tensor<2x1x1x1xi32>
+// SMALL-NEXT:    %[[Y:.*]] = graph.conv_bf16 %[[P]], %[[W]], %b {{.*}}pads = array<i64: 1, 1, 1, 1>{{.*}} : (tensor<1x1x4x4xi32>, tensor<2x1x1x1xi32>, tensor<2xf32>) -> tensor<1x2x6x6xf32>
+// SMALL-NEXT:    func.return %[[Y]]
 func.func @conv(%x: tensor<1x2x4x4xf32>, %b: tensor<2xf32>) -> tensor<1x2x6x6xf32> {
   %w = graph.constant dense<[[[[1.0]], [[3.0]]], [[[2.0]], [[-1.0]]]]> : tensor<2x2x1x1xbf16>
   %0 = graph.cast %w : tensor<2x2x1x1xbf16> -> tensor<2x2x1x1xf32>
@@ -68,4 +73,20 @@ func.func @unrounded(%x: tensor<1x2xf32>, %v: tensor<2x2xf32>) -> (tensor<1x2xf3
   %3 = graph.cast %2 : tensor<1x2xbf16> -> tensor<1x2xf32>
   %4 = graph.matmul %3, %v : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
   func.return %1, %4 : tensor<1x2xf32>, tensor<1x2xf32>
+}
+
+// -----
+
+// A 3x3 stride-1 convolution with an output of at least `winograd-extent` (28) rows stays
+// f32 (graph-winograd's kernels are faster there), even with enough channels.
+// SMALL-LABEL: func.func @winograd
+// SMALL-NOT:     graph.pack_bf16x2
+// SMALL:         graph.conv
+func.func @winograd(%x: tensor<1x1x28x28xf32>, %b: tensor<1xf32>) -> tensor<1x1x28x28xf32> {
+  %w = graph.constant dense<1.0> : tensor<1x1x3x3xbf16>
+  %0 = graph.cast %w : tensor<1x1x3x3xbf16> -> tensor<1x1x3x3xf32>
+  %1 = graph.cast %x : tensor<1x1x28x28xf32> -> tensor<1x1x28x28xbf16>
+  %2 = graph.cast %1 : tensor<1x1x28x28xbf16> -> tensor<1x1x28x28xf32>
+  %3 = graph.conv %2, %0, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x1x28x28xf32>, tensor<1x1x3x3xf32>, tensor<1xf32>) -> tensor<1x1x28x28xf32>
+  func.return %3 : tensor<1x1x28x28xf32>
 }
