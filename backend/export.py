@@ -11,6 +11,7 @@ from typing import Any
 
 from ziggurat.core.targets import AVX2_CPUS, AVX512_CPUS
 from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.lowering.dot2 import has_avx512bf16
 from ziggurat.lowering.dot4 import has_vnni
 from ziggurat.runtime.errors import LinkError
 from ziggurat.runtime.host import architecture
@@ -31,6 +32,8 @@ def required_features(cpu: CpuTargetAttr) -> list[str]:
     features = dict.fromkeys([*enabled, *(f for f in implied if f not in disabled)])
     if has_vnni(cpu):
         features["avx512vnni"] = None  # the int8 kernels' vpdpbusd
+    if has_avx512bf16(cpu):
+        features["avx512bf16"] = None  # the bf16 kernels' vdpbf16ps
     return list(features)
 
 

@@ -22,6 +22,7 @@ from xdsl.ir import Operation
 from xdsl.printer import Printer
 
 from ziggurat.core.registry import PLUGIN_DIALECTS
+from ziggurat.dialects.bf16 import Bf16
 from ziggurat.dialects.flow import Flow
 from ziggurat.dialects.graph import Graph
 from ziggurat.dialects.int8 import Int8
@@ -29,9 +30,9 @@ from ziggurat.dialects.sched import Sched
 from ziggurat.dialects.target import Target
 from ziggurat.dialects.te import TE
 
-OWN_DIALECTS = (Graph, TE, Sched, Target, Flow, Int8)
+OWN_DIALECTS = (Graph, TE, Sched, Target, Flow, Int8, Bf16)
 """Ziggurat's dialects, one per level, top to bottom, then control flow over buffers, then the
-int8 kernels' scalar op."""
+int8 and bf16 kernels' scalar ops."""
 
 STANDARD_DIALECTS = (Builtin, Func, Arith, Math, MemRef, Scf, Cf, Vector, LLVM)
 """xDSL's dialects that the levels use for scalars, control flow and the LLVM exit."""

@@ -8,10 +8,11 @@ FOLD = ["graph-fold-constants", "graph-simplify-inference", *SIMPLIFY]
 GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
     0: [],
     1: SIMPLIFY,
-    2: [*SIMPLIFY, "graph-fuse-qdq", *FOLD],
+    2: [*SIMPLIFY, "graph-fuse-qdq", "graph-pack-bf16", *FOLD],
     3: [
         *SIMPLIFY,
         "graph-fuse-qdq",
+        "graph-pack-bf16",
         *FOLD,
         "graph-fuse-horizontal",
         "graph-alter-layout",
@@ -20,7 +21,8 @@ GRAPH_PASSES_BY_LEVEL: dict[int, list[str]] = {
     ],
 }
 """Graph-level optimizations per opt_level: 0 runs none; 1 removes no-ops, dead and duplicate
-ops; 2 also computes QDQ models' convolutions, matmuls and shape ops on integers, folds
+ops; 2 also computes QDQ models' convolutions, matmuls and shape ops on integers, bf16-rounded
+products on packed bf16 pairs, folds
 constants and batch norms into convolutions; 3 also merges sibling
 convolutions and matmuls on one input, runs convolution chains in the blocked channel layout
 of the target's vectors, computes their 3x3 convolutions with Winograd's transforms and fuses

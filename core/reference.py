@@ -10,6 +10,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from ziggurat.core.bf16_reference import BF16_EVALUATORS
 from ziggurat.core.errors import ZigguratError
 from ziggurat.core.int8_reference import INT8_EVALUATORS
 from ziggurat.core.recurrence_reference import recurrence
@@ -444,6 +445,7 @@ EVALUATORS: dict[type[Operation], Evaluator] = {
     graph.WinogradOutputOp: _winograd_output,
     graph.RecurrenceOp: recurrence,
     **INT8_EVALUATORS,
+    **BF16_EVALUATORS,
 }
 """numpy semantics of each graph op, called with the op and its operand arrays."""
 

@@ -25,6 +25,7 @@ OWN_PASSES: dict[str, PassFactory] = {
     "graph-fuse-horizontal": _lazy("ziggurat.passes.graph.fuse_horizontal", "GraphFuseHorizontal"),
     "te-inline-computes": _lazy("ziggurat.passes.te.inline", "TeInlineComputes"),
     "graph-fuse-qdq": _lazy("ziggurat.passes.graph.fuse_qdq", "GraphFuseQdq"),
+    "graph-pack-bf16": _lazy("ziggurat.passes.graph.pack_bf16", "GraphPackBf16"),
     "graph-fold-constants": _lazy("ziggurat.passes.graph.fold_constants", "GraphFoldConstants"),
     "graph-simplify-inference": _lazy(
         "ziggurat.passes.graph.simplify_inference", "GraphSimplifyInference"

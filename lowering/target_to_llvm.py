@@ -48,6 +48,7 @@ from ziggurat.dialects import target
 from ziggurat.dialects.shapes import num_elements
 from ziggurat.lowering.bfloat16 import emulate_bfloat16
 from ziggurat.lowering.control_to_target import lower_slices, lower_while_loops
+from ziggurat.lowering.dot2 import lower_dot2
 from ziggurat.lowering.dot4 import lower_dot4
 from ziggurat.lowering.parallel import outline_parallel_loops
 from ziggurat.lowering.std_to_llvm import LibmDeclarations, StdToLLVM, index_to_i64
@@ -260,6 +261,7 @@ class ConvertTargetToLLVM(ModulePass):
         emulate_bfloat16(op)
         cpu = op.attributes.get(target.CPU_ATTR)
         lower_dot4(op, cpu if isinstance(cpu, target.CpuTargetAttr) else None)
+        lower_dot2(op, cpu if isinstance(cpu, target.CpuTargetAttr) else None)
         lower_vector_casts(op)
         heap = HeapScratch(op)
         for constant in [g for g in op.ops if isinstance(g, memref.GlobalOp)]:

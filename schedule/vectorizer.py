@@ -58,6 +58,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from ziggurat.dialects import sched
+from ziggurat.dialects.bf16 import Dot2Op
 from ziggurat.dialects.int8 import Dot4Op, VectorCastOp
 from ziggurat.dialects.target import VectorCmpfOp, VectorSelectOp
 from ziggurat.schedule.index_residues import (
@@ -108,6 +109,7 @@ LANEWISE_OPS: tuple[type[Operation], ...] = (
     math.CopySignOp,
     math.FmaOp,
     Dot4Op,
+    Dot2Op,
 )
 """Ops computed lane by lane on vectors, lowered to LLVM vector instructions or intrinsics.
 Integer <-> float conversions are not among them: xDSL's arith.sitofp and arith.fptosi take

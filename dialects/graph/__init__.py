@@ -31,6 +31,7 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
+from ziggurat.dialects.graph.bf16 import ConvBf16Op, MatmulBf16Op, PackBf16x2Op
 from ziggurat.dialects.graph.control import IfOp, LoopOp, ScanOp
 from ziggurat.dialects.graph.conv import (
     BatchNormOp,
@@ -116,6 +117,7 @@ Graph = Dialect(
         IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
         QuantizeOp, DequantizeOp, PackU8x4Op, ConvU8S8Op, MatmulU8S8Op,
+        PackBf16x2Op, ConvBf16Op, MatmulBf16Op,
         RecurrenceOp,
     ],
     [],

@@ -14,6 +14,7 @@ from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
 from ziggurat.lowering.recurrence import keep_in_kernel
 from ziggurat.lowering.strategies.base import Strategy
+from ziggurat.lowering.strategies.bf16 import BF16_STRATEGIES
 from ziggurat.lowering.strategies.conv import (
     batch_norm,
     conv,
@@ -106,6 +107,7 @@ STRATEGIES: dict[type[Operation], Strategy] = {
     graph.WinogradOutputOp: winograd_output,
     **LAYOUT_STRATEGIES,
     **INT8_STRATEGIES,
+    **BF16_STRATEGIES,
 }
 
 

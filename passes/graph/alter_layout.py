@@ -49,6 +49,7 @@ DEFAULT_BLOCK = 16
 
 MAPS = (
     graph.UnaryElementwiseOp, graph.GeluOp, graph.ClipOp, graph.LeakyReluOp, graph.HardSigmoidOp,
+    graph.CastOp,
 )  # fmt: skip
 
 

@@ -43,7 +43,7 @@ INJECTIVE = (
 )  # fmt: skip
 OUT_FUSABLE = (
     graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp, graph.WinogradOutputOp,
-    graph.ConvU8S8Op, graph.MatmulU8S8Op,
+    graph.ConvU8S8Op, graph.MatmulU8S8Op, graph.ConvBf16Op, graph.MatmulBf16Op,
 )  # fmt: skip
 INT8_PRODUCTS = (graph.ConvU8S8Op, graph.MatmulU8S8Op)
 INT8_EPILOGUE_EXTRA = 4

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import helper
+from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 import ziggurat
@@ -210,10 +210,37 @@ def test_int8_fast_path_ops_match_onnx():
     assert steps.max() <= 1.001 and np.mean(steps < 0.5) >= 0.99
 
 
+def test_bf16_fast_path_ops_match_the_rounded_products():
+    """The packed bf16 evaluation after graph-pack-bf16 against the bf16 scheme's f32 products
+    of rounded operands: the same numbers summed in another order (rtol 1e-3)."""
+    rng = np.random.default_rng(4)
+    w, m = rng.standard_normal((8, 16, 3, 3)), rng.standard_normal((240, 10))
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Flatten", ["c"], ["f"]),
+        helper.make_node("MatMul", ["f", "m"], ["y"]),
+    ]
+    weights = [numpy_helper.from_array(v.astype(np.float32), n) for n, v in (("w", w), ("m", m))]
+    x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
+    y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (1, 10))
+    model = helper.make_model(helper.make_graph(nodes, "bf16", [x_info], [y_info], weights))
+    x = rng.standard_normal((1, 16, 6, 5)).astype(np.float32)
+    module, params = ziggurat.from_onnx(model)
+    qmod, qparams = ziggurat.quantize(module, params, scheme="bf16")
+    (want,) = run_reference(qmod, qparams, {"x": x})
+    ctx = make_context(qparams)
+    PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, qmod)
+    types = {type(op) for op in qmod.walk()}
+    assert {graph.PackBf16x2Op, graph.ConvBf16Op, graph.MatmulBf16Op} <= types
+    (ours,) = run_reference(qmod, ctx.params, {"x": x})
+    np.testing.assert_allclose(ours, want, rtol=1e-3, atol=1e-3)
+
+
 def test_every_evaluator_is_checked():
     covered = set(_node_results()[1])
     for level in (0, 2, 3):
         covered |= _rewritten_results(level)[1]
-    covered |= {graph.PackU8x4Op, graph.ConvU8S8Op, graph.MatmulU8S8Op}  # the test above
+    covered |= {graph.PackU8x4Op, graph.ConvU8S8Op, graph.MatmulU8S8Op}  # the tests above
+    covered |= {graph.PackBf16x2Op, graph.ConvBf16Op, graph.MatmulBf16Op}
     unchecked = sorted(op.name for op in EVALUATORS if op not in covered)
     assert unchecked == []

@@ -1,0 +1,149 @@
+"""Graph ops of the bf16 fast path: f32-accumulated products of bf16 pairs packed to an i32.
+
+graph-pack-bf16 makes them from a product of `ziggurat.quantize(..., scheme="bf16")` (an
+input rounded to bf16 and back, a constant bf16 weight): the input is packed at run time
+(`graph.pack_bf16x2`: two consecutive channels per i32, the first in the low half), the
+weight at build time in the same way, and the product is a reduction of `bf16.dot2` over the
+packed axis (what `vdpbf16ps` computes 16 lanes at a time).
+
+    %p = graph.pack_bf16x2 %x {axis = 1 : i64} : (tensor<1x64x56x56xf32>) -> tensor<1x32x56x56xi32>
+    %y = graph.conv_bf16 %p, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x56x56xi32>, tensor<64x32x3x3xi32>, tensor<64xf32>) -> tensor<1x64x56x56xf32>
+    %z = graph.matmul_bf16 %q, %v : (tensor<1x256xi32>, tensor<256x1000xi32>) -> tensor<1x1000xf32>
+"""
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IntegerAttr, TensorType, f32, i32, i64
+from xdsl.ir import SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from ziggurat.dialects.graph.base import (
+    check_result_shape,
+    element_type_of,
+    tensor_of,
+    tensor_shape,
+)
+from ziggurat.dialects.graph.conv import WeightedWindowOp, _array, conv_shape
+
+BF16_PER_WORD = 2
+
+
+def pair_extent(extent: int) -> int:
+    """The i32 words that hold `extent` bf16 values, the last one padded."""
+    return -(-extent // BF16_PER_WORD)
+
+
+def paired_shape(shape: Sequence[int], axis: int) -> tuple[int, ...]:
+    return tuple(pair_extent(d) if n == axis else d for n, d in enumerate(shape))
+
+
+@irdl_op_definition
+class PackBf16x2Op(IRDLOperation):
+    """Two consecutive entries along `axis` of an f32 tensor whose values are bf16 (their low
+    16 bits zero) as the halves of one i32 (entry 2j in the low half of word j, 2j+1 in the
+    high half); an entry past the end is 0."""
+
+    name = "graph.pack_bf16x2"
+    input = operand_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, x: SSAValue, axis: int):
+        super().__init__(
+            operands=[x],
+            properties={"axis": IntegerAttr(axis, i64)},
+            result_types=[tensor_of(paired_shape(tensor_shape(x), axis), i32)],
+        )
+
+    def verify_(self) -> None:
+        if element_type_of(self.input) != f32:
+            raise VerifyException("graph.pack_bf16x2 packs f32 tensors of bf16 values only.")
+        shape, axis = tensor_shape(self.input), self.axis.value.data
+        if not 0 <= axis < len(shape):
+            raise VerifyException(f"graph.pack_bf16x2 axis {axis} is outside rank {len(shape)}.")
+        assert isinstance(self.result.type, TensorType)
+        check_result_shape(self, paired_shape(shape, axis), self.result.type)
+
+
+@irdl_op_definition
+class ConvBf16Op(WeightedWindowOp):
+    """graph.conv of packed bf16 operands: out = bias + sum of bf16.dot2(x, w) over the
+    packed input channels and the taps, in f32; padding reads 0. One group only."""
+
+    name = "graph.conv_bf16"
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        b: SSAValue,
+        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
+    ):
+        strides, pads, dilations = window
+        shape = conv_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
+        IRDLOperation.__init__(
+            self,
+            operands=[x, w, b],
+            properties={
+                "strides": _array(strides),
+                "pads": _array(pads),
+                "dilations": _array(dilations),
+                "groups": IntegerAttr(1, i64),
+            },
+            result_types=[tensor_of(shape, f32)],
+        )
+
+    def verify_(self) -> None:
+        if element_type_of(self.input) != i32 or element_type_of(self.weight) != i32:
+            raise VerifyException("graph.conv_bf16 takes packed i32 input and weight.")
+        if element_type_of(self.bias) != f32 or self.groups.value.data != 1:
+            raise VerifyException("graph.conv_bf16 needs an f32 bias and one group.")
+        self._check_window(len(tensor_shape(self.input)) - 2)
+        self._check_bias_and_result(tensor_shape(self.weight)[0], conv_shape)
+
+
+def matmul_bf16_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:
+    if len(lhs) < 2 or len(rhs) != 2 or lhs[-1] != rhs[0]:
+        raise ValueError(f"cannot multiply packed {list(lhs)} by packed {list(rhs)}")
+    return (*lhs[:-1], rhs[1])
+
+
+@irdl_op_definition
+class MatmulBf16Op(IRDLOperation):
+    """graph.matmul of packed bf16 operands: out[.., i, j] = sum over k of
+    bf16.dot2(lhs[.., i, k], rhs[k, j]) in f32; the right operand is a 2-D weight."""
+
+    name = "graph.matmul_bf16"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        shape = matmul_bf16_shape(tensor_shape(lhs), tensor_shape(rhs))
+        super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, f32)])
+
+    def verify_(self) -> None:
+        if element_type_of(self.lhs) != i32 or element_type_of(self.rhs) != i32:
+            raise VerifyException("graph.matmul_bf16 takes packed i32 operands.")
+        try:
+            expected = matmul_bf16_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
+        except ValueError as err:
+            raise VerifyException(f"graph.matmul_bf16: {err}.") from err
+        assert isinstance(self.result.type, TensorType)
+        check_result_shape(self, expected, self.result.type)
