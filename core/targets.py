@@ -111,6 +111,17 @@ def as_target(target: str | CpuTargetAttr) -> CpuTargetAttr:
     return target if isinstance(target, CpuTargetAttr) else parse_target(target)
 
 
+def feature_enabled(cpu: CpuTargetAttr, feature: str, implied: bool) -> bool:
+    """Whether `feature` is on for `cpu`: the last +/- mention of it in the feature string,
+    else `implied` (what the CPU name says)."""
+    state = implied
+    for entry in cpu.features.data.split(","):
+        entry = entry.strip()
+        if entry[1:] == feature and entry[:1] in "+-":
+            state = entry[0] == "+"
+    return state
+
+
 def target_string(cpu: CpuTargetAttr) -> str:
     """The target string that `parse_target` reads back into `cpu`."""
     text = f"llvm -mtriple={cpu.triple.data} -mcpu={cpu.cpu.data} -num-cores={cpu.cores.data}"

@@ -26,7 +26,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ziggurat.core import statistics
-from ziggurat.core.targets import AVX512_CPUS
+from ziggurat.core.targets import AVX512_CPUS, feature_enabled
 from ziggurat.dialects.bf16 import Dot2Op
 from ziggurat.dialects.target import CpuTargetAttr
 
@@ -41,22 +41,12 @@ LANES = 16
 HIGH_HALF = -(1 << 16)
 
 
-def _enabled(cpu: CpuTargetAttr, feature: str, implied: bool) -> bool:
-    """Whether `feature` is on: the last +/- mention in the feature string, else `implied`."""
-    state = implied
-    for entry in cpu.features.data.split(","):
-        entry = entry.strip()
-        if entry[1:] == feature and entry[:1] in "+-":
-            state = entry[0] == "+"
-    return state
-
-
 def has_avx512bf16(cpu: CpuTargetAttr) -> bool:
     """Whether code for `cpu` may use AVX512_BF16's `vdpbf16ps`."""
     if cpu.arch != "x86_64":
         return False
     implied = cpu.cpu.data in BF16_CPUS and cpu.cpu.data in AVX512_CPUS
-    return _enabled(cpu, "avx512bf16", implied)
+    return feature_enabled(cpu, "avx512bf16", implied)
 
 
 def _splat(value: int | float, like: Attribute) -> arith.ConstantOp:

@@ -25,7 +25,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ziggurat.core import statistics
-from ziggurat.core.targets import AVX512_CPUS
+from ziggurat.core.targets import AVX512_CPUS, feature_enabled
 from ziggurat.dialects.int8 import Dot4Op
 from ziggurat.dialects.target import CpuTargetAttr
 
@@ -35,28 +35,18 @@ VNNI_CPUS = AVX512_CPUS - {"skylake-avx512", "cannonlake", "knl", "knm", "x86-64
 INTRINSIC_BY_LANES = {16: "512", 8: "256", 4: "128"}
 
 
-def _enabled(cpu: CpuTargetAttr, feature: str, implied: bool) -> bool:
-    """Whether `feature` is on: the last +/- mention in the feature string, else `implied`."""
-    state = implied
-    for entry in cpu.features.data.split(","):
-        entry = entry.strip()
-        if entry[1:] == feature and entry[:1] in "+-":
-            state = entry[0] == "+"
-    return state
-
-
 def has_vnni(cpu: CpuTargetAttr) -> bool:
     """Whether code for `cpu` may use AVX512_VNNI (and, for 128/256-bit forms, AVX512VL)."""
     if cpu.arch != "x86_64":
         return False
-    return _enabled(cpu, "avx512vnni", cpu.cpu.data in VNNI_CPUS)
+    return feature_enabled(cpu, "avx512vnni", cpu.cpu.data in VNNI_CPUS)
 
 
 def vnni_widths(cpu: CpuTargetAttr) -> set[int]:
     """The i32 lane counts the target's `vpdpbusd` forms take."""
     if not has_vnni(cpu):
         return set()
-    if _enabled(cpu, "avx512vl", cpu.cpu.data in VNNI_CPUS):
+    if feature_enabled(cpu, "avx512vl", cpu.cpu.data in VNNI_CPUS):
         return set(INTRINSIC_BY_LANES)
     return {16}
 
