@@ -12,23 +12,19 @@ Run on the target level, before convert-target-to-llvm's patterns:
   the order of the f32 additions differs from the instruction.
 """
 
-from xdsl.dialects import arith, llvm
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
-    DenseIntOrFPElementsAttr,
-    FloatAttr,
-    IntegerAttr,
     ModuleOp,
     VectorType,
-    f32,
-    i32,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ziggurat.core import statistics
 from ziggurat.core.targets import AVX512_CPUS, feature_enabled
 from ziggurat.dialects.bf16 import Dot2Op
 from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.lowering.accumulating_intrinsics import call_accumulating, splat
 
 BF16_CPUS = frozenset(
     {"cooperlake", "sapphirerapids", "emeraldrapids", "graniterapids", "graniterapids-d",
@@ -49,34 +45,8 @@ def has_avx512bf16(cpu: CpuTargetAttr) -> bool:
     return feature_enabled(cpu, "avx512bf16", implied)
 
 
-def _splat(value: int | float, like: Attribute) -> arith.ConstantOp:
-    if isinstance(like, VectorType):
-        return arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(like, [value]), like)
-    if like == f32:
-        return arith.ConstantOp(FloatAttr(float(value), f32), like)
-    return arith.ConstantOp(IntegerAttr(int(value), i32), like)
-
-
-def _accumulating_add(op: Dot2Op) -> tuple[arith.AddfOp, SSAValue] | None:
-    uses = list(op.result.uses)
-    if len(uses) != 1 or not isinstance(uses[0].operation, arith.AddfOp):
-        return None
-    add = uses[0].operation
-    return add, add.operands[1 - uses[0].index]
-
-
 def _to_dpbf16ps(op: Dot2Op) -> None:
-    found = _accumulating_add(op)
-    if found is None:
-        zero = _splat(0.0, op.result.type)
-        Rewriter.insert_op(zero, InsertPoint.before(op))
-        call = llvm.CallIntrinsicOp(INTRINSIC, [zero.result, op.lhs, op.rhs], [op.result.type])
-        Rewriter.replace_op(op, call)
-        return
-    add, accumulator = found
-    call = llvm.CallIntrinsicOp(INTRINSIC, [accumulator, op.lhs, op.rhs], [op.result.type])
-    Rewriter.replace_op(add, call)
-    Rewriter.erase_op(op)
+    call_accumulating(op, op.lhs, op.rhs, INTRINSIC, arith.AddfOp, 0.0)
 
 
 def _widened(op: Dot2Op) -> None:
@@ -88,8 +58,8 @@ def _widened(op: Dot2Op) -> None:
         return new.results[0]
 
     def halves(word: SSAValue) -> tuple[SSAValue, SSAValue]:
-        low = add(arith.ShLIOp(word, add(_splat(16, words))))
-        high = add(arith.AndIOp(word, add(_splat(HIGH_HALF, words))))
+        low = add(arith.ShLIOp(word, add(splat(16, words))))
+        high = add(arith.AndIOp(word, add(splat(HIGH_HALF, words))))
         return add(arith.BitcastOp(low, floats)), add(arith.BitcastOp(high, floats))
 
     (a_low, a_high), (b_low, b_high) = halves(op.lhs), halves(op.rhs)

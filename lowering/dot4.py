@@ -13,21 +13,19 @@ before convert-target-to-llvm's patterns:
   instruction (no int16 saturation as `vpmaddubsw` would have).
 """
 
-from xdsl.dialects import arith, llvm
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
-    DenseIntOrFPElementsAttr,
-    IntegerAttr,
     ModuleOp,
     VectorType,
-    i32,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ziggurat.core import statistics
 from ziggurat.core.targets import AVX512_CPUS, feature_enabled
 from ziggurat.dialects.int8 import Dot4Op
 from ziggurat.dialects.target import CpuTargetAttr
+from ziggurat.lowering.accumulating_intrinsics import call_accumulating, splat
 
 VNNI_CPUS = AVX512_CPUS - {"skylake-avx512", "cannonlake", "knl", "knm", "x86-64-v4"}
 """CPU names whose feature set includes AVX512_VNNI (Cascade Lake and later, Zen 4 and later)."""
@@ -51,36 +49,9 @@ def vnni_widths(cpu: CpuTargetAttr) -> set[int]:
     return {16}
 
 
-def _splat(value: int, like: Attribute) -> arith.ConstantOp:
-    attr = (
-        DenseIntOrFPElementsAttr.from_list(like, [value])
-        if isinstance(like, VectorType)
-        else IntegerAttr(value, i32)
-    )
-    return arith.ConstantOp(attr, like)
-
-
-def _accumulating_add(op: Dot4Op) -> tuple[arith.AddiOp, SSAValue] | None:
-    uses = list(op.result.uses)
-    if len(uses) != 1 or not isinstance(uses[0].operation, arith.AddiOp):
-        return None
-    add = uses[0].operation
-    return add, add.operands[1 - uses[0].index]
-
-
 def _to_vnni(op: Dot4Op, lanes: int) -> None:
     name = f"llvm.x86.avx512.vpdpbusd.{INTRINSIC_BY_LANES[lanes]}"
-    found = _accumulating_add(op)
-    if found is None:
-        zero = _splat(0, op.result.type)
-        Rewriter.insert_op(zero, InsertPoint.before(op))
-        call = llvm.CallIntrinsicOp(name, [zero.result, op.lhs, op.rhs], [op.result.type])
-        Rewriter.replace_op(op, call)
-        return
-    add, accumulator = found
-    call = llvm.CallIntrinsicOp(name, [accumulator, op.lhs, op.rhs], [op.result.type])
-    Rewriter.replace_op(add, call)
-    Rewriter.erase_op(op)
+    call_accumulating(op, op.lhs, op.rhs, name, arith.AddiOp, 0)
 
 
 def _widened(op: Dot4Op) -> None:
@@ -92,7 +63,7 @@ def _widened(op: Dot4Op) -> None:
         return new.results[0]
 
     def const(value: int) -> SSAValue:
-        return add(_splat(value, ty))
+        return add(splat(value, ty))
 
     total: SSAValue | None = None
     for byte in range(4):

@@ -34,6 +34,7 @@ from ziggurat.dialects.graph.base import (
     tensor_shape,
 )
 from ziggurat.dialects.graph.conv import WeightedWindowOp, _array, conv_shape
+from ziggurat.dialects.graph.int8 import packed_matmul_shape
 
 BF16_PER_WORD = 2
 
@@ -115,12 +116,6 @@ class ConvBf16Op(WeightedWindowOp):
         self._check_bias_and_result(tensor_shape(self.weight)[0], conv_shape)
 
 
-def matmul_bf16_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:
-    if len(lhs) < 2 or len(rhs) != 2 or lhs[-1] != rhs[0]:
-        raise ValueError(f"cannot multiply packed {list(lhs)} by packed {list(rhs)}")
-    return (*lhs[:-1], rhs[1])
-
-
 @irdl_op_definition
 class MatmulBf16Op(IRDLOperation):
     """graph.matmul of packed bf16 operands: out[.., i, j] = sum over k of
@@ -135,14 +130,14 @@ class MatmulBf16Op(IRDLOperation):
     assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        shape = matmul_bf16_shape(tensor_shape(lhs), tensor_shape(rhs))
+        shape = packed_matmul_shape(tensor_shape(lhs), tensor_shape(rhs))
         super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, f32)])
 
     def verify_(self) -> None:
         if element_type_of(self.lhs) != i32 or element_type_of(self.rhs) != i32:
             raise VerifyException("graph.matmul_bf16 takes packed i32 operands.")
         try:
-            expected = matmul_bf16_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
+            expected = packed_matmul_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
         except ValueError as err:
             raise VerifyException(f"graph.matmul_bf16: {err}.") from err
         assert isinstance(self.result.type, TensorType)

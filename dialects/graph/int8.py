@@ -127,7 +127,9 @@ class ConvU8S8Op(WeightedWindowOp):
         self._check_bias_and_result(tensor_shape(self.weight)[0], conv_shape)
 
 
-def matmul_u8s8_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:
+def packed_matmul_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:
+    """The result shape of a packed matmul (int8 or bf16): the rows of `lhs` by the columns of
+    the 2-D `rhs`, both packed along the reduction."""
     if len(lhs) < 2 or len(rhs) != 2 or lhs[-1] != rhs[0]:
         raise ValueError(f"cannot multiply packed {list(lhs)} by packed {list(rhs)}")
     return (*lhs[:-1], rhs[1])
@@ -147,14 +149,14 @@ class MatmulU8S8Op(IRDLOperation):
     assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        shape = matmul_u8s8_shape(tensor_shape(lhs), tensor_shape(rhs))
+        shape = packed_matmul_shape(tensor_shape(lhs), tensor_shape(rhs))
         super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, i32)])
 
     def verify_(self) -> None:
         if element_type_of(self.lhs) != i32 or element_type_of(self.rhs) != i32:
             raise VerifyException("graph.matmul_u8s8 takes packed i32 operands.")
         try:
-            expected = matmul_u8s8_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
+            expected = packed_matmul_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
         except ValueError as err:
             raise VerifyException(f"graph.matmul_u8s8: {err}.") from err
         assert isinstance(self.result.type, TensorType)

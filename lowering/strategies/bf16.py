@@ -13,7 +13,7 @@ from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
 from ziggurat.dialects.bf16 import Dot2Op
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.conv import window_position
+from ziggurat.lowering.strategies.packed_products import packed_conv, packed_matmul
 
 BF16_PER_WORD = 2
 HIGH_HALF = -(1 << 16)
@@ -51,44 +51,13 @@ def conv_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[n, f, o..] = bias[f] + sum over c, k.. of dot2(x[n, c, o*s - p + k*d], w[f, c, k..]),
     padding reading 0."""
     assert isinstance(op, graph.ConvBf16Op)
-    x, w, b = args
-    w_shape = graph.tensor_shape(w)
-    spatial = len(w_shape) - 2
-    strides, pads, dilations = op.stride_values, op.pad_values, op.dilation_values
-    padded = [False, False, *(pads[d] > 0 or pads[spatial + d] > 0 for d in range(spatial))]
-
-    def element(idx: Sequence[SSAValue]) -> SSAValue:
-        n, f, outs = idx[0], idx[1], idx[2:]
-
-        def product(k: Sequence[SSAValue]) -> SSAValue:
-            c, taps = k[0], k[1:]
-            positions = [
-                window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
-                for d in range(spatial)
-            ]
-            value = tb.read_or(x, [n, c, *positions], 0, padded)
-            return dot2(value, tb.read(w, [f, c, *taps]))
-
-        return tb.reduce("sum", w_shape[1:], product, init=tb.read(b, [f]))
-
-    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="conv_bf16")
+    return packed_conv(op, args, dot2, 0, "conv_bf16")
 
 
 def matmul_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[.., i, j] = sum over k of dot2(a[.., i, k], b[k, j]), in f32."""
     assert isinstance(op, graph.MatmulBf16Op)
-    a, b = args
-    k_extent = graph.tensor_shape(b)[0]
-
-    def element(idx: Sequence[SSAValue]) -> SSAValue:
-        rows, j = idx[:-1], idx[-1]
-
-        def product(k: Sequence[SSAValue]) -> SSAValue:
-            return dot2(tb.read(a, [*rows, k[0]]), tb.read(b, [k[0], j]))
-
-        return tb.reduce("sum", [k_extent], product)
-
-    return tb.compute(graph.tensor_shape(op.result), element, tag="matmul_bf16")
+    return packed_matmul(op.result, args, dot2, "matmul_bf16")
 
 
 BF16_STRATEGIES: dict[type[Operation], Strategy] = {

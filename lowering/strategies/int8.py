@@ -13,7 +13,7 @@ from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
 from ziggurat.dialects.int8 import Dot4Op
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.conv import window_position
+from ziggurat.lowering.strategies.packed_products import packed_conv, packed_matmul
 
 BYTES_PER_WORD = 4
 
@@ -60,45 +60,13 @@ def conv_u8s8(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[n, f, o..] = bias[f] + sum over c, k.. of dot4(x[n, c, o*s - p + k*d], w[f, c, k..]),
     padding reading the pad byte in all four bytes."""
     assert isinstance(op, graph.ConvU8S8Op)
-    x, w, b = args
-    w_shape = graph.tensor_shape(w)
-    spatial = len(w_shape) - 2
-    strides, pads, dilations = op.stride_values, op.pad_values, op.dilation_values
-    padded = [False, False, *(pads[d] > 0 or pads[spatial + d] > 0 for d in range(spatial))]
-    pad_word = op.pad_word
-
-    def element(idx: Sequence[SSAValue]) -> SSAValue:
-        n, f, outs = idx[0], idx[1], idx[2:]
-
-        def product(k: Sequence[SSAValue]) -> SSAValue:
-            c, taps = k[0], k[1:]
-            positions = [
-                window_position(outs[d], taps[d], strides[d], pads[d], dilations[d])
-                for d in range(spatial)
-            ]
-            value = tb.read_or(x, [n, c, *positions], pad_word, padded)
-            return dot4(value, tb.read(w, [f, c, *taps]))
-
-        return tb.reduce("sum", w_shape[1:], product, init=tb.read(b, [f]))
-
-    return tb.compute(graph.tensor_shape(op.results[0]), element, tag="conv_u8s8")
+    return packed_conv(op, args, dot4, op.pad_word, "conv_u8s8")
 
 
 def matmul_u8s8(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[.., i, j] = sum over k of dot4(a[.., i, k], b[k, j])."""
     assert isinstance(op, graph.MatmulU8S8Op)
-    a, b = args
-    k_extent = graph.tensor_shape(b)[0]
-
-    def element(idx: Sequence[SSAValue]) -> SSAValue:
-        rows, j = idx[:-1], idx[-1]
-
-        def product(k: Sequence[SSAValue]) -> SSAValue:
-            return dot4(tb.read(a, [*rows, k[0]]), tb.read(b, [k[0], j]))
-
-        return tb.reduce("sum", [k_extent], product)
-
-    return tb.compute(graph.tensor_shape(op.result), element, tag="matmul_u8s8")
+    return packed_matmul(op.result, args, dot4, "matmul_u8s8")
 
 
 INT8_STRATEGIES: dict[type[Operation], Strategy] = {
