@@ -6,6 +6,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
+from ziggurat.core.int8_reference import window_sums
 from ziggurat.dialects import graph
 
 BF16_PER_WORD = 2
@@ -32,23 +33,8 @@ def unpack_bf16x2(words: np.ndarray, axis: int) -> np.ndarray:
 
 def _conv(op: graph.ConvBf16Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     data, kernel = unpack_bf16x2(x, 1), unpack_bf16x2(w, 1)
-    spatial = x.ndim - 2
-    pads = op.pad_values
-    padded = np.pad(data, [(0, 0), (0, 0), *((pads[d], pads[spatial + d]) for d in range(spatial))])
-    out_shape = graph.tensor_shape(op.result)
-    out = np.zeros(out_shape, np.float32)
-    for tap in np.ndindex(*kernel.shape[2:]):
-        index = tuple(
-            slice(
-                tap[d] * op.dilation_values[d],
-                tap[d] * op.dilation_values[d] + (out_shape[2 + d] - 1) * op.stride_values[d] + 1,
-                op.stride_values[d],
-            )
-            for d in range(spatial)
-        )
-        view = padded[(slice(None), slice(None), *index)]
-        out += np.einsum("nc...,fc->nf...", view, kernel[(slice(None), slice(None), *tap)])
-    return out + b.astype(np.float32).reshape(1, -1, *([1] * spatial))
+    out = window_sums(op, data, kernel, 0, np.float32)
+    return out + b.astype(np.float32).reshape(1, -1, *([1] * (x.ndim - 2)))
 
 
 def _matmul(op: graph.MatmulBf16Op, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ import numpy as np
 from xdsl.ir import Operation
 
 from ziggurat.dialects import graph
+from ziggurat.dialects.graph.conv import WeightedWindowOp
 
 BYTES_PER_WORD = 4
 
@@ -38,18 +39,21 @@ def unpack_bytes(words: np.ndarray, axis: int, signed: bool) -> np.ndarray:
     return np.moveaxis(data, -1, axis)
 
 
-def _conv(op: graph.ConvU8S8Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    data, kernel = unpack_bytes(x, 1, False), unpack_bytes(w, 1, True)
-    spatial = x.ndim - 2
+def window_sums(
+    op: WeightedWindowOp, data: np.ndarray, kernel: np.ndarray, fill: int, dtype: type
+) -> np.ndarray:
+    """The unpacked convolution of `op` (no bias) in `dtype`, padding with `fill`: one
+    einsum per tap over strided views of the padded input (shared by the packed products'
+    evaluators)."""
+    spatial = data.ndim - 2
     pads = op.pad_values
-    fill = op.pad_byte.value.data
     padded = np.pad(
         data,
         [(0, 0), (0, 0), *((pads[d], pads[spatial + d]) for d in range(spatial))],
         constant_values=fill,
     )
-    out_shape = graph.tensor_shape(op.result)
-    out = np.zeros(out_shape, np.int64)
+    out_shape = graph.tensor_shape(op.results[0])
+    out: np.ndarray = np.zeros(out_shape, dtype)
     for tap in np.ndindex(*kernel.shape[2:]):
         index = tuple(
             slice(
@@ -61,7 +65,13 @@ def _conv(op: graph.ConvU8S8Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> 
         )
         view = padded[(slice(None), slice(None), *index)]
         out += np.einsum("nc...,fc->nf...", view, kernel[(slice(None), slice(None), *tap)])
-    out += b.astype(np.int64).reshape(1, -1, *([1] * spatial))
+    return out
+
+
+def _conv(op: graph.ConvU8S8Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    data, kernel = unpack_bytes(x, 1, False), unpack_bytes(w, 1, True)
+    out = window_sums(op, data, kernel, op.pad_byte.value.data, np.int64)
+    out += b.astype(np.int64).reshape(1, -1, *([1] * (x.ndim - 2)))
     return _wrapped(out)
 
 
