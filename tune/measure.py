@@ -29,6 +29,7 @@ from typing import IO, Any
 from ziggurat.core.errors import ZigguratError
 from ziggurat.schedule.space import Config
 from ziggurat.tune.candidate import task_spec
+from ziggurat.tune.machine_lock import MachineLock
 from ziggurat.tune.records import ErrorCode, MeasureResult
 from ziggurat.tune.tasks import Task
 
@@ -174,6 +175,10 @@ class _WorkerProcess:
             self.kill()
 
 
+ORPHAN_POLL_SECONDS = 1.0
+"""While its candidate builds, a measurer checks this often for builds a dead timing left
+stopped (`MachineLock.wake_orphans`)."""
+
 LOCK_WAIT_FACTOR = 8
 """A candidate waits for the machine's measuring lock at most this many times its build and
 run timeouts together: the lock's holders are bounded by their own timeouts, so a longer wait
@@ -189,6 +194,7 @@ class IsolatedMeasurer:
         self.env = dict(env or {})
         self._worker: _WorkerProcess | None = None
         self._next_id = 0
+        self._locks: dict[str, MachineLock] = {}
 
     def measure(
         self,
@@ -213,12 +219,13 @@ class IsolatedMeasurer:
         waiting = LOCK_WAIT_FACTOR * (builder.timeout + runner.timeout)
         timeouts = {"queued": waiting, "build": builder.timeout, "built": waiting}
         timeouts["run"] = runner.timeout
+        lock = self._lock(request.get("lock"))
         start = time.perf_counter()
         worker.send(request)
         phase = "queued"
         while True:
             try:
-                answer = worker.next_answer(timeouts[phase])
+                answer = self._next_answer(worker, timeouts[phase], phase, lock)
             except queue.Empty:
                 self._restart()
                 message = f"the {_PHASES[phase]} took longer than {timeouts[phase]:g} s"
@@ -240,6 +247,30 @@ class IsolatedMeasurer:
                 result.get("kernel_hash", ""),
             )
 
+    def _next_answer(
+        self, worker: "_WorkerProcess", timeout: float, phase: str, lock: MachineLock | None
+    ) -> dict[str, Any] | None:
+        """The worker's next message; while it builds, the builds a dead timing left stopped
+        on the machine are continued every `ORPHAN_POLL_SECONDS` (this one among them)."""
+        if phase != "build" or lock is None:
+            return worker.next_answer(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return worker.next_answer(max(0.0, min(left, ORPHAN_POLL_SECONDS)))
+            except queue.Empty:
+                if left <= ORPHAN_POLL_SECONDS:
+                    raise
+                lock.wake_orphans()
+
+    def _lock(self, path: str | None) -> MachineLock | None:
+        if path is None:
+            return None
+        if path not in self._locks:
+            self._locks[path] = MachineLock(path)
+        return self._locks[path]
+
     def start(self) -> "_WorkerProcess":
         """The worker process, started now if it is not running."""
         if self._worker is None:
@@ -255,6 +286,9 @@ class IsolatedMeasurer:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        for lock in self._locks.values():
+            lock.close()
+        self._locks.clear()
 
 
 _PHASES = {

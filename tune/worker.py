@@ -5,7 +5,8 @@ process down; the parent (`tune.measure`) kills it with its process group and st
 A request: {"id", "task" (a `task_spec`), "config", "number", "repeat", "min_repeat_ms",
 "check"}, and optionally "threads" (the kernel thread count, set explicitly: a Dask nanny
 forces OMP_NUM_THREADS=1 on its workers) and "lock" (the path of the machine's measuring
-lock, `tune.machine_lock`: held shared while building, alone while checking and timing). For
+lock, `tune.machine_lock`: registered as a build while building, so a timing elsewhere
+stops it; held alone while checking and timing). For
 each, the worker writes {"id", "phase"} as it starts building ("build"), waits for the
 machine ("built") and starts checking and timing ("run"), so the parent applies each phase's
 timeout, and a generous one to the waits, then {"id", "result": {...}}. With "check", the candidate's
@@ -90,7 +91,7 @@ class Worker:
             _send({"id": request["id"], "phase": "build"})
             built = self._build(request)
             if isinstance(built, _Built) and request.get("check", True):
-                self._reference(request["task"])
+                self._reference(request["task"], built, request["config"])
         finally:
             if lock is not None:
                 lock.release()
@@ -157,11 +158,18 @@ class Worker:
             run_seconds=time.perf_counter() - start,
         )
 
-    def _reference(self, spec: dict[str, Any]) -> list[np.ndarray]:
-        """The default config's outputs, built once per task, while building (not timing)."""
+    def _reference(
+        self, spec: dict[str, Any], built: _Built | None = None, config: Any = None
+    ) -> list[np.ndarray]:
+        """The default config's outputs, computed once per task while building (not timing):
+        from the candidate itself when it is the default, else from a build of its own."""
         key = spec["key"]
         if key not in self.references:
-            self.references[key] = outputs_of(build_candidate(spec, Config.of(spec["default"])))
+            if built is not None and Config.of(config) == Config.of(spec["default"]):
+                default = built.candidate
+            else:
+                default = build_candidate(spec, Config.of(spec["default"]))
+            self.references[key] = outputs_of(default)
         return self.references[key]
 
     def _differs(self, spec: dict[str, Any], outputs: list[np.ndarray]) -> str:

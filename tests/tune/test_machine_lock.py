@@ -1,13 +1,64 @@
-"""The machine's measuring lock: a timing excludes builds and other timings, builds share,
-and a waiting timing goes before builds that come after it."""
+"""The machine's measuring lock: a timing stops the builds in progress and continues them
+after, no build starts during a timing, timings take turns, and builds a dead timing left
+stopped are continued."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from ziggurat.tune.machine_lock import MachineLock
 
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
 PATIENCE = 0.2
 """Seconds a blocked taker is given to show that it stays blocked."""
+
+BUILDER = """
+import sys, time
+from ziggurat.tune.machine_lock import MachineLock
+lock = MachineLock(sys.argv[1])
+lock.share()
+print("building", flush=True)
+while True:
+    sum(range(10000))
+"""
+
+TIMER = """
+import sys, time
+from ziggurat.tune.machine_lock import MachineLock
+lock = MachineLock(sys.argv[1])
+lock.own()
+print("timing", flush=True)
+time.sleep(3600)
+"""
+
+
+def _start(source: str, path: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", source, path], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    process.stdout.readline()
+    return process
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _wait_for_state(pid: int, running: bool) -> str:
+    deadline = time.monotonic() + 5
+    state = _state(pid)
+    while (state == "T") == running and time.monotonic() < deadline:
+        time.sleep(0.01)
+        state = _state(pid)
+    return state
 
 
 def _in_thread(action, done: list[str], name: str) -> threading.Thread:
@@ -20,38 +71,69 @@ def _in_thread(action, done: list[str], name: str) -> threading.Thread:
     return thread
 
 
-def test_a_timing_has_the_machine_alone_and_builds_share_it(tmp_path):
+def test_a_timing_stops_the_builds_in_progress_and_continues_them(tmp_path):
     path = str(tmp_path / "measure.lock")
-    timing, build, other_build = MachineLock(path), MachineLock(path), MachineLock(path)
+    builder = _start(BUILDER, path)
+    try:
+        timing = MachineLock(path)
+        timing.own()
+        assert _state(builder.pid) == "T", "no build runs beside a timing"
+        timing.release()
+        assert _wait_for_state(builder.pid, running=True) != "T", "the build goes on after"
+    finally:
+        builder.kill()
+        builder.wait()
+
+
+def test_no_build_starts_during_a_timing_and_timings_take_turns(tmp_path):
+    path = str(tmp_path / "measure.lock")
+    timing, build, other_timing = MachineLock(path), MachineLock(path), MachineLock(path)
     done: list[str] = []
     timing.own()
     _in_thread(build.share, done, "build")
+    _in_thread(other_timing.own, done, "other timing")
     time.sleep(PATIENCE)
-    assert done == [], "no build beside a timing"
+    assert done == [], "the build and the other timing wait for the timing"
     timing.release()
-    _in_thread(other_build.share, done, "other build")
     deadline = time.monotonic() + 5
     while len(done) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert sorted(done) == ["build", "other build"], "builds share the machine"
+    assert sorted(done) == ["build", "other timing"], "both go on once the timing ends"
 
 
-def test_a_waiting_timing_goes_before_later_builds(tmp_path):
+def test_builds_a_dead_timing_left_stopped_are_woken(tmp_path):
     path = str(tmp_path / "measure.lock")
-    first_build, timing, later_build = MachineLock(path), MachineLock(path), MachineLock(path)
-    done: list[str] = []
-    first_build.share()
-    waiting = _in_thread(timing.own, done, "timing")
-    time.sleep(PATIENCE)
-    _in_thread(later_build.share, done, "later build")
-    time.sleep(PATIENCE)
-    assert done == [], "the timing waits for the build, the later build for the timing"
-    first_build.release()
-    waiting.join(timeout=5)
-    time.sleep(PATIENCE)
-    assert done == ["timing"]
+    builder = _start(BUILDER, path)
+    try:
+        timer = _start(TIMER, path)
+        assert _wait_for_state(builder.pid, running=False) == "T"
+        timer.send_signal(signal.SIGKILL)
+        timer.wait()
+        assert _state(builder.pid) == "T", "nothing continued it yet"
+        MachineLock(path).wake_orphans()
+        assert _wait_for_state(builder.pid, running=True) != "T"
+    finally:
+        builder.kill()
+        builder.wait()
+
+
+def test_entries_of_ended_builds_are_dropped(tmp_path):
+    path = str(tmp_path / "measure.lock")
+    builder = _start(BUILDER, path)
+    builder.kill()
+    builder.wait()
+    folder = Path(f"{path}.builders")
+    assert [entry.name for entry in folder.iterdir()] == [str(builder.pid)]
+    timing = MachineLock(path)
+    timing.own()
     timing.release()
-    deadline = time.monotonic() + 5
-    while len(done) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert done == ["timing", "later build"]
+    assert list(folder.iterdir()) == []
+
+
+def test_a_build_that_ends_leaves_no_entry(tmp_path):
+    path = str(tmp_path / "measure.lock")
+    build = MachineLock(path)
+    build.share()
+    assert [entry.name for entry in Path(f"{path}.builders").iterdir()] == [str(os.getpid())]
+    build.release()
+    assert list(Path(f"{path}.builders").iterdir()) == []
