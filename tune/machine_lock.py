@@ -13,7 +13,7 @@ the lock file instead, and a timing stops every registered builder (SIGSTOP) onc
 the lock and continues them (SIGCONT) when it is done: no build runs while a candidate is
 timed, and none waits longer than the timing. A build starts only between timings (it takes
 the lock shared to register). A builder left stopped by a timing that died is continued by
-the next timing, or by `wake_orphans`, which its parent calls while it waits for the build.
+the next timing, or by `wake_orphans`, which its parent calls while it waits for it.
 """
 
 import contextlib
@@ -40,6 +40,9 @@ class MachineLock:
         self._builders.mkdir(mode=0o700, exist_ok=True)
         self._registered: Path | None = None
         self._timing = False
+        self._stopped: list[int] = []
+        """The processes this timing stopped (a builder may end its build and unregister
+        between being listed and being stopped: it is continued all the same)."""
 
     def share(self) -> None:
         """Registers this process as building, once no timing holds the machine."""
@@ -56,8 +59,8 @@ class MachineLock:
         registered build is stopped until `release`."""
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         self._timing = True
-        stopped = [pid for pid in self._live_builders() if _signal(pid, signal.SIGSTOP)]
-        _wait_until_stopped(stopped)
+        self._stopped = [pid for pid in self._live_builders() if _signal(pid, signal.SIGSTOP)]
+        _wait_until_stopped(self._stopped)
 
     def release(self) -> None:
         """Ends this process's build or timing (a timing continues every registered build,
@@ -67,19 +70,21 @@ class MachineLock:
                 self._registered.unlink()
             self._registered = None
         if self._timing:
-            self._continue_builders()
+            self._continue_builders(self._stopped)
+            self._stopped = []
             self._timing = False
             fcntl.flock(self._lock, fcntl.LOCK_UN)
 
-    def wake_orphans(self) -> None:
-        """Continues the registered builds if no timing holds the machine (its holder died
-        between stopping them and continuing them)."""
+    def wake_orphans(self, pids: list[int]) -> None:
+        """Continues the registered builds and `pids` (a measurer's own process, which may
+        have ended its build since it was stopped) if no timing holds the machine: a timing
+        that died between stopping them and continuing them leaves them stopped."""
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return
         try:
-            self._continue_builders()
+            self._continue_builders(pids)
         finally:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
 
@@ -87,8 +92,8 @@ class MachineLock:
         self.release()
         os.close(self._lock)
 
-    def _continue_builders(self) -> None:
-        for pid in self._live_builders():
+    def _continue_builders(self, pids: list[int]) -> None:
+        for pid in {*pids, *self._live_builders()}:
             _signal(pid, signal.SIGCONT)
 
     def _live_builders(self) -> list[int]:

@@ -176,7 +176,7 @@ class _WorkerProcess:
 
 
 ORPHAN_POLL_SECONDS = 1.0
-"""While its candidate builds, a measurer checks this often for builds a dead timing left
+"""Until its candidate times, a measurer checks this often for processes a dead timing left
 stopped (`MachineLock.wake_orphans`)."""
 
 LOCK_WAIT_FACTOR = 8
@@ -250,9 +250,10 @@ class IsolatedMeasurer:
     def _next_answer(
         self, worker: "_WorkerProcess", timeout: float, phase: str, lock: MachineLock | None
     ) -> dict[str, Any] | None:
-        """The worker's next message; while it builds, the builds a dead timing left stopped
-        on the machine are continued every `ORPHAN_POLL_SECONDS` (this one among them)."""
-        if phase != "build" or lock is None:
+        """The worker's next message; until it times, the processes a dead timing left
+        stopped on the machine are continued every `ORPHAN_POLL_SECONDS` (this one among
+        them)."""
+        if phase == "run" or lock is None:
             return worker.next_answer(timeout)
         deadline = time.monotonic() + timeout
         while True:
@@ -262,7 +263,7 @@ class IsolatedMeasurer:
             except queue.Empty:
                 if left <= ORPHAN_POLL_SECONDS:
                     raise
-                lock.wake_orphans()
+                lock.wake_orphans([worker.process.pid])
 
     def _lock(self, path: str | None) -> MachineLock | None:
         if path is None:

@@ -85,6 +85,22 @@ def test_a_timing_stops_the_builds_in_progress_and_continues_them(tmp_path):
         builder.wait()
 
 
+def test_a_build_that_ended_after_being_stopped_is_continued_all_the_same(tmp_path):
+    """A builder listed by a timing may end its build (and unregister) before the signal
+    lands: the timing continues what it stopped, registered or not."""
+    path = str(tmp_path / "measure.lock")
+    builder = _start(BUILDER, path)
+    try:
+        timing = MachineLock(path)
+        timing.own()
+        (Path(f"{path}.builders") / str(builder.pid)).unlink()
+        timing.release()
+        assert _wait_for_state(builder.pid, running=True) != "T"
+    finally:
+        builder.kill()
+        builder.wait()
+
+
 def test_no_build_starts_during_a_timing_and_timings_take_turns(tmp_path):
     path = str(tmp_path / "measure.lock")
     timing, build, other_timing = MachineLock(path), MachineLock(path), MachineLock(path)
@@ -110,8 +126,15 @@ def test_builds_a_dead_timing_left_stopped_are_woken(tmp_path):
         timer.send_signal(signal.SIGKILL)
         timer.wait()
         assert _state(builder.pid) == "T", "nothing continued it yet"
-        MachineLock(path).wake_orphans()
-        assert _wait_for_state(builder.pid, running=True) != "T"
+        MachineLock(path).wake_orphans([])
+        assert _wait_for_state(builder.pid, running=True) != "T", "registered: woken"
+        timer = _start(TIMER, path)
+        assert _wait_for_state(builder.pid, running=False) == "T"
+        timer.send_signal(signal.SIGKILL)
+        timer.wait()
+        (Path(f"{path}.builders") / str(builder.pid)).unlink()
+        MachineLock(path).wake_orphans([builder.pid])
+        assert _wait_for_state(builder.pid, running=True) != "T", "named by its parent: woken"
     finally:
         builder.kill()
         builder.wait()
