@@ -75,6 +75,20 @@ def _conv(op: graph.ConvU8S8Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> 
     return _wrapped(out)
 
 
+def _conv_nchwc(
+    op: graph.ConvU8S8NchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """The blocked convolution through the plain one: words and weight unblocked, the
+    result blocked again."""
+    n, blocks, h, v, words = x.shape
+    words_nchw = x.transpose(0, 1, 4, 2, 3).reshape(n, blocks * words, h, v)
+    f_blocks, _, kh, kw, _, out_block = w.shape
+    weight = w.transpose(0, 5, 1, 4, 2, 3).reshape(f_blocks * out_block, blocks * words, kh, kw)
+    out = _conv(op, words_nchw, weight, b)  # type: ignore[arg-type]
+    _, _, oh, ow = out.shape
+    return out.reshape(n, f_blocks, out_block, oh, ow).transpose(0, 1, 3, 4, 2).copy()
+
+
 def _matmul(op: graph.MatmulU8S8Op, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _wrapped(unpack_bytes(a, a.ndim - 1, False) @ unpack_bytes(b, 0, True))
 
@@ -87,5 +101,6 @@ def _wrapped(values: np.ndarray) -> np.ndarray:
 INT8_EVALUATORS: dict[type[Operation], Callable[..., np.ndarray]] = {
     graph.PackU8x4Op: lambda op, x: pack_u8x4(x, op.axis.value.data),
     graph.ConvU8S8Op: _conv,
+    graph.ConvU8S8NchwcOp: _conv_nchwc,
     graph.MatmulU8S8Op: _matmul,
 }

@@ -71,14 +71,16 @@ from ziggurat.dialects.graph.elementwise import (
     TanhOp,
     UnaryElementwiseOp,
 )
-from ziggurat.dialects.graph.int8 import ConvU8S8Op, MatmulU8S8Op, PackU8x4Op
+from ziggurat.dialects.graph.int8 import ConvU8S8NchwcOp, ConvU8S8Op, MatmulU8S8Op, PackU8x4Op
 from ziggurat.dialects.graph.layout import (
     ConvNchwcOp,
     Layout,
     LayoutTransformOp,
     PoolNchwcOp,
+    block_of,
     blocked_layout,
     blocked_weight_layout,
+    channel_block,
     transformed_shape,
 )
 from ziggurat.dialects.graph.nn import LayerNormOp, MatmulOp, ReduceOp, SoftmaxOp
@@ -116,7 +118,7 @@ Graph = Dialect(
         SliceOp, BroadcastOp, PadOp, GatherOp, WhereOp, EqualOp, CastOp,
         IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
-        QuantizeOp, DequantizeOp, PackU8x4Op, ConvU8S8Op, MatmulU8S8Op,
+        QuantizeOp, DequantizeOp, PackU8x4Op, ConvU8S8Op, ConvU8S8NchwcOp, MatmulU8S8Op,
         PackBf16x2Op, ConvBf16Op, MatmulBf16Op,
         RecurrenceOp,
     ],

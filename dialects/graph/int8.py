@@ -34,6 +34,7 @@ from ziggurat.dialects.graph.base import (
     tensor_shape,
 )
 from ziggurat.dialects.graph.conv import WeightedWindowOp, _array, conv_shape
+from ziggurat.dialects.graph.layout import conv_nchwc_shape
 
 BYTES_PER_WORD = 4
 
@@ -113,9 +114,7 @@ class ConvU8S8Op(WeightedWindowOp):
 
     @property
     def pad_word(self) -> int:
-        """The i32 whose four bytes are the pad byte (wrapped to the signed range)."""
-        word = self.pad_byte.value.data * 0x01010101
-        return word - (1 << 32) if word >= 1 << 31 else word
+        return pad_word_of(self.pad_byte.value.data)
 
     def verify_(self) -> None:
         for operand in self.operands:
@@ -125,6 +124,75 @@ class ConvU8S8Op(WeightedWindowOp):
             raise VerifyException("graph.conv_u8s8 needs one group and a pad byte in [0, 255].")
         self._check_window(len(tensor_shape(self.input)) - 2)
         self._check_bias_and_result(tensor_shape(self.weight)[0], conv_shape)
+
+
+@irdl_op_definition
+class ConvU8S8NchwcOp(WeightedWindowOp):
+    """graph.conv_u8s8 in blocked layouts (graph-alter-layout makes it): the input is packed
+    words of an NCHW[b]c 8-bit tensor, [N, C/b, H, W, b/4] (each word four consecutive
+    channels of a block; a block of one word for an input whose channels fit no block),
+    the weight [O/ob, C/b, KH, KW, b/4, ob] packed and blocked at build time, the result
+    NCHW[ob]c, so a vector of output channels is one contiguous store.
+
+        %y = graph.conv_u8s8_nchwc %p, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pad_byte = 128 : i64} : (tensor<1x4x56x56x4xi32>, tensor<4x4x3x3x4x16xi32>, tensor<64xi32>) -> tensor<1x4x56x56x16xi32>
+    """
+
+    name = "graph.conv_u8s8_nchwc"
+    pad_byte = prop_def(IntegerAttr)
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        b: SSAValue,
+        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
+        pad_byte: int,
+    ):
+        strides, pads, dilations = window
+        shape = conv_nchwc_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
+        IRDLOperation.__init__(
+            self,
+            operands=[x, w, b],
+            properties={
+                "strides": _array(strides),
+                "pads": _array(pads),
+                "dilations": _array(dilations),
+                "groups": IntegerAttr(1, i64),
+                "pad_byte": IntegerAttr(pad_byte, i64),
+            },
+            result_types=[tensor_of(shape, i32)],
+        )
+
+    @property
+    def pad_word(self) -> int:
+        return pad_word_of(self.pad_byte.value.data)
+
+    def verify_(self) -> None:
+        x, w = tensor_shape(self.input), tensor_shape(self.weight)
+        if len(x) != 5 or len(w) != 6:
+            raise VerifyException(
+                f"graph.conv_u8s8_nchwc needs a rank-5 input and a rank-6 weight, got "
+                f"{list(x)} and {list(w)}."
+            )
+        if any(element_type_of(operand) != i32 for operand in self.operands):
+            raise VerifyException("graph.conv_u8s8_nchwc takes packed i32 operands.")
+        if self.groups.value.data != 1 or not 0 <= self.pad_byte.value.data <= 255:
+            raise VerifyException(
+                "graph.conv_u8s8_nchwc needs one group and a pad byte in [0, 255]."
+            )
+        if x[4] != w[4]:
+            raise VerifyException(
+                f"graph.conv_u8s8_nchwc: the input's block of {x[4]} words is not the "
+                f"weight's {w[4]}."
+            )
+        self._check_window(2)
+        self._check_bias_and_result(w[0] * w[5], conv_nchwc_shape)
+
+
+def pad_word_of(pad_byte: int) -> int:
+    """The i32 whose four bytes are `pad_byte` (wrapped to the signed range)."""
+    word = pad_byte * 0x01010101
+    return word - (1 << 32) if word >= 1 << 31 else word
 
 
 def packed_matmul_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:

@@ -111,6 +111,20 @@ def blocked_layout(block: int) -> str:
     return f"NCHW{block}c"
 
 
+def channel_block(channels: int, block: int) -> int | None:
+    """The block for `channels`: `block` if it divides them, else half of it (24 channels
+    in blocks of 8 with AVX-512's 16), else None."""
+    for candidate in (block, block // 2):
+        if candidate >= 2 and channels % candidate == 0:
+            return candidate
+    return None
+
+
+def block_of(blocked: SSAValue) -> int:
+    """The channel block of an NCHW[x]c tensor."""
+    return tensor_shape(blocked)[4]
+
+
 def blocked_weight_layout(in_block: int, out_block: int) -> str:
     """The conv_nchwc weight layout: OIHW{in_block}i{out_block}o."""
     return f"OIHW{in_block}i{out_block}o"

@@ -13,7 +13,11 @@ from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
 from ziggurat.dialects.int8 import Dot4Op
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.packed_products import packed_conv, packed_matmul
+from ziggurat.lowering.strategies.packed_products import (
+    packed_conv,
+    packed_conv_nchwc,
+    packed_matmul,
+)
 
 BYTES_PER_WORD = 4
 
@@ -63,6 +67,12 @@ def conv_u8s8(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     return packed_conv(op, args, dot4, op.pad_word, "conv_u8s8")
 
 
+def conv_u8s8_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """graph.conv_u8s8 on blocked packed words, the output channel block innermost."""
+    assert isinstance(op, graph.ConvU8S8NchwcOp)
+    return packed_conv_nchwc(op, args, dot4, op.pad_word, "conv_u8s8_nchwc")
+
+
 def matmul_u8s8(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[.., i, j] = sum over k of dot4(a[.., i, k], b[k, j])."""
     assert isinstance(op, graph.MatmulU8S8Op)
@@ -72,5 +82,6 @@ def matmul_u8s8(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
 INT8_STRATEGIES: dict[type[Operation], Strategy] = {
     graph.PackU8x4Op: pack_u8x4,
     graph.ConvU8S8Op: conv_u8s8,
+    graph.ConvU8S8NchwcOp: conv_u8s8_nchwc,
     graph.MatmulU8S8Op: matmul_u8s8,
 }

@@ -115,7 +115,8 @@ def pool_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
             return [n, outer, h, v, inner]
 
         if op.kind.data == "max":
-            return tb.reduce("max", kernel, lambda k: tb.read_or(x, at(k), -float("inf"), checked))
+            lowest = tb.reduce_identity("max", graph.element_type_of(x))
+            return tb.reduce("max", kernel, lambda k: tb.read_or(x, at(k), lowest, checked))
         total = tb.reduce("sum", kernel, lambda k: tb.read_or(x, at(k), 0.0, checked))
 
         def counted(k: Sequence[SSAValue]) -> SSAValue:

@@ -48,6 +48,39 @@ def packed_conv(
     return tb.compute(graph.tensor_shape(op.results[0]), element, tag=tag)
 
 
+def packed_conv_nchwc(
+    op: WeightedWindowOp,
+    args: Sequence[SSAValue],
+    product_of: WordProduct,
+    pad_word: int,
+    tag: str,
+) -> SSAValue:
+    """out[n, F, oh, ow, f] = bias[F*ob + f] + sum over (I, kh, kw, j) of
+    product_of(x[n, I, oh*s - p + kh*d, ow*s - p + kw*d, j], w[F, I, kh, kw, j, f]): the
+    blocked form of `packed_conv`, with the output block innermost (the vector lanes, one
+    contiguous store) as graph.conv_nchwc has it."""
+    x, w, b = args
+    w_shape = graph.tensor_shape(w)
+    out_block = w_shape[5]
+    strides, pads, dilations = op.stride_values, op.pad_values, op.dilation_values
+    padded = [False, False, pads[0] + pads[2] > 0, pads[1] + pads[3] > 0, False]
+
+    def element(idx: Sequence[SSAValue]) -> SSAValue:
+        n, outer, oh, ow, inner = idx
+
+        def product(k: Sequence[SSAValue]) -> SSAValue:
+            block, kh, kw, word = k
+            h = window_position(oh, kh, strides[0], pads[0], dilations[0])
+            v = window_position(ow, kw, strides[1], pads[1], dilations[1])
+            value = tb.read_or(x, [n, block, h, v, word], pad_word, padded)
+            return product_of(value, tb.read(w, [outer, block, kh, kw, word, inner]))
+
+        channel = tb.index_add(tb.index_mul(outer, out_block), inner)
+        return tb.reduce("sum", w_shape[1:5], product, init=tb.read(b, [channel]))
+
+    return tb.compute(graph.tensor_shape(op.results[0]), element, tag=tag)
+
+
 def packed_matmul(
     result: SSAValue, args: Sequence[SSAValue], product_of: WordProduct, tag: str
 ) -> SSAValue:

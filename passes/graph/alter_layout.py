@@ -43,6 +43,11 @@ from ziggurat.core.reference import transform_layout
 from ziggurat.dialects import graph
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.passes.graph.constants import constant_value, make_constant
+from ziggurat.passes.graph.int8_layout import (
+    convert_conv_u8s8,
+    int8_blocks,
+    quant_boundary,
+)
 
 DEFAULT_BLOCK = 16
 """Channels per block when neither the option nor the module's target says: AVX-512's f32 lanes."""
@@ -57,15 +62,6 @@ def target_block(module: ModuleOp) -> int:
     """The f32 lanes of the module's target vector registers, or DEFAULT_BLOCK."""
     cpu = module.attributes.get(CPU_ATTR)
     return cpu.vector_lanes(32) if isinstance(cpu, CpuTargetAttr) else DEFAULT_BLOCK
-
-
-def channel_block(channels: int, block: int) -> int | None:
-    """The block for `channels`: `block` if it divides them, else half of it (24 channels
-    in blocks of 8 with AVX-512's 16), else None."""
-    for candidate in (block, block // 2):
-        if candidate >= 2 and channels % candidate == 0:
-            return candidate
-    return None
 
 
 @dataclass(frozen=True)
@@ -86,11 +82,11 @@ def conv_blocks(conv: graph.ConvOp, block: int, input_block: int | None) -> Conv
     groups = conv.groups.value.data
     if len(x) != 4 or graph.element_type_of(conv.input) != f32:
         return None
-    out = channel_block(w[0], block)
+    out = graph.channel_block(w[0], block)
     if out is None:
         return None
     if groups == 1:
-        data = input_block or channel_block(x[1], block) or 1
+        data = input_block or graph.channel_block(x[1], block) or 1
         return ConvBlocks(data, data, out)
     if x[1] % out:
         return None
@@ -101,8 +97,8 @@ def conv_blocks(conv: graph.ConvOp, block: int, input_block: int | None) -> Conv
     return None
 
 
-def block_of(blocked: SSAValue) -> int:
-    return graph.tensor_shape(blocked)[4]
+def all_uses_in(value: SSAValue, ops: set[Operation]) -> bool:
+    return all(use.operation in ops for use in value.uses)
 
 
 @dataclass
@@ -123,6 +119,8 @@ class Relayout:
     )
     """(NCHW input, pads) of convolutions read in blocks of one channel -> padded NCHW1c."""
     converted: list[Operation] = field(default_factory=list[Operation])
+    packs: list[graph.PackU8x4Op] = field(default_factory=list[graph.PackU8x4Op])
+    """NCHW packs of the 8-bit convolutions met, erased with them if only they read them."""
 
     @staticmethod
     def blocked_type(value: SSAValue, block: int) -> TensorType:
@@ -143,12 +141,12 @@ class Relayout:
         """`value` in NCHW{block}c: its blocked counterpart if in that block, else laid out
         (from NCHW, or from its other block) once, right after it is made."""
         source = self.blocked.get(value)
-        if source is not None and block_of(source) == block:
+        if source is not None and graph.block_of(source) == block:
             return source
         key = (value, block)
         if key not in self.inward:
             start = value if source is None else source
-            layout = "NCHW" if source is None else graph.blocked_layout(block_of(source))
+            layout = "NCHW" if source is None else graph.blocked_layout(graph.block_of(source))
             transform = graph.LayoutTransformOp(start, layout, graph.blocked_layout(block))
             Rewriter.insert_op(transform, self.right_after(start))
             self.inward[key] = transform.result
@@ -183,12 +181,17 @@ class Relayout:
         if isinstance(op, graph.ConvOp):
             self.conv(op)
             return
+        if isinstance(op, graph.ConvU8S8Op):
+            if isinstance(op.input.owner, graph.PackU8x4Op):
+                self.packs.append(op.input.owner)
+            convert_conv_u8s8(self, op)
+            return
         if not any(v in self.blocked for v in op.operands):
             return
         new_ops: list[Operation] = []
         if isinstance(op, MAPS):
             blocked_input = self.blocked[op.operands[0]]
-            result_type = self.blocked_type(op.results[0], block_of(blocked_input))
+            result_type = self.blocked_type(op.results[0], graph.block_of(blocked_input))
             new_ops = [self.clone(op, [blocked_input], result_type)]
         elif isinstance(op, graph.BinaryElementwiseOp):
             new_ops = self.binary(op)
@@ -196,6 +199,8 @@ class Relayout:
             new_ops = self.pool(op)
         elif isinstance(op, graph.ConcatOp):
             new_ops = self.concat(op)
+        elif isinstance(op, graph.QuantBoundaryOp):
+            new_ops = quant_boundary(self, op)
         elif isinstance(op, graph.SliceOp):
             new_ops = self.slice(op)
         if new_ops:
@@ -213,7 +218,7 @@ class Relayout:
 
     def conv(self, conv: graph.ConvOp) -> None:
         source = self.blocked.get(conv.input)
-        blocks = conv_blocks(conv, self.block, None if source is None else block_of(source))
+        blocks = conv_blocks(conv, self.block, None if source is None else graph.block_of(source))
         weight = constant_value(conv.weight, self.params)
         if blocks is None or weight is None:
             return
@@ -264,7 +269,7 @@ class Relayout:
         shape = graph.tensor_shape(op.result)
         if len(shape) != 4:
             return []
-        block = next(block_of(self.blocked[v]) for v in (op.lhs, op.rhs) if v in self.blocked)
+        block = next(graph.block_of(self.blocked[v]) for v in (op.lhs, op.rhs) if v in self.blocked)
         operands: list[SSAValue] = []
         for value in (op.lhs, op.rhs):
             constant = (
@@ -297,7 +302,7 @@ class Relayout:
 
     def concat(self, op: graph.ConcatOp) -> list[Operation]:
         shapes = [graph.tensor_shape(v) for v in op.inputs]
-        block = next(block_of(self.blocked[v]) for v in op.inputs if v in self.blocked)
+        block = next(graph.block_of(self.blocked[v]) for v in op.inputs if v in self.blocked)
         if op.axis.value.data != 1 or any(len(s) != 4 or s[1] % block for s in shapes):
             return []
         return [graph.ConcatOp([self.blocked_form(v, block) for v in op.inputs], 1)]
@@ -307,7 +312,7 @@ class Relayout:
         starts = tuple(op.starts.get_values())
         whole = len(source) == 4 and all(source[d] == out[d] and starts[d] == 0 for d in (0, 2, 3))
         blocked_input = self.blocked[op.input]
-        block = block_of(blocked_input)
+        block = graph.block_of(blocked_input)
         if (
             not whole
             or any(s != 1 for s in op.steps.get_values())
@@ -322,10 +327,16 @@ class Relayout:
         """Gives NCHW users of converted results one transform back, then erases the
         converted originals and the weights only they read."""
         converted = set(self.converted)
+        spent = [p for p in dict.fromkeys(self.packs) if all_uses_in(p.result, converted)]
+        converted.update(spent)
+        position = {op: n for n, op in enumerate(self.body.ops)}
+        self.converted = sorted(converted, key=position.__getitem__)
         for original, blocked in self.blocked.items():
-            if all(use.operation in converted for use in original.uses):
+            if all_uses_in(original, converted):
                 continue
-            back = graph.LayoutTransformOp(blocked, graph.blocked_layout(block_of(blocked)), "NCHW")
+            back = graph.LayoutTransformOp(
+                blocked, graph.blocked_layout(graph.block_of(blocked)), "NCHW"
+            )
             Rewriter.insert_op(back, InsertPoint.after(blocked.owner))
             original.replace_uses_with_if(back.result, lambda u: u.operation not in converted)
             statistics.count("layout-transforms")
@@ -360,8 +371,12 @@ class GraphAlterLayout(ModulePass):
             convertible = [
                 inner
                 for inner in function.body.block.ops
-                if isinstance(inner, graph.ConvOp)
-                and conv_blocks(inner, block, None) is not None
+                if (
+                    isinstance(inner, graph.ConvOp)
+                    and conv_blocks(inner, block, None) is not None
+                    or isinstance(inner, graph.ConvU8S8Op)
+                    and int8_blocks(inner, block, None) is not None
+                )
                 and constant_value(inner.weight, params) is not None
             ]
             if len(convertible) < self.min_convs:

@@ -43,9 +43,10 @@ INJECTIVE = (
 )  # fmt: skip
 OUT_FUSABLE = (
     graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp, graph.WinogradOutputOp,
-    graph.ConvU8S8Op, graph.MatmulU8S8Op, graph.ConvBf16Op, graph.MatmulBf16Op,
+    graph.ConvU8S8Op, graph.ConvU8S8NchwcOp, graph.MatmulU8S8Op, graph.ConvBf16Op,
+    graph.MatmulBf16Op,
 )  # fmt: skip
-INT8_PRODUCTS = (graph.ConvU8S8Op, graph.MatmulU8S8Op)
+INT8_PRODUCTS = (graph.ConvU8S8Op, graph.ConvU8S8NchwcOp, graph.MatmulU8S8Op)
 INT8_EPILOGUE_EXTRA = 4
 """Ops an int8 product's group may take beyond `max-depth`: its requantization is five ops
 (cast, scale, round, zero point, saturating cast), and a residual add after it in a QDQ
