@@ -66,7 +66,8 @@ def _narrow_saturated(kind: str, op: VectorCastOp) -> list[Operation]:
     suffix = intrinsic_suffix(source)
 
     def splat(value: float, ty: VectorType) -> llvm.ConstantOp:
-        return llvm.ConstantOp(DenseIntOrFPElementsAttr.from_list(ty, [value] * lanes), ty)
+        attr = DenseIntOrFPElementsAttr.from_list(ty, [value] * lanes)  # type: ignore[type-var]  # xDSL types the vector's element as Attribute
+        return llvm.ConstantOp(attr, ty)
 
     zero, lowest, highest, magic = (splat(v, source) for v in (0.0, low, high, MAGIC))
     magic_bits = splat(MAGIC_BITS, words)

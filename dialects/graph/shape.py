@@ -1,6 +1,7 @@
 """Graph ops that move or select data without computing: reshape, transpose, concat, slice,
 broadcast, pad, gather, where."""
 
+import struct
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
@@ -11,6 +12,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     f32,
+    f64,
     i1,
     i64,
 )
@@ -227,9 +229,19 @@ class BroadcastOp(IRDLOperation):
 PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
 
+def _fits_f32(value: float) -> bool:
+    """Whether an f32 holds `value` exactly (NaN counts as held)."""
+    try:
+        rounded = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return False
+    return rounded == value or value != value
+
+
 @irdl_op_definition
 class PadOp(IRDLOperation):
-    """Pads every dim by pads[d] before and pads[rank + d] after: with `value`, or by
+    """Pads every dim by pads[d] before and pads[rank + d] after: with `value` (an f32
+    attribute, f64 where f32 would round it: an int8 convolution's pad word), or by
     reflecting, repeating the edge, or wrapping around.
 
         %y = graph.pad %x {pads = array<i64: 0, 1, 0, 1>, mode = "constant", value = 0.0 : f32} : tensor<2x3xf32> -> tensor<2x5xf32>
@@ -256,7 +268,7 @@ class PadOp(IRDLOperation):
             properties={
                 "pads": DenseArrayBase.from_list(i64, list(pads)),
                 "mode": StringAttr(mode),
-                "value": FloatAttr(value, f32),
+                "value": FloatAttr(value, f32 if _fits_f32(value) else f64),
             },
             result_types=[tensor_of(out, element_type_of(x))],
         )

@@ -107,7 +107,7 @@ def quant_boundary(relayout: "Relayout", op: graph.QuantBoundaryOp) -> list[Oper
         return []
     blocked_input = relayout.blocked[op.input]
     block = graph.block_of(blocked_input)
-    operands = [blocked_input]
+    operands: list[SSAValue] = [blocked_input]
     for param in (op.scale, op.zero_point):
         constant = relayout.blocked_constant(param, shape[1], block)
         if constant is None:

@@ -149,3 +149,44 @@ func.func @narrow(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
   %1 = graph.conv %0, %w2, %b2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x6x4x4xf32>, tensor<8x6x1x1xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
   func.return %1 : tensor<1x8x4x4xf32>
 }
+
+// -----
+
+// Packed int8 convolutions (graph-fuse-qdq's) run blocked too. The RGB-like stem's three
+// channels fit no block of four bytes: its packed words are read in blocks of one word,
+// padded with the pad byte (3: the word 0x03030303, an f64 value since an f32 would round
+// it). Its requantization
+// (cast, per-channel scale, round, cast) stays blocked, the u8 result is packed along its
+// block (eight channels in NCHW4c: two blocks of one word each), padded, and read by the
+// second convolution with no transform between; the NCHW packs go.
+// CHECK-LABEL: func.func @int8_chain
+// CHECK:         %[[P:.*]] = graph.pack_u8x4 %x {axis = 1 : i64} : (tensor<1x3x6x6xui8>) -> tensor<1x1x6x6xi32>
+// CHECK:         %[[U:.*]] = graph.layout_transform %[[P]] {src_layout = "NCHW", dst_layout = "NCHW1c"} : tensor<1x1x6x6xi32> -> tensor<1x1x6x6x1xi32>
+// CHECK-NEXT:    %[[UP:.*]] = graph.pad %[[U]] {pads = array<i64: 0, 0, 1, 1, 0, 0, 0, 1, 1, 0>, mode = "constant", value = 0x4188181818000000 : f64} : tensor<1x1x6x6x1xi32> -> tensor<1x1x8x8x1xi32>
+// CHECK:         %[[C1:.*]] = graph.conv_u8s8_nchwc %[[UP]], {{.*}} pads = array<i64: 0, 0, 0, 0>{{.*}} : (tensor<1x1x8x8x1xi32>, tensor<2x1x3x3x1x4xi32>, tensor<8xi32>) -> tensor<1x2x6x6x4xi32>
+// CHECK-NEXT:    %[[F:.*]] = graph.cast %[[C1]] : tensor<1x2x6x6x4xi32> -> tensor<1x2x6x6x4xf32>
+// CHECK-NEXT:    %[[S:.*]] = graph.mul %[[F]], %{{.*}} : (tensor<1x2x6x6x4xf32>, tensor<1x2x1x1x4xf32>) -> tensor<1x2x6x6x4xf32>
+// CHECK-NEXT:    %[[R:.*]] = graph.round %[[S]]
+// CHECK-NEXT:    %[[Q:.*]] = graph.cast %[[R]] : tensor<1x2x6x6x4xf32> -> tensor<1x2x6x6x4xui8>
+// CHECK-NEXT:    %[[W:.*]] = graph.pack_u8x4 %[[Q]] {axis = 4 : i64} : (tensor<1x2x6x6x4xui8>) -> tensor<1x2x6x6x1xi32>
+// CHECK-NEXT:    %[[WP:.*]] = graph.pad %[[W]]
+// CHECK:         %[[C2:.*]] = graph.conv_u8s8_nchwc %[[WP]], {{.*}} : (tensor<1x2x8x8x1xi32>, tensor<2x2x3x3x1x4xi32>, tensor<8xi32>) -> tensor<1x2x6x6x4xi32>
+// CHECK-NOT:     graph.pack_u8x4
+// CHECK:         graph.layout_transform {{.*}} {src_layout = "NCHW4c", dst_layout = "NCHW"}
+// CHECK-NEXT:    func.return
+func.func @int8_chain(%x: tensor<1x3x6x6xui8>) -> tensor<1x8x6x6xi32> {
+  %w1 = graph.constant dense<16843009> : tensor<8x1x3x3xi32>
+  %b1 = graph.constant dense<-7> : tensor<8xi32>
+  %s = graph.constant dense<[[[0.5]], [[0.25]], [[0.5]], [[0.25]], [[0.5]], [[0.25]], [[0.5]], [[0.25]]]> : tensor<8x1x1xf32>
+  %w2 = graph.constant dense<33686018> : tensor<8x2x3x3xi32>
+  %b2 = graph.constant dense<5> : tensor<8xi32>
+  %p1 = graph.pack_u8x4 %x {axis = 1 : i64} : (tensor<1x3x6x6xui8>) -> tensor<1x1x6x6xi32>
+  %c1 = graph.conv_u8s8 %p1, %w1, %b1 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pad_byte = 3 : i64} : (tensor<1x1x6x6xi32>, tensor<8x1x3x3xi32>, tensor<8xi32>) -> tensor<1x8x6x6xi32>
+  %f = graph.cast %c1 : tensor<1x8x6x6xi32> -> tensor<1x8x6x6xf32>
+  %m = graph.mul %f, %s : (tensor<1x8x6x6xf32>, tensor<8x1x1xf32>) -> tensor<1x8x6x6xf32>
+  %r = graph.round %m : tensor<1x8x6x6xf32>
+  %q = graph.cast %r : tensor<1x8x6x6xf32> -> tensor<1x8x6x6xui8>
+  %p2 = graph.pack_u8x4 %q {axis = 1 : i64} : (tensor<1x8x6x6xui8>) -> tensor<1x2x6x6xi32>
+  %c2 = graph.conv_u8s8 %p2, %w2, %b2 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pad_byte = 0 : i64} : (tensor<1x2x6x6xi32>, tensor<8x2x3x3xi32>, tensor<8xi32>) -> tensor<1x8x6x6xi32>
+  func.return %c2 : tensor<1x8x6x6xi32>
+}
