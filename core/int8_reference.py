@@ -7,7 +7,7 @@ import numpy as np
 from xdsl.ir import Operation
 
 from ziggurat.dialects import graph
-from ziggurat.dialects.graph.conv import WeightedWindowOp
+from ziggurat.dialects.graph.conv import WeightedWindowOp, conv_shape
 
 BYTES_PER_WORD = 4
 
@@ -52,7 +52,7 @@ def window_sums(
         [(0, 0), (0, 0), *((pads[d], pads[spatial + d]) for d in range(spatial))],
         constant_values=fill,
     )
-    out_shape = graph.tensor_shape(op.results[0])
+    out_shape = conv_shape(data.shape, kernel.shape, op.stride_values, pads, op.dilation_values, 1)
     out: np.ndarray = np.zeros(out_shape, dtype)
     for tap in np.ndindex(*kernel.shape[2:]):
         index = tuple(

@@ -19,6 +19,10 @@ Algorithm, for each graph function in program order:
    right after it is made, and a blocked value goes back to NCHW once, for all the users
    that stay in NCHW (the function's return included).
 5. The NCHW originals of converted ops go, and so do weights nobody reads any more.
+The packed int8 convolutions of graph-fuse-qdq follow the same road (passes/graph/
+int8_layout.py): graph.conv_u8s8 becomes graph.conv_u8s8_nchwc on its 8-bit input blocked
+and packed along the block, and graph.quantize/graph.dequantize with constant parameters
+stay blocked like elementwise maps.
 Convolutions whose output channels fit no block stay in NCHW, and so does a function with
 fewer than `min-convs` convertible convolutions: for a lone convolution the two transforms
 cost about 40% of the convolution itself (64 channels at 56x56).

@@ -210,6 +210,58 @@ def test_int8_fast_path_ops_match_onnx():
     assert steps.max() <= 1.001 and np.mean(steps < 0.5) >= 0.99
 
 
+def _qdq_chain_model() -> onnx.ModelProto:
+    """Two quantize_static-style QDQ convolutions in a row (an RGB-like input of three
+    channels, then sixteen), which graph-alter-layout runs blocked (graph.conv_u8s8_nchwc)."""
+    rng = np.random.default_rng(5)
+    arrays: dict[str, np.ndarray] = {
+        "xs": np.array(0.02, np.float32), "xz": np.array(117, np.uint8),
+        "ys": np.array(0.05, np.float32), "yz": np.array(3, np.uint8),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["q0"]),
+        helper.make_node("DequantizeLinear", ["q0", "xs", "xz"], ["f0"]),
+    ]
+    for n, inputs in enumerate((3, 16), start=1):
+        w_scale = rng.uniform(0.01, 0.03, 16).astype(np.float32)
+        arrays |= {
+            f"w{n}": rng.integers(-127, 128, (16, inputs, 3, 3)).astype(np.int8),
+            f"ws{n}": w_scale, f"wz{n}": np.zeros(16, np.int8),
+            f"b{n}": rng.integers(-500, 500, 16).astype(np.int32),
+            f"bs{n}": (arrays["xs" if n == 1 else "ys"] * w_scale).astype(np.float32),
+        }  # fmt: skip
+        nodes += [
+            helper.make_node("DequantizeLinear", [f"w{n}", f"ws{n}", f"wz{n}"], [f"wf{n}"], axis=0),
+            helper.make_node("DequantizeLinear", [f"b{n}", f"bs{n}"], [f"bf{n}"], axis=0),
+            helper.make_node("Conv", [f"f{n - 1}", f"wf{n}", f"bf{n}"], [f"c{n}"], pads=[1, 1, 1, 1]),
+            helper.make_node("QuantizeLinear", [f"c{n}", "ys", "yz"], [f"q{n}"]),
+            helper.make_node("DequantizeLinear", [f"q{n}", "ys", "yz"], [f"f{n}"]),
+        ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "qdq_chain",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 6, 5])],
+        [helper.make_tensor_value_info("f2", onnx.TensorProto.FLOAT, None)],
+        [onnx.numpy_helper.from_array(v, n) for n, v in arrays.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+
+
+def test_blocked_int8_ops_match_onnx():
+    """The blocked int8 convolutions after graph-alter-layout against onnx's float QDQ
+    semantics: the same up to one output step (0.05) at a rounding tie."""
+    model = _qdq_chain_model()
+    x = np.random.default_rng(6).standard_normal((1, 3, 6, 5)).astype(np.float32)
+    module, params = ziggurat.from_onnx(model)
+    ctx = make_context(params)
+    PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, module)
+    assert sum(isinstance(op, graph.ConvU8S8NchwcOp) for op in module.walk()) == 2
+    (ours,) = run_reference(module, ctx.params, {"x": x})
+    (theirs,) = ReferenceEvaluator(model).run(None, {"x": x})
+    steps = np.abs(ours - theirs) / 0.05
+    assert steps.max() <= 1.001 and np.mean(steps < 0.5) >= 0.99
+
+
 def test_bf16_fast_path_ops_match_the_rounded_products():
     """The packed bf16 evaluation after graph-pack-bf16 against the bf16 scheme's f32 products
     of rounded operands: the same numbers summed in another order (rtol 1e-3)."""
@@ -241,6 +293,7 @@ def test_every_evaluator_is_checked():
     for level in (0, 2, 3):
         covered |= _rewritten_results(level)[1]
     covered |= {graph.PackU8x4Op, graph.ConvU8S8Op, graph.MatmulU8S8Op}  # the tests above
+    covered |= {graph.ConvU8S8NchwcOp}
     covered |= {graph.PackBf16x2Op, graph.ConvBf16Op, graph.MatmulBf16Op}
     unchecked = sorted(op.name for op in EVALUATORS if op not in covered)
     assert unchecked == []
