@@ -17,6 +17,7 @@ from llvmlite import binding as llvm
 from onnx import helper, numpy_helper
 
 import ziggurat
+from benchmarks.engine_timer import medians_in_turns
 from benchmarks.harness import median_seconds, onnxruntime_sessions
 from benchmarks.models.bert import bert_encoder
 from benchmarks.models.mobilenet import mobilenet_v2
@@ -26,6 +27,7 @@ from ziggurat.lowering.dot4 import has_vnni
 from ziggurat.runtime import GraphModule
 
 quantization = pytest.importorskip("onnxruntime.quantization")
+TURNS = int(os.environ.get("ZIGGURAT_INT8_TURNS", "5"))
 
 MODELS = {
     "bert_encoder": (bert_encoder, {"hidden_states": (1, 128, 128)}),
@@ -98,8 +100,10 @@ def _one_step_share(ours: np.ndarray, theirs: np.ndarray, model: onnx.ModelProto
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_int8_model(benchmark, report, name: str, tmp_path: Path) -> None:
-    """On one core (each engine told so) and on all cores: on a busy machine the one-core
-    ratio is the fair one (a fork-join waits for descheduled threads)."""
+    """On one core (each engine told so) and on all cores (onnxruntime with intra-op
+    threads = cores): each engine exported or saved and timed in a process of its own, the
+    three in turns (`TURNS`). On a busy machine the one-core ratio is the fair one (a
+    fork-join waits for descheduled threads)."""
     builder, shapes = MODELS[name]
     fp32 = builder()
     int8 = quantized(fp32, shapes, tmp_path)
@@ -107,19 +111,33 @@ def test_int8_model(benchmark, report, name: str, tmp_path: Path) -> None:
     inputs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
     int8_bytes = int8.SerializeToString()
     all_cores = len(os.sched_getaffinity(0))
+    onnx.save(int8, tmp_path / "timed_int8.onnx")
+    np.savez(tmp_path / "inputs.npz", **inputs)
+    feeds = str(tmp_path / "inputs.npz")
     for cores in sorted({1, all_cores}):
         ours_int8, ours_fp32 = _ziggurat(int8, inputs, cores), _ziggurat(fp32, inputs, cores)
-        sessions = (
-            [_onnxruntime_one_core(int8_bytes)] if cores == 1 else onnxruntime_sessions(int8_bytes)
+        session = (
+            _onnxruntime_one_core(int8_bytes) if cores == 1 else onnxruntime_sessions(int8_bytes)[1]
         )
         ours_int8.run()
-        theirs = sessions[0].run(None, inputs)[0]
+        theirs = session.run(None, inputs)[0]
         share = _one_step_share(ours_int8.get_output(0), theirs, int8)
-        int8_s = median_seconds(ours_int8.run, repeat=30, warmup=3)
-        fp32_s = median_seconds(ours_fp32.run, repeat=30, warmup=3)
-        ort_s = min(
-            median_seconds(lambda s=s: s.run(None, inputs), repeat=30, warmup=3) for s in sessions
+        for label, runner in (("int8", ours_int8), ("fp32", ours_fp32)):
+            runner.lib.export_library(tmp_path / f"{label}_{cores}.zgt")
+        medians = medians_in_turns(
+            {
+                "int8": ["ziggurat", str(tmp_path / f"int8_{cores}.zgt"), feeds],
+                "fp32": ["ziggurat", str(tmp_path / f"fp32_{cores}.zgt"), feeds],
+                "onnxruntime": [
+                    "onnxruntime",
+                    str(tmp_path / "timed_int8.onnx"),
+                    feeds,
+                    str(cores),
+                ],
+            },
+            TURNS,
         )
+        int8_s, fp32_s, ort_s = medians["int8"], medians["fp32"], medians["onnxruntime"]
         benchmark.extra_info.update(
             {
                 f"int8_ms_{cores}": int8_s * 1e3,

@@ -1,18 +1,21 @@
 """ziggurat.quantize on ResNet-18: int8 (calibrated QDQ, minmax) and bf16 against Ziggurat's
 fp32 build of the same model, measured in one run: latency ratios and top-1 agreement with
-fp32 over 200 seeded inputs (goals: int8 >= 2x and bf16 >= 1.6x faster, >= 99% agreement)."""
+fp32 over 200 seeded inputs (goals: int8 >= 2x and bf16 >= 1.6x faster, >= 99% agreement).
+Each build is exported and timed in a process of its own, the two in turns (`TURNS`); the
+medians of the turns are compared."""
 
 import numpy as np
 import pytest
 
 import ziggurat
-from benchmarks.harness import median_seconds
+from benchmarks.engine_timer import medians_in_turns
 from benchmarks.models.resnet import resnet18
 from ziggurat.runtime import GraphModule
 
 SHAPE = (1, 3, 224, 224)
 CALIBRATION_SAMPLES = 16
 AGREEMENT_INPUTS = 200
+TURNS = 5
 
 
 def _inputs(count: int, seed: int) -> list[np.ndarray]:
@@ -27,7 +30,7 @@ def fp32():
 
 
 @pytest.mark.parametrize("scheme", ["int8", "bf16"])
-def test_quantized_resnet18_against_fp32(benchmark, report, fp32, scheme: str) -> None:
+def test_quantized_resnet18_against_fp32(benchmark, report, fp32, scheme: str, tmp_path) -> None:
     module, params, reference = fp32
     calibration = (
         [{"input": x} for x in _inputs(CALIBRATION_SAMPLES, seed=1)] if scheme == "int8" else []
@@ -40,10 +43,18 @@ def test_quantized_resnet18_against_fp32(benchmark, report, fp32, scheme: str) -
         runner.run(input=x)
         same += int(reference.get_output(0).argmax() == runner.get_output(0).argmax())
     x = _inputs(1, seed=3)[0]
-    reference.set_input(input=x)
-    runner.set_input(input=x)
-    ours = median_seconds(runner.run, repeat=30, warmup=3)
-    base = median_seconds(reference.run, repeat=30, warmup=3)
+    np.savez(tmp_path / "input.npz", input=x)
+    runner.lib.export_library(tmp_path / f"{scheme}.zgt")
+    reference.lib.export_library(tmp_path / "fp32.zgt")
+    feeds = str(tmp_path / "input.npz")
+    medians = medians_in_turns(
+        {
+            scheme: ["ziggurat", str(tmp_path / f"{scheme}.zgt"), feeds],
+            "fp32": ["ziggurat", str(tmp_path / "fp32.zgt"), feeds],
+        },
+        TURNS,
+    )
+    ours, base = medians[scheme], medians["fp32"]
     agreement = same / AGREEMENT_INPUTS
     benchmark.extra_info.update(
         {f"{scheme}_ms": ours * 1e3, "fp32_ms": base * 1e3, "top1_agreement": agreement}
