@@ -1,8 +1,9 @@
 """Floating-point operations per kernel, counted on its target-level loop nest, for the
 profiler's GFLOP/s (TVM counts on TIR the same way).
 
-Each float arithmetic or math op counts once per lane of its result (an FMA twice), times the
-trip counts of the `scf.for` loops around it. A loop whose bounds are not constants counts
+Each float arithmetic or math op counts once per lane of its result (an FMA twice, an
+int8.dot4 eight and a bf16.dot2 four: their multiply-adds), times the trip counts of the
+`scf.for` loops around it. A loop whose bounds are not constants counts
 once; both arms of an `scf.if` count. Integer index arithmetic is not counted.
 """
 
@@ -19,6 +20,9 @@ FLOAT_OPS = {
     "arith.minnumf": 1, "arith.cmpf": 1, "math.fma": 2, "vector.fma": 2,
 }  # fmt: skip
 MATH_PREFIX = "math."
+PACKED_PRODUCTS = {"int8.dot4": 8, "bf16.dot2": 4}
+"""The operations of one lane of a packed product, counted whatever its result type: four
+byte multiply-adds, two bf16 multiply-adds."""
 
 
 def _constant(value: SSAValue) -> int | None:
@@ -52,6 +56,9 @@ def _block_flops(block: Block, multiplier: int) -> int:
     for op in block.ops:
         if isinstance(op, scf.ForOp):
             total += _block_flops(op.body.block, multiplier * trip_count(op))
+            continue
+        if op.name in PACKED_PRODUCTS:
+            total += PACKED_PRODUCTS[op.name] * _lanes(op.results[0].type) * multiplier
             continue
         weight = FLOAT_OPS.get(op.name, 1 if op.name.startswith(MATH_PREFIX) else 0)
         if weight and op.results:

@@ -234,7 +234,8 @@ def tune_model(
             _TaskState(
                 task,
                 TUNERS[tuner](task),
-                roofline.bound(task.flops, task.operand_bytes) + _copy_bound(task, roofline),
+                roofline.bound(task.flops / task.product_rate, task.operand_bytes)
+                + _copy_bound(task, roofline),
                 _bar(task, len(graph_tasks) + n, n_trial) if progress else None,
             )
             for n, task in enumerate(tasks)

@@ -26,6 +26,8 @@ from ziggurat.core.pipelines import DEFAULT_SCHEDULES, GRAPH_PASSES_BY_LEVEL, LO
 from ziggurat.core.targets import as_target
 from ziggurat.dialects import graph, sched
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
+from ziggurat.lowering.dot2 import has_avx512bf16
+from ziggurat.lowering.dot4 import has_vnni
 from ziggurat.schedule.custom_templates import template_for
 from ziggurat.schedule.dispatch import kernel_text, workload_key
 from ziggurat.schedule.pack import packable_arguments
@@ -115,6 +117,17 @@ class Task:
             + "\n".join([*body, *after])
             + "\n    func.return\n  }\n}\n"
         )
+
+    @property
+    def product_rate(self) -> float:
+        """How many times the f32 FMA rate the kernel's products run at on its target: 4 for
+        `vpdpbusd` (64 byte multiply-adds an instruction against 16), 2 for `vdpbf16ps`, 1
+        otherwise (the widened fallbacks), so its roofline bound is the machine's."""
+        if "int8.dot4" in self.kernel_ir and has_vnni(self.target):
+            return 4.0
+        if "bf16.dot2" in self.kernel_ir and has_avx512bf16(self.target):
+            return 2.0
+        return 1.0
 
     @property
     def operand_bytes(self) -> int:

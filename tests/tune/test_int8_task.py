@@ -8,6 +8,7 @@ from onnx import helper, numpy_helper
 
 import ziggurat
 from ziggurat import tune
+from ziggurat.lowering.dot4 import has_vnni
 from ziggurat.tune.measure import LocalMeasurer, LocalRunner, measure_option
 from ziggurat.tune.records import ErrorCode
 
@@ -57,3 +58,18 @@ def test_int8_matmul_task_is_extracted_and_its_configs_run_correctly() -> None:
     assert codes[0] == ErrorCode.NO_ERROR and codes.count(ErrorCode.NO_ERROR) >= 3
     # a config the nest cannot take is refused when scheduled, never built wrong
     assert set(codes) <= {ErrorCode.NO_ERROR, ErrorCode.INSTANTIATION_ERROR}
+
+
+def test_int8_task_counts_its_multiply_adds_and_its_bound_takes_the_vnni_rate() -> None:
+    """A 32x96 by 96x64 product: 32 * 96 * 64 multiply-adds, two operations each (an
+    int8.dot4 lane counts eight), plus the epilogue's float ops; on a target with VNNI its
+    products run at four times the f32 FMA rate, without it at the widened rate."""
+    module, params = ziggurat.from_onnx(_qdq_matmul())
+    for target, rate in ((TARGET, 4.0), (f"{TARGET} -mattr=-avx512vnni", 1.0)):
+        (task,) = [t for t in tune.extract_tasks(module, target, params) if "matmul_u8s8" in t.name]
+        products = 2 * 32 * 96 * 64
+        assert products <= task.flops < products + 32 * 64 * 16
+        if has_vnni(task.target):
+            assert task.product_rate == rate
+        else:
+            assert task.product_rate == 1.0
