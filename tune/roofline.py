@@ -202,6 +202,6 @@ class Roofline:
             self.bandwidths[bucket] = read_bandwidth(bucket, self.target) * self.cores
         return self.bandwidths[bucket]
 
-    def bound(self, flops: int, nbytes: int) -> float:
+    def bound(self, flops: float, nbytes: int) -> float:
         """Seconds a kernel of `flops` over operands of `nbytes` takes at best."""
         return max(flops / self.peak_flops, nbytes / self.bandwidth(nbytes))
