@@ -6,7 +6,8 @@ Algorithm, for each graph function in program order:
 1. The block is the `block` option, else the f32 lanes of the module's #target.cpu (16 for
    AVX-512, 8 for AVX2), else 16; channels it does not divide take half of it (MobileNetV2's
    24 channels in NCHW8c on AVX-512), so each tensor has its own block.
-2. A 2-D f32 graph.conv with a constant weight whose output channels fit blocks (and whose
+2. A 2-D f32 or i32 (a QDQ model's widened integer products, a depthwise one's among them)
+   graph.conv with a constant weight whose output channels fit blocks (and whose
    input channels do, for depthwise and grouped ones) becomes a graph.conv_nchwc on the
    blocked form of its input; its weight is laid out as OIHW{i}i{o}o now, a new weight in
    the params store. A plain one whose input channels fit no block (the RGB stem) reads its
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32, i32
 from xdsl.ir import Block, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -84,7 +85,7 @@ def conv_blocks(conv: graph.ConvOp, block: int, input_block: int | None) -> Conv
     no block (an RGB stem) reads its input in blocks of one channel."""
     x, w = graph.tensor_shape(conv.input), graph.tensor_shape(conv.weight)
     groups = conv.groups.value.data
-    if len(x) != 4 or graph.element_type_of(conv.input) != f32:
+    if len(x) != 4 or graph.element_type_of(conv.input) not in (f32, i32):
         return None
     out = graph.channel_block(w[0], block)
     if out is None:

@@ -4,7 +4,8 @@ pool, a residual block, a downsampling block with a stride-2 3x3 and a 1x1 short
 its convolutions as graph.conv_u8s8_nchwc with no layout transform between them, and stays
 within one output quantization step of onnxruntime on every element, with and without
 VNNI. The narrow saturating vector casts its epilogues use give the scalar casts' values
-(lowering/vector_casts.py)."""
+(lowering/vector_casts.py). A depthwise convolution between them (widened int32 products)
+runs blocked too."""
 
 import numpy as np
 import onnx
@@ -59,6 +60,37 @@ def _resnet(seed: int) -> onnx.ModelProto:
     return model
 
 
+def _mobile_block(seed: int) -> onnx.ModelProto:
+    """A 3x3 convolution, a depthwise 3x3 (integer products of widened operands: no packed
+    path for groups) and a 1x1 projection, as in MobileNetV2."""
+    rng = np.random.default_rng(seed)
+    initializers = []
+    nodes = []
+    x = "x"
+    for n, (channels, inputs, kernel, groups) in enumerate(
+        [(16, 3, 3, 1), (16, 1, 3, 16), (24, 16, 1, 1)]
+    ):
+        w = (rng.standard_normal((channels, inputs, kernel, kernel)) * 0.4).astype(np.float32)
+        b = (rng.standard_normal(channels) * 0.1).astype(np.float32)
+        initializers += [numpy_helper.from_array(w, f"w{n}"), numpy_helper.from_array(b, f"b{n}")]
+        pads = [kernel // 2] * 4
+        nodes += [
+            helper.make_node("Conv", [x, f"w{n}", f"b{n}"], [f"c{n}"], pads=pads, group=groups),
+            helper.make_node("Relu", [f"c{n}"], [f"r{n}"]),
+        ]
+        x = f"r{n}"
+    graph = helper.make_graph(
+        nodes,
+        "mobile_block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
 class _Calibration(quantization.CalibrationDataReader):
     def __init__(self, seed: int):
         rng = np.random.default_rng(seed)
@@ -70,10 +102,8 @@ class _Calibration(quantization.CalibrationDataReader):
         return next(self.batches, None)
 
 
-@pytest.fixture(scope="module")
-def qdq_resnet(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
-    folder = tmp_path_factory.mktemp("int8_layout")
-    onnx.save(_resnet(4), folder / "fp32.onnx")
+def _quantized(model: onnx.ModelProto, folder) -> onnx.ModelProto:
+    onnx.save(model, folder / "fp32.onnx")
     quantization.quantize_static(
         str(folder / "fp32.onnx"),
         str(folder / "int8.onnx"),
@@ -86,6 +116,22 @@ def qdq_resnet(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
     return onnx.load(folder / "int8.onnx")
 
 
+@pytest.fixture(scope="module")
+def qdq_resnet(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
+    return _quantized(_resnet(4), tmp_path_factory.mktemp("int8_layout"))
+
+
+def _within_one_step_of_onnxruntime(model: onnx.ModelProto, runner: GraphModule) -> None:
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        x = rng.standard_normal(SHAPE).astype(np.float32)
+        (want,) = onnxruntime_outputs(model, {"x": x})
+        runner.run(x=x)
+        got = runner.get_output(0)
+        steps = np.abs(got.astype(np.int64) - want.astype(np.int64))
+        assert steps.max() <= 1 and np.mean(steps == 0) >= 0.999
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_quantized_resnet_runs_blocked_and_matches_onnxruntime(qdq_resnet, target) -> None:
     module, params = ziggurat.from_onnx(qdq_resnet)
@@ -93,15 +139,20 @@ def test_a_quantized_resnet_runs_blocked_and_matches_onnxruntime(qdq_resnet, tar
         lib = ziggurat.build(module, target=target, params=params, use_cache=False)
     assert counts["u8s8-convs-blocked"] == CONVS
     assert counts["layout-transforms"] == 1, "only the output goes back to NCHW"
-    runner = GraphModule(lib)
-    rng = np.random.default_rng(6)
-    for _ in range(3):
-        x = rng.standard_normal(SHAPE).astype(np.float32)
-        (want,) = onnxruntime_outputs(qdq_resnet, {"x": x})
-        runner.run(x=x)
-        got = runner.get_output(0)
-        steps = np.abs(got.astype(np.int64) - want.astype(np.int64))
-        assert steps.max() <= 1 and np.mean(steps == 0) >= 0.999
+    _within_one_step_of_onnxruntime(qdq_resnet, GraphModule(lib))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_widened_depthwise_convolution_runs_blocked_between_packed_ones(tmp_path, target) -> None:
+    """The depthwise convolution's int32 products (zero points subtracted first, so its
+    padding is 0) become a graph.conv_nchwc on int32 between the packed convolutions."""
+    model = _quantized(_mobile_block(8), tmp_path)
+    module, params = ziggurat.from_onnx(model)
+    with statistics.collect() as counts:
+        lib = ziggurat.build(module, target=target, params=params, use_cache=False)
+    assert counts["u8s8-convs-blocked"] == 2 and counts["convs-converted"] == 1
+    assert counts["layout-transforms"] == 1
+    _within_one_step_of_onnxruntime(model, GraphModule(lib))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.uint32])
