@@ -6,7 +6,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from ziggurat.core.int8_reference import window_sums
+from ziggurat.core.int8_reference import blocked_through_plain, window_sums
 from ziggurat.dialects import graph
 
 BF16_PER_WORD = 2
@@ -37,6 +37,13 @@ def _conv(op: graph.ConvBf16Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> 
     return out + b.astype(np.float32).reshape(1, -1, *([1] * (x.ndim - 2)))
 
 
+def _conv_nchwc(
+    op: graph.ConvBf16NchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """The blocked convolution through the plain one (core/int8_reference.py's unblocking)."""
+    return blocked_through_plain(_conv, op, x, w, b)
+
+
 def _matmul(op: graph.MatmulBf16Op, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return unpack_bf16x2(a, a.ndim - 1) @ unpack_bf16x2(b, 0)
 
@@ -44,5 +51,6 @@ def _matmul(op: graph.MatmulBf16Op, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 BF16_EVALUATORS: dict[type[Operation], Callable[..., np.ndarray]] = {
     graph.PackBf16x2Op: lambda op, x: pack_bf16x2(x, op.axis.value.data),
     graph.ConvBf16Op: _conv,
+    graph.ConvBf16NchwcOp: _conv_nchwc,
     graph.MatmulBf16Op: _matmul,
 }

@@ -75,18 +75,24 @@ def _conv(op: graph.ConvU8S8Op, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> 
     return _wrapped(out)
 
 
-def _conv_nchwc(
-    op: graph.ConvU8S8NchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray
+def blocked_through_plain(
+    plain: Callable[..., np.ndarray], op: Operation, x: np.ndarray, w: np.ndarray, b: np.ndarray
 ) -> np.ndarray:
-    """The blocked convolution through the plain one: words and weight unblocked, the
-    result blocked again."""
+    """A blocked packed convolution through `plain`, the NCHW one: words and weight
+    unblocked, the result blocked again."""
     n, blocks, h, v, words = x.shape
     words_nchw = x.transpose(0, 1, 4, 2, 3).reshape(n, blocks * words, h, v)
     f_blocks, _, kh, kw, _, out_block = w.shape
     weight = w.transpose(0, 5, 1, 4, 2, 3).reshape(f_blocks * out_block, blocks * words, kh, kw)
-    out = _conv(op, words_nchw, weight, b)  # type: ignore[arg-type]
+    out = plain(op, words_nchw, weight, b)
     _, _, oh, ow = out.shape
     return out.reshape(n, f_blocks, out_block, oh, ow).transpose(0, 1, 3, 4, 2).copy()
+
+
+def _conv_nchwc(
+    op: graph.ConvU8S8NchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    return blocked_through_plain(_conv, op, x, w, b)
 
 
 def _matmul(op: graph.MatmulU8S8Op, a: np.ndarray, b: np.ndarray) -> np.ndarray:

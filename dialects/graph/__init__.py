@@ -31,7 +31,7 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
-from ziggurat.dialects.graph.bf16 import ConvBf16Op, MatmulBf16Op, PackBf16x2Op
+from ziggurat.dialects.graph.bf16 import ConvBf16NchwcOp, ConvBf16Op, MatmulBf16Op, PackBf16x2Op
 from ziggurat.dialects.graph.control import IfOp, LoopOp, ScanOp
 from ziggurat.dialects.graph.conv import (
     BatchNormOp,
@@ -119,7 +119,7 @@ Graph = Dialect(
         IfOp, LoopOp, ScanOp,
         LayoutTransformOp, ConvNchwcOp, PoolNchwcOp, WinogradInputOp, WinogradOutputOp,
         QuantizeOp, DequantizeOp, PackU8x4Op, ConvU8S8Op, ConvU8S8NchwcOp, MatmulU8S8Op,
-        PackBf16x2Op, ConvBf16Op, MatmulBf16Op,
+        PackBf16x2Op, ConvBf16Op, ConvBf16NchwcOp, MatmulBf16Op,
         RecurrenceOp,
     ],
     [],

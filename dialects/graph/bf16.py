@@ -35,6 +35,7 @@ from ziggurat.dialects.graph.base import (
 )
 from ziggurat.dialects.graph.conv import WeightedWindowOp, _array, conv_shape
 from ziggurat.dialects.graph.int8 import packed_matmul_shape
+from ziggurat.dialects.graph.layout import conv_nchwc_shape
 
 BF16_PER_WORD = 2
 
@@ -114,6 +115,53 @@ class ConvBf16Op(WeightedWindowOp):
             raise VerifyException("graph.conv_bf16 needs an f32 bias and one group.")
         self._check_window(len(tensor_shape(self.input)) - 2)
         self._check_bias_and_result(tensor_shape(self.weight)[0], conv_shape)
+
+
+@irdl_op_definition
+class ConvBf16NchwcOp(WeightedWindowOp):
+    """graph.conv_bf16 in blocked layouts (graph-alter-layout makes it): the input is packed
+    pairs of an NCHW[b]c tensor of bf16 values, [N, C/b, H, W, b/2], the weight
+    [O/ob, C/b, KH, KW, b/2, ob] packed and blocked at build time, the result NCHW[ob]c f32.
+
+        %y = graph.conv_bf16_nchwc %p, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x16x16x8xi32>, tensor<4x4x3x3x8x16xi32>, tensor<64xf32>) -> tensor<1x4x14x14x16xf32>
+    """
+
+    name = "graph.conv_bf16_nchwc"
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        b: SSAValue,
+        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
+    ):
+        strides, pads, dilations = window
+        shape = conv_nchwc_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
+        IRDLOperation.__init__(
+            self,
+            operands=[x, w, b],
+            properties={
+                "strides": _array(strides),
+                "pads": _array(pads),
+                "dilations": _array(dilations),
+                "groups": IntegerAttr(1, i64),
+            },
+            result_types=[tensor_of(shape, f32)],
+        )
+
+    def verify_(self) -> None:
+        x, w = tensor_shape(self.input), tensor_shape(self.weight)
+        if len(x) != 5 or len(w) != 6 or x[4] != w[4]:
+            raise VerifyException(
+                f"graph.conv_bf16_nchwc needs a rank-5 input and a rank-6 weight of the same "
+                f"pair block, got {list(x)} and {list(w)}."
+            )
+        if element_type_of(self.input) != i32 or element_type_of(self.weight) != i32:
+            raise VerifyException("graph.conv_bf16_nchwc takes packed i32 operands.")
+        if element_type_of(self.bias) != f32 or self.groups.value.data != 1:
+            raise VerifyException("graph.conv_bf16_nchwc needs an f32 bias and one group.")
+        self._check_window(2)
+        self._check_bias_and_result(w[0] * w[5], conv_nchwc_shape)
 
 
 @irdl_op_definition

@@ -13,7 +13,11 @@ from ziggurat.dialects import graph
 from ziggurat.dialects import te_builder as tb
 from ziggurat.dialects.bf16 import Dot2Op
 from ziggurat.lowering.strategies.base import Strategy
-from ziggurat.lowering.strategies.packed_products import packed_conv, packed_matmul
+from ziggurat.lowering.strategies.packed_products import (
+    packed_conv,
+    packed_conv_nchwc,
+    packed_matmul,
+)
 
 BF16_PER_WORD = 2
 HIGH_HALF = -(1 << 16)
@@ -54,6 +58,12 @@ def conv_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     return packed_conv(op, args, dot2, 0, "conv_bf16")
 
 
+def conv_bf16_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
+    """graph.conv_bf16 on blocked packed pairs, the output channel block innermost."""
+    assert isinstance(op, graph.ConvBf16NchwcOp)
+    return packed_conv_nchwc(op, args, dot2, 0, "conv_bf16_nchwc")
+
+
 def matmul_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[.., i, j] = sum over k of dot2(a[.., i, k], b[k, j]), in f32."""
     assert isinstance(op, graph.MatmulBf16Op)
@@ -63,5 +73,6 @@ def matmul_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
 BF16_STRATEGIES: dict[type[Operation], Strategy] = {
     graph.PackBf16x2Op: pack_bf16x2,
     graph.ConvBf16Op: conv_bf16,
+    graph.ConvBf16NchwcOp: conv_bf16_nchwc,
     graph.MatmulBf16Op: matmul_bf16,
 }

@@ -20,10 +20,11 @@ Algorithm, for each graph function in program order:
    right after it is made, and a blocked value goes back to NCHW once, for all the users
    that stay in NCHW (the function's return included).
 5. The NCHW originals of converted ops go, and so do weights nobody reads any more.
-The packed int8 convolutions of graph-fuse-qdq follow the same road (passes/graph/
-int8_layout.py): graph.conv_u8s8 becomes graph.conv_u8s8_nchwc on its 8-bit input blocked
-and packed along the block, and graph.quantize/graph.dequantize with constant parameters
-stay blocked like elementwise maps.
+The packed convolutions of graph-fuse-qdq and graph-pack-bf16 follow the same road
+(passes/graph/packed_layout.py): graph.conv_u8s8 and graph.conv_bf16 become
+graph.conv_u8s8_nchwc and graph.conv_bf16_nchwc on their input blocked and packed along
+the block, and graph.quantize/graph.dequantize with constant parameters stay blocked like
+elementwise maps.
 Convolutions whose output channels fit no block stay in NCHW, and so does a function with
 fewer than `min-convs` convertible convolutions: for a lone convolution the two transforms
 cost about 40% of the convolution itself (64 channels at 56x56).
@@ -48,9 +49,9 @@ from ziggurat.core.reference import transform_layout
 from ziggurat.dialects import graph
 from ziggurat.dialects.target import CPU_ATTR, CpuTargetAttr
 from ziggurat.passes.graph.constants import constant_value, make_constant
-from ziggurat.passes.graph.int8_layout import (
-    convert_conv_u8s8,
-    int8_blocks,
+from ziggurat.passes.graph.packed_layout import (
+    convert_packed_conv,
+    packed_blocks,
     quant_boundary,
 )
 
@@ -124,8 +125,8 @@ class Relayout:
     )
     """(NCHW input, pads) of convolutions read in blocks of one channel -> padded NCHW1c."""
     converted: list[Operation] = field(default_factory=list[Operation])
-    packs: list[graph.PackU8x4Op] = field(default_factory=list[graph.PackU8x4Op])
-    """NCHW packs of the 8-bit convolutions met, erased with them if only they read them."""
+    packs: list[Operation] = field(default_factory=list[Operation])
+    """NCHW packs of the packed convolutions met, erased with them if only they read them."""
 
     @staticmethod
     def blocked_type(value: SSAValue, block: int) -> TensorType:
@@ -186,10 +187,10 @@ class Relayout:
         if isinstance(op, graph.ConvOp):
             self.conv(op)
             return
-        if isinstance(op, graph.ConvU8S8Op):
-            if isinstance(op.input.owner, graph.PackU8x4Op):
+        if isinstance(op, graph.ConvU8S8Op | graph.ConvBf16Op):
+            if isinstance(op.input.owner, graph.PackU8x4Op | graph.PackBf16x2Op):
                 self.packs.append(op.input.owner)
-            convert_conv_u8s8(self, op)
+            convert_packed_conv(self, op)
             return
         if not any(v in self.blocked for v in op.operands):
             return
@@ -332,7 +333,7 @@ class Relayout:
         """Gives NCHW users of converted results one transform back, then erases the
         converted originals and the weights only they read."""
         converted = set(self.converted)
-        spent = [p for p in dict.fromkeys(self.packs) if all_uses_in(p.result, converted)]
+        spent = [p for p in dict.fromkeys(self.packs) if all_uses_in(p.results[0], converted)]
         converted.update(spent)
         position = {op: n for n, op in enumerate(self.body.ops)}
         self.converted = sorted(converted, key=position.__getitem__)
@@ -379,8 +380,8 @@ class GraphAlterLayout(ModulePass):
                 if (
                     isinstance(inner, graph.ConvOp)
                     and conv_blocks(inner, block, None) is not None
-                    or isinstance(inner, graph.ConvU8S8Op)
-                    and int8_blocks(inner, block, None) is not None
+                    or isinstance(inner, graph.ConvU8S8Op | graph.ConvBf16Op)
+                    and packed_blocks(inner, block, None) is not None
                 )
                 and constant_value(inner.weight, params) is not None
             ]

@@ -49,7 +49,7 @@ stays scalar (the first quantize, packed and padded in one kernel: 171 against 3
 OUT_FUSABLE = (
     graph.ConvOp, graph.ConvTransposeOp, graph.MatmulOp, graph.ConvNchwcOp, graph.WinogradOutputOp,
     graph.ConvU8S8Op, graph.ConvU8S8NchwcOp, graph.MatmulU8S8Op, graph.ConvBf16Op,
-    graph.MatmulBf16Op,
+    graph.ConvBf16NchwcOp, graph.MatmulBf16Op,
 )  # fmt: skip
 INT8_PRODUCTS = (graph.ConvU8S8Op, graph.ConvU8S8NchwcOp, graph.MatmulU8S8Op)
 INT8_EPILOGUE_EXTRA = 4

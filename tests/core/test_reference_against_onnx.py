@@ -288,12 +288,39 @@ def test_bf16_fast_path_ops_match_the_rounded_products():
     np.testing.assert_allclose(ours, want, rtol=1e-3, atol=1e-3)
 
 
+def test_blocked_bf16_ops_match_the_rounded_products():
+    """Two bf16-scheme convolutions in a row, which graph-alter-layout runs blocked
+    (graph.conv_bf16_nchwc), against the scheme's f32 products of rounded operands."""
+    rng = np.random.default_rng(8)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["y"], pads=[1, 1, 1, 1]),
+    ]
+    weights = [
+        numpy_helper.from_array(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), name)
+        for name in ("w1", "w2")
+    ]
+    x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
+    y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
+    model = helper.make_model(helper.make_graph(nodes, "bf16_chain", [x_info], [y_info], weights))
+    x = rng.standard_normal((1, 16, 6, 5)).astype(np.float32)
+    module, params = ziggurat.from_onnx(model)
+    qmod, qparams = ziggurat.quantize(module, params, scheme="bf16")
+    (want,) = run_reference(qmod, qparams, {"x": x})
+    ctx = make_context(qparams)
+    PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, qmod)
+    assert sum(isinstance(op, graph.ConvBf16NchwcOp) for op in qmod.walk()) == 2
+    (ours,) = run_reference(qmod, ctx.params, {"x": x})
+    np.testing.assert_allclose(ours, want, rtol=1e-3, atol=1e-3)
+
+
 def test_every_evaluator_is_checked():
     covered = set(_node_results()[1])
     for level in (0, 2, 3):
         covered |= _rewritten_results(level)[1]
     covered |= {graph.PackU8x4Op, graph.ConvU8S8Op, graph.MatmulU8S8Op}  # the tests above
-    covered |= {graph.ConvU8S8NchwcOp}
+    covered |= {graph.ConvU8S8NchwcOp, graph.ConvBf16NchwcOp}
     covered |= {graph.PackBf16x2Op, graph.ConvBf16Op, graph.MatmulBf16Op}
     unchecked = sorted(op.name for op in EVALUATORS if op not in covered)
     assert unchecked == []

@@ -1,4 +1,4 @@
-"""Quantized convolution chains in the blocked layout (passes/graph/int8_layout.py): a small
+"""Quantized convolution chains in the blocked layout (passes/graph/packed_layout.py): a small
 ResNet quantized by onnxruntime's quantize_static (an RGB stem of 7x7 stride 2, a u8 max
 pool, a residual block, a downsampling block with a stride-2 3x3 and a 1x1 shortcut) runs
 its convolutions as graph.conv_u8s8_nchwc with no layout transform between them, and stays
