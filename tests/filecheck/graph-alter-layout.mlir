@@ -190,3 +190,31 @@ func.func @int8_chain(%x: tensor<1x3x6x6xui8>) -> tensor<1x8x6x6xi32> {
   %c2 = graph.conv_u8s8 %p2, %w2, %b2 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pad_byte = 0 : i64} : (tensor<1x2x6x6xi32>, tensor<8x2x3x3xi32>, tensor<8xi32>) -> tensor<1x8x6x6xi32>
   func.return %c2 : tensor<1x8x6x6xi32>
 }
+
+// -----
+
+// bf16 pair convolutions (graph-pack-bf16's) run blocked the same way, two values a word:
+// four channels in NCHW4c are two words a block, padded with 0 beforehand; the relu between
+// them stays blocked.
+// CHECK-LABEL: func.func @bf16_chain
+// CHECK:         %[[X:.*]] = graph.layout_transform %x {src_layout = "NCHW", dst_layout = "NCHW4c"} : tensor<1x4x5x5xf32> -> tensor<1x1x5x5x4xf32>
+// CHECK:         %[[P:.*]] = graph.pack_bf16x2 %[[X]] {axis = 4 : i64} : (tensor<1x1x5x5x4xf32>) -> tensor<1x1x5x5x2xi32>
+// CHECK-NEXT:    %[[PP:.*]] = graph.pad %[[P]] {{.*}} value = 0.000000e+00 : f32} : tensor<1x1x5x5x2xi32> -> tensor<1x1x7x7x2xi32>
+// CHECK:         %[[C1:.*]] = graph.conv_bf16_nchwc %[[PP]], {{.*}} : (tensor<1x1x7x7x2xi32>, tensor<2x1x3x3x2x4xi32>, tensor<8xf32>) -> tensor<1x2x5x5x4xf32>
+// CHECK-NEXT:    %[[R:.*]] = graph.relu %[[C1]] : tensor<1x2x5x5x4xf32>
+// CHECK-NEXT:    graph.pack_bf16x2 %[[R]] {axis = 4 : i64} : (tensor<1x2x5x5x4xf32>) -> tensor<1x2x5x5x2xi32>
+// CHECK:         graph.conv_bf16_nchwc {{.*}} -> tensor<1x2x5x5x4xf32>
+// CHECK-NOT:     graph.pack_bf16x2
+// CHECK:         graph.layout_transform {{.*}} {src_layout = "NCHW4c", dst_layout = "NCHW"}
+func.func @bf16_chain(%x: tensor<1x4x5x5xf32>) -> tensor<1x8x5x5xf32> {
+  %w1 = graph.constant dense<1065369472> : tensor<8x2x3x3xi32>
+  %b1 = graph.constant dense<0.5> : tensor<8xf32>
+  %w2 = graph.constant dense<1056980736> : tensor<8x4x3x3xi32>
+  %b2 = graph.constant dense<0.25> : tensor<8xf32>
+  %p1 = graph.pack_bf16x2 %x {axis = 1 : i64} : (tensor<1x4x5x5xf32>) -> tensor<1x2x5x5xi32>
+  %c1 = graph.conv_bf16 %p1, %w1, %b1 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x5x5xi32>, tensor<8x2x3x3xi32>, tensor<8xf32>) -> tensor<1x8x5x5xf32>
+  %r = graph.relu %c1 : tensor<1x8x5x5xf32>
+  %p2 = graph.pack_bf16x2 %r {axis = 1 : i64} : (tensor<1x8x5x5xf32>) -> tensor<1x4x5x5xi32>
+  %c2 = graph.conv_bf16 %p2, %w2, %b2 {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x5x5xi32>, tensor<8x4x3x3xi32>, tensor<8xf32>) -> tensor<1x8x5x5xf32>
+  func.return %c2 : tensor<1x8x5x5xf32>
+}

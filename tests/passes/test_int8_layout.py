@@ -5,7 +5,7 @@ its convolutions as graph.conv_u8s8_nchwc with no layout transform between them,
 within one output quantization step of onnxruntime on every element, with and without
 VNNI. The narrow saturating vector casts its epilogues use give the scalar casts' values
 (lowering/vector_casts.py). A depthwise convolution between them (widened int32 products)
-runs blocked too."""
+runs blocked too, and so do the bf16 scheme's pair convolutions."""
 
 import numpy as np
 import onnx
@@ -15,6 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 import ziggurat
 from tests.models import onnxruntime_outputs
 from ziggurat.core import statistics
+from ziggurat.core.reference import run_reference
 from ziggurat.runtime import GraphModule
 
 quantization = pytest.importorskip("onnxruntime.quantization")
@@ -187,3 +188,34 @@ def test_saturating_casts_on_vectors_give_the_scalar_values(dtype) -> None:
     )
     want = np.clip(truncated, info.min, info.max).astype(dtype)
     np.testing.assert_array_equal(runner.get_output(0), want)
+
+
+@pytest.mark.parametrize("target", ["llvm -mcpu=native", "llvm -mcpu=native -mattr=-avx512bf16"])
+def test_bf16_pair_convolutions_run_blocked_and_compute_the_rounded_products(target) -> None:
+    """The bf16 scheme's convolutions (graph-pack-bf16) blocked like the int8 ones: the
+    built model against the scheme's f32 products of rounded operands (rtol 1e-3: the same
+    products summed in another order), with and without AVX512_BF16."""
+    rng = np.random.default_rng(9)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["y"], pads=[1, 1, 1, 1], strides=[2, 2]),
+    ]
+    weights = [
+        numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+        for name, shape in (("w1", (32, 16, 3, 3)), ("w2", (16, 32, 3, 3)))
+    ]
+    shape = (1, 16, 9, 11)
+    x_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+    y_info = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    model = helper.make_model(helper.make_graph(nodes, "bf16_chain", [x_info], [y_info], weights))
+    module, params = ziggurat.from_onnx(model)
+    qmod, qparams = ziggurat.quantize(module, params, scheme="bf16")
+    x = rng.standard_normal(shape).astype(np.float32)
+    (want,) = run_reference(qmod, qparams, {"x": x})
+    with statistics.collect() as counts:
+        lib = ziggurat.build(qmod, target=target, params=qparams, use_cache=False)
+    assert counts["bf16-convs-blocked"] == 2
+    runner = GraphModule(lib)
+    runner.run(x=x)
+    np.testing.assert_allclose(runner.get_output(0), want, rtol=1e-3, atol=1e-3)
