@@ -6,11 +6,12 @@ INPUT.npz [THREADS]` prints the median seconds of `REPEAT` runs after a warm-up.
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.harness import median_seconds
 
 REPEAT = 200
 WARMUP = 20
@@ -31,17 +32,6 @@ def _runner(
     module = GraphModule(load_module(path))
     module.set_input(**feeds)
     return module.run
-
-
-def _median_seconds(run: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        run()
-    samples = np.empty(REPEAT)
-    for n in range(REPEAT):
-        start = time.perf_counter()
-        run()
-        samples[n] = time.perf_counter() - start
-    return float(np.median(samples))
 
 
 def medians_in_turns(timings: Mapping[str, Sequence[str]], turns: int) -> dict[str, float]:
@@ -65,7 +55,7 @@ def main() -> None:
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     with np.load(inputs) as data:
         feeds = {name: data[name] for name in data.files}
-    print(_median_seconds(_runner(engine, path, feeds, threads)))
+    print(median_seconds(_runner(engine, path, feeds, threads), repeat=REPEAT, warmup=WARMUP))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ packed axis (what `vdpbf16ps` computes 16 lanes at a time).
 """
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from xdsl.dialects.builtin import IntegerAttr, TensorType, f32, i32, i64
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -33,7 +34,7 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
-from ziggurat.dialects.graph.conv import WeightedWindowOp, _array, conv_shape
+from ziggurat.dialects.graph.conv import PackedConvOp, conv_shape
 from ziggurat.dialects.graph.int8 import packed_matmul_shape
 from ziggurat.dialects.graph.layout import conv_nchwc_shape
 
@@ -81,32 +82,13 @@ class PackBf16x2Op(IRDLOperation):
 
 
 @irdl_op_definition
-class ConvBf16Op(WeightedWindowOp):
+class ConvBf16Op(PackedConvOp):
     """graph.conv of packed bf16 operands: out = bias + sum of bf16.dot2(x, w) over the
     packed input channels and the taps, in f32; padding reads 0. One group only."""
 
     name = "graph.conv_bf16"
-
-    def __init__(
-        self,
-        x: SSAValue,
-        w: SSAValue,
-        b: SSAValue,
-        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
-    ):
-        strides, pads, dilations = window
-        shape = conv_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
-        IRDLOperation.__init__(
-            self,
-            operands=[x, w, b],
-            properties={
-                "strides": _array(strides),
-                "pads": _array(pads),
-                "dilations": _array(dilations),
-                "groups": IntegerAttr(1, i64),
-            },
-            result_types=[tensor_of(shape, f32)],
-        )
+    PRODUCT_ELEMENT: ClassVar[Attribute] = f32
+    SHAPE_RULE = staticmethod(conv_shape)
 
     def verify_(self) -> None:
         if element_type_of(self.input) != i32 or element_type_of(self.weight) != i32:
@@ -118,7 +100,7 @@ class ConvBf16Op(WeightedWindowOp):
 
 
 @irdl_op_definition
-class ConvBf16NchwcOp(WeightedWindowOp):
+class ConvBf16NchwcOp(PackedConvOp):
     """graph.conv_bf16 in blocked layouts (graph-alter-layout makes it): the input is packed
     pairs of an NCHW[b]c tensor of bf16 values, [N, C/b, H, W, b/2], the weight
     [O/ob, C/b, KH, KW, b/2, ob] packed and blocked at build time, the result NCHW[ob]c f32.
@@ -127,27 +109,8 @@ class ConvBf16NchwcOp(WeightedWindowOp):
     """
 
     name = "graph.conv_bf16_nchwc"
-
-    def __init__(
-        self,
-        x: SSAValue,
-        w: SSAValue,
-        b: SSAValue,
-        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
-    ):
-        strides, pads, dilations = window
-        shape = conv_nchwc_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
-        IRDLOperation.__init__(
-            self,
-            operands=[x, w, b],
-            properties={
-                "strides": _array(strides),
-                "pads": _array(pads),
-                "dilations": _array(dilations),
-                "groups": IntegerAttr(1, i64),
-            },
-            result_types=[tensor_of(shape, f32)],
-        )
+    PRODUCT_ELEMENT: ClassVar[Attribute] = f32
+    SHAPE_RULE = staticmethod(conv_nchwc_shape)
 
     def verify_(self) -> None:
         x, w = tensor_shape(self.input), tensor_shape(self.weight)

@@ -12,9 +12,10 @@ time). The zero points' cross terms are in the int32 bias, so the products read 
 """
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from xdsl.dialects.builtin import IntegerAttr, TensorType, i32, i64
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -33,7 +34,7 @@ from ziggurat.dialects.graph.base import (
     tensor_of,
     tensor_shape,
 )
-from ziggurat.dialects.graph.conv import WeightedWindowOp, _array, conv_shape
+from ziggurat.dialects.graph.conv import PackedConvOp, conv_shape
 from ziggurat.dialects.graph.layout import conv_nchwc_shape
 
 BYTES_PER_WORD = 4
@@ -79,15 +80,9 @@ class PackU8x4Op(IRDLOperation):
         check_result_shape(self, packed_shape(shape, axis), self.result.type)
 
 
-@irdl_op_definition
-class ConvU8S8Op(WeightedWindowOp):
-    """graph.conv of packed operands: out = bias + sum of int8.dot4(x, w) over the packed
-    input channels and the taps. Padding reads `pad_byte` in all four bytes (the
-    activation's zero point, so padding adds what the bias' cross term takes back). One
-    group only."""
-
-    name = "graph.conv_u8s8"
+class _ConvU8S8Base(PackedConvOp):
     pad_byte = prop_def(IntegerAttr)
+    PRODUCT_ELEMENT: ClassVar[Attribute] = i32
 
     def __init__(
         self,
@@ -97,24 +92,24 @@ class ConvU8S8Op(WeightedWindowOp):
         window: tuple[Sequence[int], Sequence[int], Sequence[int]],
         pad_byte: int,
     ):
-        strides, pads, dilations = window
-        shape = conv_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
-        IRDLOperation.__init__(
-            self,
-            operands=[x, w, b],
-            properties={
-                "strides": _array(strides),
-                "pads": _array(pads),
-                "dilations": _array(dilations),
-                "groups": IntegerAttr(1, i64),
-                "pad_byte": IntegerAttr(pad_byte, i64),
-            },
-            result_types=[tensor_of(shape, i32)],
-        )
+        super().__init__(x, w, b, window, pad_byte=IntegerAttr(pad_byte, i64))
 
     @property
     def pad_word(self) -> int:
-        return pad_word_of(self.pad_byte.value.data)
+        """The i32 whose four bytes are the pad byte (wrapped to the signed range)."""
+        word = self.pad_byte.value.data * 0x01010101
+        return word - (1 << 32) if word >= 1 << 31 else word
+
+
+@irdl_op_definition
+class ConvU8S8Op(_ConvU8S8Base):
+    """graph.conv of packed operands: out = bias + sum of int8.dot4(x, w) over the packed
+    input channels and the taps. Padding reads `pad_byte` in all four bytes (the
+    activation's zero point, so padding adds what the bias' cross term takes back). One
+    group only."""
+
+    name = "graph.conv_u8s8"
+    SHAPE_RULE = staticmethod(conv_shape)
 
     def verify_(self) -> None:
         for operand in self.operands:
@@ -127,7 +122,7 @@ class ConvU8S8Op(WeightedWindowOp):
 
 
 @irdl_op_definition
-class ConvU8S8NchwcOp(WeightedWindowOp):
+class ConvU8S8NchwcOp(_ConvU8S8Base):
     """graph.conv_u8s8 in blocked layouts (graph-alter-layout makes it): the input is packed
     words of an NCHW[b]c 8-bit tensor, [N, C/b, H, W, b/4] (each word four consecutive
     channels of a block; a block of one word for an input whose channels fit no block),
@@ -138,34 +133,7 @@ class ConvU8S8NchwcOp(WeightedWindowOp):
     """
 
     name = "graph.conv_u8s8_nchwc"
-    pad_byte = prop_def(IntegerAttr)
-
-    def __init__(
-        self,
-        x: SSAValue,
-        w: SSAValue,
-        b: SSAValue,
-        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
-        pad_byte: int,
-    ):
-        strides, pads, dilations = window
-        shape = conv_nchwc_shape(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
-        IRDLOperation.__init__(
-            self,
-            operands=[x, w, b],
-            properties={
-                "strides": _array(strides),
-                "pads": _array(pads),
-                "dilations": _array(dilations),
-                "groups": IntegerAttr(1, i64),
-                "pad_byte": IntegerAttr(pad_byte, i64),
-            },
-            result_types=[tensor_of(shape, i32)],
-        )
-
-    @property
-    def pad_word(self) -> int:
-        return pad_word_of(self.pad_byte.value.data)
+    SHAPE_RULE = staticmethod(conv_nchwc_shape)
 
     def verify_(self) -> None:
         x, w = tensor_shape(self.input), tensor_shape(self.weight)
@@ -187,12 +155,6 @@ class ConvU8S8NchwcOp(WeightedWindowOp):
             )
         self._check_window(2)
         self._check_bias_and_result(w[0] * w[5], conv_nchwc_shape)
-
-
-def pad_word_of(pad_byte: int) -> int:
-    """The i32 whose four bytes are `pad_byte` (wrapped to the signed range)."""
-    word = pad_byte * 0x01010101
-    return word - (1 << 32) if word >= 1 << 31 else word
 
 
 def packed_matmul_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:

@@ -184,29 +184,43 @@ def _qdq_block_model() -> onnx.ModelProto:
         helper.make_node("QuantizeLinear", ["p", "zs", "zz"], ["pq"]),
         helper.make_node("DequantizeLinear", ["pq", "zs", "zz"], ["y"]),
     ]
+    return _qdq_model("qdq_block", nodes, arrays, "y")
+
+
+def _qdq_model(
+    name: str, nodes: list[onnx.NodeProto], arrays: dict[str, np.ndarray], output: str
+) -> onnx.ModelProto:
+    """A QDQ graph over a float input x of [1, 3, 6, 5]."""
     graph = helper.make_graph(
         nodes,
-        "qdq_block",
+        name,
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 6, 5])],
-        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info(output, onnx.TensorProto.FLOAT, None)],
         [onnx.numpy_helper.from_array(v, n) for n, v in arrays.items()],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
 
 
-def test_int8_fast_path_ops_match_onnx():
-    """The integer evaluation after graph-fuse-qdq against onnx's float QDQ semantics: the
-    same up to one output step at a rounding tie (0.04 here)."""
-    model = _qdq_block_model()
-    x = np.random.default_rng(3).standard_normal((1, 3, 6, 5)).astype(np.float32)
+def _steps_from_onnx(
+    model: onnx.ModelProto, seed: int, step: float, expected: set[type]
+) -> np.ndarray:
+    """|ours - onnx's| in output steps, ours evaluated after opt_level 3's rewriting passes,
+    which must have made the `expected` ops."""
+    x = np.random.default_rng(seed).standard_normal((1, 3, 6, 5)).astype(np.float32)
     module, params = ziggurat.from_onnx(model)
     ctx = make_context(params)
     PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, module)
-    types = {type(op) for op in module.walk()}
-    assert {graph.PackU8x4Op, graph.ConvU8S8Op, graph.MatmulU8S8Op} <= types
+    assert expected <= {type(op) for op in module.walk()}
     (ours,) = run_reference(module, ctx.params, {"x": x})
     (theirs,) = ReferenceEvaluator(model).run(None, {"x": x})
-    steps = np.abs(ours - theirs) / 0.04
+    return np.abs(ours - theirs) / step
+
+
+def test_int8_fast_path_ops_match_onnx():
+    """The integer evaluation after graph-fuse-qdq against onnx's float QDQ semantics: the
+    same up to one output step at a rounding tie (0.04 here)."""
+    expected = {graph.PackU8x4Op, graph.ConvU8S8Op, graph.MatmulU8S8Op}
+    steps = _steps_from_onnx(_qdq_block_model(), 3, 0.04, expected)
     assert steps.max() <= 1.001 and np.mean(steps < 0.5) >= 0.99
 
 
@@ -237,28 +251,13 @@ def _qdq_chain_model() -> onnx.ModelProto:
             helper.make_node("QuantizeLinear", [f"c{n}", "ys", "yz"], [f"q{n}"]),
             helper.make_node("DequantizeLinear", [f"q{n}", "ys", "yz"], [f"f{n}"]),
         ]  # fmt: skip
-    graph = helper.make_graph(
-        nodes,
-        "qdq_chain",
-        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 6, 5])],
-        [helper.make_tensor_value_info("f2", onnx.TensorProto.FLOAT, None)],
-        [onnx.numpy_helper.from_array(v, n) for n, v in arrays.items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    return _qdq_model("qdq_chain", nodes, arrays, "f2")
 
 
 def test_blocked_int8_ops_match_onnx():
     """The blocked int8 convolutions after graph-alter-layout against onnx's float QDQ
     semantics: the same up to one output step (0.05) at a rounding tie."""
-    model = _qdq_chain_model()
-    x = np.random.default_rng(6).standard_normal((1, 3, 6, 5)).astype(np.float32)
-    module, params = ziggurat.from_onnx(model)
-    ctx = make_context(params)
-    PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, module)
-    assert sum(isinstance(op, graph.ConvU8S8NchwcOp) for op in module.walk()) == 2
-    (ours,) = run_reference(module, ctx.params, {"x": x})
-    (theirs,) = ReferenceEvaluator(model).run(None, {"x": x})
-    steps = np.abs(ours - theirs) / 0.05
+    steps = _steps_from_onnx(_qdq_chain_model(), 6, 0.05, {graph.ConvU8S8NchwcOp})
     assert steps.max() <= 1.001 and np.mean(steps < 0.5) >= 0.99
 
 
