@@ -11,74 +11,36 @@ packed axis (what `vdpbf16ps` computes 16 lanes at a time).
     %z = graph.matmul_bf16 %q, %v : (tensor<1x256xi32>, tensor<256x1000xi32>) -> tensor<1x1000xf32>
 """
 
-from collections.abc import Sequence
 from typing import ClassVar
 
-from xdsl.dialects.builtin import IntegerAttr, TensorType, f32, i32, i64
-from xdsl.ir import Attribute, SSAValue
+from xdsl.dialects.builtin import f32, i32
+from xdsl.ir import Attribute
 from xdsl.irdl import (
-    IRDLOperation,
-    ParsePropInAttrDict,
     irdl_op_definition,
-    operand_def,
-    prop_def,
-    result_def,
-    traits_def,
 )
-from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from ziggurat.dialects.graph.base import (
-    check_result_shape,
     element_type_of,
-    tensor_of,
     tensor_shape,
 )
-from ziggurat.dialects.graph.conv import PackedConvOp, conv_shape
-from ziggurat.dialects.graph.int8 import packed_matmul_shape
+from ziggurat.dialects.graph.conv import conv_shape
 from ziggurat.dialects.graph.layout import conv_nchwc_shape
+from ziggurat.dialects.graph.packed import PackedConvOp, PackedMatmulOp, PackOp
 
 BF16_PER_WORD = 2
 
 
-def pair_extent(extent: int) -> int:
-    """The i32 words that hold `extent` bf16 values, the last one padded."""
-    return -(-extent // BF16_PER_WORD)
-
-
-def paired_shape(shape: Sequence[int], axis: int) -> tuple[int, ...]:
-    return tuple(pair_extent(d) if n == axis else d for n, d in enumerate(shape))
-
-
 @irdl_op_definition
-class PackBf16x2Op(IRDLOperation):
+class PackBf16x2Op(PackOp):
     """Two consecutive entries along `axis` of an f32 tensor whose values are bf16 (their low
     16 bits zero) as the halves of one i32 (entry 2j in the low half of word j, 2j+1 in the
     high half); an entry past the end is 0."""
 
     name = "graph.pack_bf16x2"
-    input = operand_def(TensorType)
-    axis = prop_def(IntegerAttr)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$input attr-dict `:` functional-type(operands, results)"
-
-    def __init__(self, x: SSAValue, axis: int):
-        super().__init__(
-            operands=[x],
-            properties={"axis": IntegerAttr(axis, i64)},
-            result_types=[tensor_of(paired_shape(tensor_shape(x), axis), i32)],
-        )
-
-    def verify_(self) -> None:
-        if element_type_of(self.input) != f32:
-            raise VerifyException("graph.pack_bf16x2 packs f32 tensors of bf16 values only.")
-        shape, axis = tensor_shape(self.input), self.axis.value.data
-        if not 0 <= axis < len(shape):
-            raise VerifyException(f"graph.pack_bf16x2 axis {axis} is outside rank {len(shape)}.")
-        assert isinstance(self.result.type, TensorType)
-        check_result_shape(self, paired_shape(shape, axis), self.result.type)
+    PER_WORD: ClassVar[int] = BF16_PER_WORD
+    INPUT_TYPES: ClassVar[tuple[str, ...]] = ("f32",)
+    INPUT_RULE: ClassVar[str] = "graph.pack_bf16x2 packs f32 tensors of bf16 values only."
 
 
 @irdl_op_definition
@@ -128,28 +90,9 @@ class ConvBf16NchwcOp(PackedConvOp):
 
 
 @irdl_op_definition
-class MatmulBf16Op(IRDLOperation):
+class MatmulBf16Op(PackedMatmulOp):
     """graph.matmul of packed bf16 operands: out[.., i, j] = sum over k of
     bf16.dot2(lhs[.., i, k], rhs[k, j]) in f32; the right operand is a 2-D weight."""
 
     name = "graph.matmul_bf16"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
-
-    def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        shape = packed_matmul_shape(tensor_shape(lhs), tensor_shape(rhs))
-        super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, f32)])
-
-    def verify_(self) -> None:
-        if element_type_of(self.lhs) != i32 or element_type_of(self.rhs) != i32:
-            raise VerifyException("graph.matmul_bf16 takes packed i32 operands.")
-        try:
-            expected = packed_matmul_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
-        except ValueError as err:
-            raise VerifyException(f"graph.matmul_bf16: {err}.") from err
-        assert isinstance(self.result.type, TensorType)
-        check_result_shape(self, expected, self.result.type)
+    PRODUCT_ELEMENT: ClassVar[Attribute] = f32

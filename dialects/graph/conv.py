@@ -13,7 +13,7 @@ from xdsl.dialects.builtin import (
     f32,
     i64,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -140,39 +140,6 @@ class WeightedWindowOp(WindowOp):
         except ValueError as err:
             raise VerifyException(f"{self.name}: {err}.") from err
         check_result_shape(self, expected, self.result.type)
-
-
-class PackedConvOp(WeightedWindowOp):
-    """Base of the convolutions over packed words (int8 and bf16, NCHW or blocked): one
-    group, a result of the product's element type, the shape from `SHAPE_RULE`."""
-
-    def __init__(
-        self,
-        x: SSAValue,
-        w: SSAValue,
-        b: SSAValue,
-        window: tuple[Sequence[int], Sequence[int], Sequence[int]],
-        **extra: Attribute,
-    ):
-        strides, pads, dilations = window
-        shape = self.SHAPE_RULE(tensor_shape(x), tensor_shape(w), strides, pads, dilations, 1)
-        IRDLOperation.__init__(
-            self,
-            operands=[x, w, b],
-            properties={
-                "strides": _array(strides),
-                "pads": _array(pads),
-                "dilations": _array(dilations),
-                "groups": IntegerAttr(1, i64),
-                **extra,
-            },
-            result_types=[tensor_of(shape, self.PRODUCT_ELEMENT)],
-        )
-
-    PRODUCT_ELEMENT: ClassVar[Attribute]
-    """The result's element type: i32 sums of byte products, f32 of bf16 ones."""
-    SHAPE_RULE: ClassVar[Callable[..., tuple[int, ...]]]
-    """conv_shape, or the blocked ops' conv_nchwc_shape (set as a staticmethod)."""
 
 
 @irdl_op_definition

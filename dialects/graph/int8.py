@@ -14,70 +14,35 @@ time). The zero points' cross terms are in the int32 bias, so the products read 
 from collections.abc import Sequence
 from typing import ClassVar
 
-from xdsl.dialects.builtin import IntegerAttr, TensorType, i32, i64
+from xdsl.dialects.builtin import IntegerAttr, i32, i64
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
-    IRDLOperation,
-    ParsePropInAttrDict,
     irdl_op_definition,
-    operand_def,
     prop_def,
-    result_def,
-    traits_def,
 )
-from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from ziggurat.dialects.graph.base import (
-    check_result_shape,
     element_type_of,
-    tensor_of,
     tensor_shape,
 )
-from ziggurat.dialects.graph.conv import PackedConvOp, conv_shape
+from ziggurat.dialects.graph.conv import conv_shape
 from ziggurat.dialects.graph.layout import conv_nchwc_shape
+from ziggurat.dialects.graph.packed import PackedConvOp, PackedMatmulOp, PackOp
 
 BYTES_PER_WORD = 4
 
 
-def packed_extent(extent: int) -> int:
-    """The i32 words that hold `extent` bytes, the last one padded."""
-    return -(-extent // BYTES_PER_WORD)
-
-
-def packed_shape(shape: Sequence[int], axis: int) -> tuple[int, ...]:
-    return tuple(packed_extent(d) if n == axis else d for n, d in enumerate(shape))
-
-
 @irdl_op_definition
-class PackU8x4Op(IRDLOperation):
+class PackU8x4Op(PackOp):
     """Four consecutive entries along `axis` of an 8-bit tensor as the bytes of one i32
     (entry 4j+t in byte t of word j); signed entries become unsigned by +128; entries past
     the end are 0."""
 
     name = "graph.pack_u8x4"
-    input = operand_def(TensorType)
-    axis = prop_def(IntegerAttr)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$input attr-dict `:` functional-type(operands, results)"
-
-    def __init__(self, x: SSAValue, axis: int):
-        super().__init__(
-            operands=[x],
-            properties={"axis": IntegerAttr(axis, i64)},
-            result_types=[tensor_of(packed_shape(tensor_shape(x), axis), i32)],
-        )
-
-    def verify_(self) -> None:
-        if str(element_type_of(self.input)) not in ("ui8", "i8"):
-            raise VerifyException("graph.pack_u8x4 packs ui8 or i8 tensors only.")
-        shape, axis = tensor_shape(self.input), self.axis.value.data
-        if not 0 <= axis < len(shape):
-            raise VerifyException(f"graph.pack_u8x4 axis {axis} is outside rank {len(shape)}.")
-        assert isinstance(self.result.type, TensorType)
-        check_result_shape(self, packed_shape(shape, axis), self.result.type)
+    PER_WORD: ClassVar[int] = BYTES_PER_WORD
+    INPUT_TYPES: ClassVar[tuple[str, ...]] = ("ui8", "i8")
+    INPUT_RULE: ClassVar[str] = "graph.pack_u8x4 packs ui8 or i8 tensors only."
 
 
 class _ConvU8S8Base(PackedConvOp):
@@ -157,37 +122,10 @@ class ConvU8S8NchwcOp(_ConvU8S8Base):
         self._check_bias_and_result(w[0] * w[5], conv_nchwc_shape)
 
 
-def packed_matmul_shape(lhs: Sequence[int], rhs: Sequence[int]) -> tuple[int, ...]:
-    """The result shape of a packed matmul (int8 or bf16): the rows of `lhs` by the columns of
-    the 2-D `rhs`, both packed along the reduction."""
-    if len(lhs) < 2 or len(rhs) != 2 or lhs[-1] != rhs[0]:
-        raise ValueError(f"cannot multiply packed {list(lhs)} by packed {list(rhs)}")
-    return (*lhs[:-1], rhs[1])
-
-
 @irdl_op_definition
-class MatmulU8S8Op(IRDLOperation):
+class MatmulU8S8Op(PackedMatmulOp):
     """graph.matmul of packed operands: out[.., i, j] = sum over k of
     int8.dot4(lhs[.., i, k], rhs[k, j]); the right operand is a 2-D weight."""
 
     name = "graph.matmul_u8s8"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
-
-    def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        shape = packed_matmul_shape(tensor_shape(lhs), tensor_shape(rhs))
-        super().__init__(operands=[lhs, rhs], result_types=[tensor_of(shape, i32)])
-
-    def verify_(self) -> None:
-        if element_type_of(self.lhs) != i32 or element_type_of(self.rhs) != i32:
-            raise VerifyException("graph.matmul_u8s8 takes packed i32 operands.")
-        try:
-            expected = packed_matmul_shape(tensor_shape(self.lhs), tensor_shape(self.rhs))
-        except ValueError as err:
-            raise VerifyException(f"graph.matmul_u8s8: {err}.") from err
-        assert isinstance(self.result.type, TensorType)
-        check_result_shape(self, expected, self.result.type)
+    PRODUCT_ELEMENT: ClassVar[Attribute] = i32

@@ -55,13 +55,13 @@ def conv_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """out[n, f, o..] = bias[f] + sum over c, k.. of dot2(x[n, c, o*s - p + k*d], w[f, c, k..]),
     padding reading 0."""
     assert isinstance(op, graph.ConvBf16Op)
-    return packed_conv(op, args, dot2, 0, "conv_bf16")
+    return packed_conv(op, args, dot2, op.pad_word, "conv_bf16")
 
 
 def conv_bf16_nchwc(op: Operation, args: Sequence[SSAValue]) -> SSAValue:
     """graph.conv_bf16 on blocked packed pairs, the output channel block innermost."""
     assert isinstance(op, graph.ConvBf16NchwcOp)
-    return packed_conv_nchwc(op, args, dot2, 0, "conv_bf16_nchwc")
+    return packed_conv_nchwc(op, args, dot2, op.pad_word, "conv_bf16_nchwc")
 
 
 def matmul_bf16(op: Operation, args: Sequence[SSAValue]) -> SSAValue:

@@ -93,8 +93,7 @@ def convert_packed_conv(relayout: "Relayout", conv: PackedConv) -> None:
     if any(pads):
         top, left, bottom, right = pads
         padding = [0, 0, top, left, 0, 0, 0, bottom, right, 0]
-        pad_word = conv.pad_word if isinstance(conv, graph.ConvU8S8Op) else 0
-        new_ops.append(graph.PadOp(new_ops[-1].results[0], padding, "constant", pad_word))
+        new_ops.append(graph.PadOp(new_ops[-1].results[0], padding, "constant", conv.pad_word))
         pads = (0, 0, 0, 0)
     layout = graph.blocked_weight_layout(words, out)
     blocked_weight = make_constant(

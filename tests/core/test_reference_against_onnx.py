@@ -261,29 +261,37 @@ def test_blocked_int8_ops_match_onnx():
     assert steps.max() <= 1.001 and np.mean(steps < 0.5) >= 0.99
 
 
-def test_bf16_fast_path_ops_match_the_rounded_products():
-    """The packed bf16 evaluation after graph-pack-bf16 against the bf16 scheme's f32 products
-    of rounded operands: the same numbers summed in another order (rtol 1e-3)."""
-    rng = np.random.default_rng(4)
-    w, m = rng.standard_normal((8, 16, 3, 3)), rng.standard_normal((240, 10))
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
-        helper.make_node("Flatten", ["c"], ["f"]),
-        helper.make_node("MatMul", ["f", "m"], ["y"]),
-    ]
-    weights = [numpy_helper.from_array(v.astype(np.float32), n) for n, v in (("w", w), ("m", m))]
+def _bf16_rewritten(
+    nodes: list[onnx.NodeProto], weights: dict[str, np.ndarray], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, list[type]]:
+    """(the bf16 scheme's f32 products of rounded operands, the packed evaluation after
+    opt_level 3's rewriting passes, the op types it ran) for a model of x [1, 16, 6, 5]."""
     x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
-    y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (1, 10))
-    model = helper.make_model(helper.make_graph(nodes, "bf16", [x_info], [y_info], weights))
+    y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    initializers = [numpy_helper.from_array(v.astype(np.float32), n) for n, v in weights.items()]
+    model = helper.make_model(helper.make_graph(nodes, "bf16", [x_info], [y_info], initializers))
     x = rng.standard_normal((1, 16, 6, 5)).astype(np.float32)
     module, params = ziggurat.from_onnx(model)
     qmod, qparams = ziggurat.quantize(module, params, scheme="bf16")
     (want,) = run_reference(qmod, qparams, {"x": x})
     ctx = make_context(qparams)
     PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, qmod)
-    types = {type(op) for op in qmod.walk()}
-    assert {graph.PackBf16x2Op, graph.ConvBf16Op, graph.MatmulBf16Op} <= types
     (ours,) = run_reference(qmod, ctx.params, {"x": x})
+    return want, ours, [type(op) for op in qmod.walk()]
+
+
+def test_bf16_fast_path_ops_match_the_rounded_products():
+    """The packed bf16 evaluation after graph-pack-bf16 against the bf16 scheme's f32 products
+    of rounded operands: the same numbers summed in another order (rtol 1e-3)."""
+    rng = np.random.default_rng(4)
+    weights = {"w": rng.standard_normal((8, 16, 3, 3)), "m": rng.standard_normal((240, 10))}
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Flatten", ["c"], ["f"]),
+        helper.make_node("MatMul", ["f", "m"], ["y"]),
+    ]
+    want, ours, types = _bf16_rewritten(nodes, weights, rng)
+    assert {graph.PackBf16x2Op, graph.ConvBf16Op, graph.MatmulBf16Op} <= set(types)
     np.testing.assert_allclose(ours, want, rtol=1e-3, atol=1e-3)
 
 
@@ -291,26 +299,14 @@ def test_blocked_bf16_ops_match_the_rounded_products():
     """Two bf16-scheme convolutions in a row, which graph-alter-layout runs blocked
     (graph.conv_bf16_nchwc), against the scheme's f32 products of rounded operands."""
     rng = np.random.default_rng(8)
+    weights = {name: rng.standard_normal((16, 16, 3, 3)) for name in ("w1", "w2")}
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"]),
         helper.make_node("Conv", ["r1", "w2"], ["y"], pads=[1, 1, 1, 1]),
     ]
-    weights = [
-        numpy_helper.from_array(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), name)
-        for name in ("w1", "w2")
-    ]
-    x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
-    y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (1, 16, 6, 5))
-    model = helper.make_model(helper.make_graph(nodes, "bf16_chain", [x_info], [y_info], weights))
-    x = rng.standard_normal((1, 16, 6, 5)).astype(np.float32)
-    module, params = ziggurat.from_onnx(model)
-    qmod, qparams = ziggurat.quantize(module, params, scheme="bf16")
-    (want,) = run_reference(qmod, qparams, {"x": x})
-    ctx = make_context(qparams)
-    PassManager.parse(",".join(_rewriting_passes(3))).run(ctx, qmod)
-    assert sum(isinstance(op, graph.ConvBf16NchwcOp) for op in qmod.walk()) == 2
-    (ours,) = run_reference(qmod, ctx.params, {"x": x})
+    want, ours, types = _bf16_rewritten(nodes, weights, rng)
+    assert types.count(graph.ConvBf16NchwcOp) == 2
     np.testing.assert_allclose(ours, want, rtol=1e-3, atol=1e-3)
 
 
